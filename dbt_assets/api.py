@@ -1,0 +1,106 @@
+"""The front door: everything the CLI does is one of these calls first.
+
+    >>> from dbt_assets import load_graph, list_assets, describe_asset
+    >>> graph = load_graph(project_dir="fixtures/dbt_project")          # doctest: +SKIP
+    >>> list_assets(graph, ["orders"], resource_types=["model"])        # doctest: +SKIP
+    ['model.shop.orders']
+    >>> describe_asset(graph, "orders").children                        # doctest: +SKIP
+    ['model.shop.customers', ...]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from dbt_assets.asset import Asset
+from dbt_assets.graph import CHECK_RESOURCE_TYPES, AssetGraph
+from dbt_assets.lineage import render_lineage
+from dbt_assets.manifest import read_manifest
+from dbt_assets.project import Project
+from dbt_assets.selection import select
+
+
+def load_graph(
+    *,
+    project_dir: str | Path | None = None,
+    manifest: str | Path | None = None,
+    profiles_dir: str | Path | None = None,
+    target: str | None = None,
+    dbt_executable: str | None = None,
+) -> AssetGraph:
+    """The asset graph of a manifest file, or of a project (re-parsing a stale manifest).
+
+    With ``manifest`` no project is needed; otherwise ``project_dir`` (default ``.``).
+    """
+    if manifest is not None:
+        return AssetGraph(read_manifest(manifest))
+    project = Project(
+        project_dir or ".", profiles_dir=profiles_dir, target=target, dbt_executable=dbt_executable
+    )
+    return project.graph()
+
+
+def list_assets(
+    graph: AssetGraph,
+    select_values: Sequence[str] = (),
+    *,
+    resource_types: Collection[str] = (),
+    exclude_resource_types: Collection[str] = (),
+    indirect_selection: str = "eager",
+) -> list[str]:
+    """Sorted unique_ids that ``dbt ls`` would list with the same options."""
+    return select(
+        graph,
+        select_values,
+        resource_types=resource_types,
+        exclude_resource_types=exclude_resource_types,
+        indirect_selection=indirect_selection,
+    )
+
+
+class AssetDetail(BaseModel):
+    """One asset with its neighbours: what ``dbt-assets show`` prints."""
+
+    asset: Asset
+    parents: list[str]
+    children: list[str]
+    checks: list[str]
+
+
+def describe_asset(graph: AssetGraph, name: str) -> AssetDetail:
+    """Everything known about one asset (by name, ``name.vN``, ``source.table`` or unique_id)."""
+    uid = graph.find(name)
+    return AssetDetail(
+        asset=graph.asset(uid),
+        parents=graph.parents(uid),
+        children=graph.children(uid),
+        checks=graph.checks(uid),
+    )
+
+
+def lineage(
+    graph: AssetGraph,
+    select_values: Sequence[str] = (),
+    *,
+    fmt: str = "mermaid",
+    include_checks: bool = False,
+    expand: bool = True,
+) -> str:
+    """The lineage of a selection as Mermaid, dot or JSON.
+
+    With no selection: every asset. With one: the selected assets and, when ``expand``,
+    everything upstream and downstream of them. Tests are left out unless ``include_checks``.
+    """
+    if select_values:
+        chosen = set(select(graph, select_values, indirect_selection="empty", resource_types=["all"]))
+        if expand:
+            for uid in list(chosen):
+                chosen |= graph.upstream(uid) | graph.downstream(uid)
+    else:
+        chosen = set(graph.records)
+    if not include_checks:
+        chosen = {u for u in chosen if graph.records[u].resource_type not in CHECK_RESOURCE_TYPES}
+    return render_lineage(graph, chosen, fmt)

@@ -1,0 +1,241 @@
+"""The ``dbt-assets`` command line: a thin shell over :mod:`dbt_assets.api`.
+
+Heavy modules are imported inside commands, so ``dbt-assets --help`` stays instant and a
+cold ``dbt-assets ls`` pays only for what it uses.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from dbt_assets.errors import DbtAssetsError
+
+if TYPE_CHECKING:
+    from dbt_assets.graph import AssetGraph
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+RESOURCE_TYPES = (
+    "model", "seed", "snapshot", "source", "test", "unit_test", "exposure", "metric",
+    "semantic_model", "saved_query", "analysis", "function", "all", "default",
+)  # fmt: skip
+
+
+class _Group(click.Group):
+    """Turns a :class:`DbtAssetsError` into one line on stderr and exit code 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except DbtAssetsError as exc:
+            if ctx.meta.get("dbt_assets.debug"):
+                traceback.print_exc()
+            click.echo(f"Error: {exc.message}" + (f" (hint: {exc.hint})" if exc.hint else ""), err=True)
+            ctx.exit(2)
+
+
+def project_options(func: F) -> F:
+    """Where the assets come from: a project (re-parsed when stale) or a manifest file."""
+    options = [
+        click.option(
+            "--project-dir",
+            envvar="DBT_PROJECT_DIR",
+            type=click.Path(file_okay=False),
+            help="The dbt project (folder with dbt_project.yml). Default: current folder. Env: DBT_PROJECT_DIR.",
+        ),
+        click.option(
+            "--profiles-dir",
+            envvar="DBT_PROFILES_DIR",
+            type=click.Path(file_okay=False),
+            help="Folder with profiles.yml. Default: the project, then ., then ~/.dbt. Env: DBT_PROFILES_DIR.",
+        ),
+        click.option("--target", "-t", envvar="DBT_TARGET", help="dbt target to parse the project for."),
+        click.option(
+            "--manifest",
+            type=click.Path(dir_okay=False),
+            help="Read this manifest.json directly; no project, profile or dbt needed.",
+        ),
+        click.option(
+            "--dbt-executable",
+            envvar="DBT_ASSETS_DBT_EXECUTABLE",
+            help="The dbt to run for `dbt parse`. Default: the dbt beside this Python, then PATH.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _graph(kwargs: dict[str, Any]) -> AssetGraph:
+    from dbt_assets.api import load_graph
+
+    return load_graph(
+        project_dir=kwargs.pop("project_dir"),
+        manifest=kwargs.pop("manifest"),
+        profiles_dir=kwargs.pop("profiles_dir"),
+        target=kwargs.pop("target"),
+        dbt_executable=kwargs.pop("dbt_executable"),
+    )
+
+
+def _print_lines(lines: Any) -> None:
+    out = sys.stdout
+    try:
+        for line in lines:
+            out.write(line)
+            out.write("\n")
+        out.flush()
+    except BrokenPipeError:  # `dbt-assets ls | head`
+        sys.stderr.close()
+        sys.exit(0)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--debug", is_flag=True, envvar="DBT_ASSETS_DEBUG", help="Show a traceback on errors.")
+@click.version_option(package_name="dbt-assets")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
+    """dbt-assets: a dbt project as a graph of data assets.
+
+    \b
+    Every model, seed, snapshot, source, exposure, metric, test ... of the project is an
+    asset with its lineage. Point it at a project (--project-dir, re-parsed with `dbt parse`
+    when the manifest is stale) or straight at a manifest (--manifest).
+
+    \b
+    Examples:
+      dbt-assets ls --project-dir fixtures/dbt_project --output json
+      dbt-assets show orders
+      dbt-assets graph --select orders --format mermaid
+    """
+    ctx.meta["dbt_assets.debug"] = debug
+
+
+@main.command("ls")
+@project_options
+@click.option(
+    "--select", "-s", "select_values", multiple=True, metavar="NAMES",
+    help="Assets to list, by name: -s orders -s customers or -s 'orders customers'. "
+    "Their tests come along (indirect selection).",
+)  # fmt: skip
+@click.option(
+    "--resource-type", "resource_types", multiple=True, type=click.Choice(RESOURCE_TYPES),
+    help="Only these resource types (repeatable). 'all' adds analyses to the default set.",
+)  # fmt: skip
+@click.option(
+    "--exclude-resource-type", "exclude_resource_types", multiple=True,
+    type=click.Choice(RESOURCE_TYPES[:-2]), help="Leave these resource types out (repeatable).",
+)  # fmt: skip
+@click.option(
+    "--indirect-selection", envvar="DBT_INDIRECT_SELECTION", default="eager", show_default=True,
+    type=click.Choice(["eager", "cautious", "buildable", "empty"]),
+    help="Which tests of the selected assets are selected too, as in dbt.",
+)  # fmt: skip
+@click.option(
+    "--output", "-o", default="selector", show_default=True,
+    type=click.Choice(["selector", "name", "path", "json"]), help="dbt ls output shape.",
+)  # fmt: skip
+@click.option(
+    "--output-keys", multiple=True, metavar="KEYS",
+    help="With --output json: only these keys (space-separated or repeated; dotted keys "
+    "such as config.materialized reach into nested values).",
+)  # fmt: skip
+def ls_command(**kwargs: Any) -> None:
+    """List assets like `dbt ls`, from the manifest alone (no dbt start-up).
+
+    \b
+    With no selection, lists exactly what `dbt ls` lists: models, seeds, snapshots,
+    sources, tests, unit tests, exposures, metrics, semantic models, saved queries
+    and functions; analyses with --resource-type all; never hooks or disabled nodes.
+
+    \b
+    Examples:
+      dbt-assets ls --project-dir fixtures/dbt_project --output json
+      dbt-assets ls --manifest target/manifest.json --resource-type model -o name
+      dbt-assets ls -s orders -o json --output-keys "unique_id config.materialized"
+    """
+    from dbt_assets.api import list_assets
+    from dbt_assets.listing import format_listing
+
+    graph = _graph(kwargs)
+    uids = list_assets(
+        graph,
+        kwargs["select_values"],
+        resource_types=kwargs["resource_types"],
+        exclude_resource_types=kwargs["exclude_resource_types"],
+        indirect_selection=kwargs["indirect_selection"],
+    )
+    _print_lines(format_listing(graph, uids, kwargs["output"], kwargs["output_keys"]))
+
+
+main.add_command(ls_command, "list")
+
+
+@main.command("show")
+@click.argument("asset")
+@project_options
+@click.option("--output", "-o", default="text", show_default=True, type=click.Choice(["text", "json"]))
+def show_command(asset: str, **kwargs: Any) -> None:
+    """Everything known about one ASSET, its parents, children and checks.
+
+    \b
+    ASSET is a name (orders), a version (customer_segments.v1), a source
+    (shop.orders) or a unique_id (model.shop.orders).
+
+    \b
+    Examples:
+      dbt-assets show orders
+      dbt-assets show shop.orders --output json
+    """
+    from dbt_assets.api import describe_asset
+    from dbt_assets.render import render_detail
+
+    detail = describe_asset(_graph(kwargs), asset)
+    if kwargs["output"] == "json":
+        click.echo(detail.model_dump_json(indent=2))
+    else:
+        click.echo(render_detail(detail), nl=False)
+
+
+@main.command("graph")
+@project_options
+@click.option("--select", "-s", "select_values", multiple=True, metavar="NAMES",
+              help="Draw the lineage of these assets (default: every asset).")  # fmt: skip
+@click.option("--format", "fmt", default="mermaid", show_default=True,
+              type=click.Choice(["mermaid", "dot", "json"]))  # fmt: skip
+@click.option("--checks/--no-checks", default=False, show_default=True,
+              help="Include tests and unit tests.")  # fmt: skip
+@click.option("--expand/--no-expand", default=True, show_default=True,
+              help="Add everything upstream and downstream of the selected assets.")  # fmt: skip
+def graph_command(**kwargs: Any) -> None:
+    """Draw the lineage of a selection as Mermaid, Graphviz dot or JSON.
+
+    \b
+    Examples:
+      dbt-assets graph -s orders                      # orders, upstream and downstream
+      dbt-assets graph -s orders --no-expand --checks # orders and its tests
+      dbt-assets graph --format dot | dot -Tsvg > lineage.svg
+    """
+    from dbt_assets.api import lineage
+
+    graph = _graph(kwargs)
+    text = lineage(
+        graph,
+        kwargs["select_values"],
+        fmt=kwargs["fmt"],
+        include_checks=kwargs["checks"],
+        expand=kwargs["expand"],
+    )
+    _print_lines([text.rstrip("\n")])
+
+
+def run() -> None:
+    """Console-script entry point."""
+    main(prog_name="dbt-assets")
+
+

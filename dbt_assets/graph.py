@@ -1,0 +1,147 @@
+"""The asset graph: every enabled resource of a manifest as a networkx node, edges parent → child.
+
+    >>> graph = AssetGraph.from_manifest(read_manifest("target/manifest.json"))  # doctest: +SKIP
+    >>> graph.children(graph.find("orders"))                                      # doctest: +SKIP
+    ['model.shop.customers', 'model.shop.order_revenue_daily', ...]
+
+Tests and unit tests are nodes too (dbt selects them like any other), and they are the
+*checks* of the assets they depend on: :meth:`AssetGraph.checks`.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
+
+import networkx as nx
+
+from dbt_assets.errors import AssetNotFoundError
+from dbt_assets.manifest import ManifestData, NodeRecord
+
+if TYPE_CHECKING:
+    from dbt_assets.asset import Asset
+
+CHECK_RESOURCE_TYPES = frozenset({"test", "unit_test"})
+
+
+class AssetGraph:
+    """Assets of one manifest and their lineage.
+
+    ``nx`` is the underlying :class:`networkx.DiGraph` (node = unique_id, attribute
+    ``record``); use it for any graph algorithm networkx offers.
+    """
+
+    def __init__(self, manifest: ManifestData) -> None:
+        self.manifest = manifest
+        self.records: dict[str, NodeRecord] = manifest.records
+        graph: nx.DiGraph = nx.DiGraph()
+        graph.add_nodes_from((uid, {"record": rec}) for uid, rec in self.records.items())
+        graph.add_edges_from(
+            (parent, uid) for uid, rec in self.records.items() for parent in rec.depends_on.nodes
+        )
+        self.nx = graph
+        self._by_name: dict[str, list[str]] | None = None
+
+    @classmethod
+    def from_manifest(cls, manifest: ManifestData) -> AssetGraph:
+        return cls(manifest)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.records)
+
+    def __contains__(self, unique_id: object) -> bool:
+        return unique_id in self.records
+
+    def record(self, unique_id: str) -> NodeRecord:
+        return self.records[unique_id]
+
+    def asset(self, unique_id: str) -> Asset:
+        """The public :class:`~dbt_assets.asset.Asset` of ``unique_id``."""
+        from dbt_assets.asset import asset_from_record
+
+        return asset_from_record(self.records[unique_id], self.manifest.groups)
+
+    def assets(self, unique_ids: Iterable[str] | None = None) -> Iterator[Asset]:
+        for uid in self.records if unique_ids is None else unique_ids:
+            yield self.asset(uid)
+
+    def parents(self, unique_id: str) -> list[str]:
+        """Direct upstream assets, in manifest order of ``depends_on``."""
+        return list(self.records[unique_id].depends_on.nodes)
+
+    def children(self, unique_id: str, *, include_checks: bool = False) -> list[str]:
+        """Direct downstream assets; tests and unit tests only with ``include_checks``."""
+        return sorted(
+            uid
+            for uid in self.nx.successors(unique_id)
+            if include_checks or self.records[uid].resource_type not in CHECK_RESOURCE_TYPES
+        )
+
+    def checks(self, unique_id: str) -> list[str]:
+        """The tests and unit tests that check ``unique_id`` (those that depend on it)."""
+        return sorted(
+            uid
+            for uid in self.nx.successors(unique_id)
+            if self.records[uid].resource_type in CHECK_RESOURCE_TYPES
+        )
+
+    def upstream(self, unique_id: str) -> set[str]:
+        """Every asset ``unique_id`` depends on, transitively."""
+        return set(nx.ancestors(self.nx, unique_id))
+
+    def downstream(self, unique_id: str) -> set[str]:
+        """Every asset that depends on ``unique_id``, transitively."""
+        return set(nx.descendants(self.nx, unique_id))
+
+    def lookup(self, name: str) -> list[str]:
+        """Unique ids an asset reference may mean: a unique_id, a name, ``name.vN`` or ``src.table``."""
+        if name in self.records:
+            return [name]
+        if self._by_name is None:
+            index: dict[str, list[str]] = {}
+            for uid, rec in self.records.items():
+                # A source answers to ``source_name.table`` only, as in dbt's fqn method.
+                if rec.resource_type != "source":
+                    index.setdefault(rec.name, []).append(uid)
+                if rec.search_name != rec.name:
+                    index.setdefault(rec.search_name, []).append(uid)
+            self._by_name = index
+        return list(self._by_name.get(name, []))
+
+    def find(self, name: str, *, prefer_checks: bool = False) -> str:
+        """Resolve ``name`` to exactly one unique_id or raise a did-you-mean error.
+
+        A name shared by a model and its tests, or by several versions, resolves to the one
+        non-check asset that is the latest version; otherwise it is ambiguous.
+        """
+        matches = self.lookup(name)
+        if not prefer_checks and len(matches) > 1:
+            non_checks = [u for u in matches if self.records[u].resource_type not in CHECK_RESOURCE_TYPES]
+            matches = non_checks or matches
+        if len(matches) > 1:
+            latest = [u for u in matches if _is_latest_version(self.records[u])]
+            matches = latest if len(latest) == 1 else matches
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            raise AssetNotFoundError(
+                f"'{name}' is ambiguous: it matches {', '.join(sorted(matches))}",
+                "pass the unique_id instead",
+            )
+        self.lookup("")  # build the name index
+        assert self._by_name is not None
+        close = difflib.get_close_matches(name, list(self._by_name), n=3, cutoff=0.6)
+        hint = f"did you mean {' or '.join(repr(c) for c in close)}?" if close else (
+            "`dbt-assets ls --output name` lists every asset"
+        )
+        raise AssetNotFoundError(f"no asset named '{name}'", hint)
+
+
+def _is_latest_version(record: NodeRecord) -> bool:
+    if record.version is None:
+        return False
+    return record.latest_version is None or str(record.version) == str(record.latest_version)
