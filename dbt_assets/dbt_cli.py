@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -46,22 +47,35 @@ def run_dbt(
     The error message carries dbt's own last error lines, so the user sees what dbt said.
     """
     command = [find_dbt(executable), *argv]
+    env = {**os.environ, "DBT_USE_COLORS": "false", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    name = f"dbt {argv[0]}" if argv else "dbt"
     try:
         done = subprocess.run(
-            command, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False
+            command, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False, env=env
         )
     except subprocess.TimeoutExpired as exc:
-        raise DbtCommandError(f"`dbt {' '.join(argv)}` did not finish within {timeout:.0f}s") from exc
+        raise DbtCommandError(f"`{name}` did not finish within {timeout:.0f}s") from exc
     if done.returncode != 0:
         raise DbtCommandError(
-            f"`dbt {' '.join(argv)}` failed (exit {done.returncode}): {_last_error(done)}",
-            "run the same dbt command yourself to see its full output",
+            f"`{name}` failed (exit {done.returncode}): {dbt_error_summary(done.stdout + chr(10) + done.stderr)}",
+            f"run `{' '.join(command)}` in {cwd} to see dbt's full output",
         )
     return done
 
 
-def _last_error(done: subprocess.CompletedProcess[str]) -> str:
-    lines = [line.strip() for line in (done.stdout + "\n" + done.stderr).splitlines() if line.strip()]
-    errors = [line for line in lines if "error" in line.lower()]
-    picked = errors[-3:] if errors else lines[-3:]
-    return " | ".join(picked) or "no output"
+_NOISE = re.compile(r"\x1b\[[0-9;]*m|^\d\d:\d\d:\d\d(\.\d+)?\s+")
+
+
+def dbt_error_summary(output: str) -> str:
+    """dbt's own explanation of a failure, on one line: what follows "Encountered an error",
+    else the lines that mention an error, else the last lines."""
+    lines = [_NOISE.sub("", line).strip() for line in output.splitlines()]
+    lines = [line for line in lines if line and not line.startswith("[WARNING]")]
+    starts = [i for i, line in enumerate(lines) if line.startswith("Encountered an error")]
+    if starts:
+        picked = lines[starts[-1] + 1 : starts[-1] + 4]
+        if len(picked) > 1 and picked[0].endswith("Error"):  # "Compilation Error" + its detail
+            picked = [f"{picked[0]}: {picked[1]}", *picked[2:]]
+    else:
+        picked = [line for line in lines if "error" in line.lower()][-3:] or lines[-3:]
+    return " ".join(picked) or "dbt printed nothing"

@@ -1,0 +1,74 @@
+"""Shared fixtures: a private copy of the DuckDB shop project, the real dbt, example manifests."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from dbt_assets.cli import main
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURE_PROJECT = REPO / "fixtures" / "dbt_project"
+EXAMPLE_MANIFESTS = sorted((REPO / "tests" / "manifests").glob("manifest_v*.json.gz"))
+DBT = str(Path(sys.executable).with_name("dbt"))
+
+
+def copy_project(source: Path, dest: Path) -> Path:
+    shutil.copytree(source, dest, ignore=shutil.ignore_patterns("target", "logs", ".dbt-assets"))
+    return dest
+
+
+def run_dbt(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The real dbt CLI, run from the project directory like dbt-assets does."""
+    env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    return subprocess.run(
+        [DBT, *args, "--project-dir", str(project), "--profiles-dir", str(project)],
+        cwd=project, capture_output=True, text=True, check=True, env=env,
+    )  # fmt: skip
+
+
+def dbt_ls(project: Path, *args: str) -> list[dict[str, object]]:
+    """``dbt ls --output json`` parsed: what dbt itself lists (the oracle)."""
+    done = run_dbt(project, "ls", "--output", "json", "--quiet", *args)
+    return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+
+
+def cli(*args: str, env: dict[str, str] | None = None) -> Result:
+    """Run the dbt-assets CLI in-process; stdout and stderr kept apart."""
+    return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+
+
+@pytest.fixture(scope="session")
+def shop_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A parsed private copy of fixtures/dbt_project (read-only for tests)."""
+    project = copy_project(FIXTURE_PROJECT, tmp_path_factory.mktemp("shop") / "dbt_project")
+    run_dbt(project, "parse")
+    return project
+
+
+@pytest.fixture
+def scratch_project(tmp_path: Path) -> Path:
+    """A private copy of the fixture project that a test may change (not parsed yet)."""
+    return copy_project(FIXTURE_PROJECT, tmp_path / "dbt_project")
+
+
+@pytest.fixture(scope="session")
+def shop_manifest(shop_project: Path) -> Path:
+    return shop_project / "target" / "manifest.json"
+
+
+@pytest.fixture(params=EXAMPLE_MANIFESTS, ids=lambda p: p.name.split(".json")[0])
+def example_manifest(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path]:
+    """Each committed example manifest (dbt 1.6 to 1.11), unpacked."""
+    path = tmp_path / "manifest.json"
+    path.write_bytes(gzip.decompress(request.param.read_bytes()))
+    yield path

@@ -1,0 +1,1 @@
+select count(*) as n, max(id) as top from {{ ref('items') }}

@@ -1,0 +1,117 @@
+"""Finding the project and profiles, and re-parsing the manifest exactly when it is stale."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from dbt_assets.errors import DbtCommandError, DbtNotFoundError, ProfilesNotFoundError, ProjectNotFoundError
+from dbt_assets.project import Project
+
+
+def _age(path: Path, seconds: float) -> None:
+    stamp = time.time() - seconds
+    os.utime(path, (stamp, stamp))
+
+
+def test_missing_manifest_runs_dbt_parse(scratch_project: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    graph = Project(scratch_project).graph()
+    assert "model.shop.orders" in graph
+    assert "target/manifest.json is missing; running `dbt parse`" in capfd.readouterr().err
+
+
+def test_fresh_manifest_is_not_reparsed(scratch_project: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    project = Project(scratch_project)
+    project.ensure_manifest()
+    before = project.manifest_path.stat().st_mtime_ns
+    capfd.readouterr()
+    assert project.stale_reason() is None
+    project.graph()
+    assert project.manifest_path.stat().st_mtime_ns == before
+    assert "dbt parse" not in capfd.readouterr().err
+
+
+def test_changed_model_makes_manifest_stale(scratch_project: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    project = Project(scratch_project)
+    project.ensure_manifest()
+    _age(project.manifest_path, 60)
+    new_model = scratch_project / "models" / "marts" / "core" / "order_count_by_status.sql"
+    new_model.write_text("select status, count(*) as n from {{ ref('orders') }} group by 1\n")
+    reason = project.stale_reason()
+    assert reason == "models/marts/core/order_count_by_status.sql changed after target/manifest.json was written"
+    graph = project.graph()
+    assert "model.shop.order_count_by_status" in graph
+    assert "running `dbt parse`" in capfd.readouterr().err
+
+
+@pytest.mark.parametrize("changed", ["dbt_project.yml", "macros/cents_to_dollars.sql", "seeds/raw_orders.csv",
+                                     "snapshots/orders_snapshot.sql", "tests/assert_order_amounts_not_negative.sql"])  # fmt: skip
+def test_each_project_path_is_watched(scratch_project: Path, changed: str) -> None:
+    project = Project(scratch_project)
+    project.ensure_manifest()
+    _age(project.manifest_path, 60)
+    assert project.stale_reason() is None
+    (scratch_project / changed).touch()
+    assert project.stale_reason() == f"{changed} changed after target/manifest.json was written"
+
+
+def test_other_target_reparses(scratch_project: Path) -> None:
+    Project(scratch_project).ensure_manifest()
+    ci = Project(scratch_project, target="ci")
+    assert ci.stale_reason() == "target/manifest.json was not parsed for target 'ci'"
+    ci.ensure_manifest()
+    assert ci.stale_reason() is None
+    assert Project(scratch_project).stale_reason() == "target/manifest.json was not parsed for the default target"
+
+
+def test_missing_project(tmp_path: Path) -> None:
+    with pytest.raises(ProjectNotFoundError) as err:
+        Project(tmp_path / "nowhere")
+    assert "dbt_project.yml not found" in err.value.message
+    assert "--project-dir" in err.value.hint
+
+
+def test_missing_profiles(scratch_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (scratch_project / "profiles.yml").unlink()
+    monkeypatch.delenv("DBT_PROFILES_DIR", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ProfilesNotFoundError) as err:
+        Project(scratch_project).graph()
+    assert err.value.message.startswith("no profiles.yml found (looked in ")
+    assert "DBT_PROFILES_DIR" in err.value.hint
+
+
+def test_profiles_dir_from_environment(scratch_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    elsewhere = tmp_path / "profiles"
+    elsewhere.mkdir()
+    (scratch_project / "profiles.yml").rename(elsewhere / "profiles.yml")
+    monkeypatch.setenv("DBT_PROFILES_DIR", str(elsewhere))
+    assert Project(scratch_project).profiles_dir == elsewhere.resolve()
+    assert "model.shop.orders" in Project(scratch_project).graph()
+
+
+def test_dbt_missing(scratch_project: Path) -> None:
+    with pytest.raises(DbtNotFoundError, match="dbt executable '/no/such/dbt' not found"):
+        Project(scratch_project, dbt_executable="/no/such/dbt").graph()
+
+
+def test_failing_dbt_parse_reports_dbt_error(scratch_project: Path, tmp_path: Path) -> None:
+    """Fault injection: a dbt that fails the way a broken project makes dbt parse fail."""
+    fake = tmp_path / "dbt"
+    fake.write_text("#!/bin/sh\necho 'Encountered an error:' \necho 'Compilation Error in model orders' >&2\nexit 2\n")
+    fake.chmod(0o755)
+    with pytest.raises(DbtCommandError) as err:
+        Project(scratch_project, dbt_executable=str(fake)).graph()
+    assert "`dbt parse" in err.value.message and "failed (exit 2)" in err.value.message
+    assert "Compilation Error in model orders" in err.value.message
+
+
+def test_broken_project_with_real_dbt(scratch_project: Path) -> None:
+    (scratch_project / "models" / "broken.sql").write_text("select * from {{ ref('does_not_exist') }}\n")
+    with pytest.raises(DbtCommandError) as err:
+        Project(scratch_project).graph()
+    assert "does_not_exist" in err.value.message
