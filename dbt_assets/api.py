@@ -101,6 +101,8 @@ def lineage(
                 chosen |= graph.upstream(uid) | graph.downstream(uid)
     else:
         chosen = set(graph.records)
-    if not include_checks:
+    if include_checks:
+        chosen |= {check for uid in list(chosen) for check in graph.checks(uid)}
+    else:
         chosen = {u for u in chosen if graph.records[u].resource_type not in CHECK_RESOURCE_TYPES}
     return render_lineage(graph, chosen, fmt)

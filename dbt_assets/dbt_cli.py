@@ -73,7 +73,11 @@ def dbt_error_summary(output: str) -> str:
     lines = [line for line in lines if line and not line.startswith("[WARNING]")]
     starts = [i for i, line in enumerate(lines) if line.startswith("Encountered an error")]
     if starts:
-        picked = lines[starts[-1] + 1 : starts[-1] + 4]
+        picked = []
+        for line in lines[starts[-1] + 1 : starts[-1] + 4]:
+            if line.startswith(("Summary of encountered", "To see all")):
+                break
+            picked.append(line)
         if len(picked) > 1 and picked[0].endswith("Error"):  # "Compilation Error" + its detail
             picked = [f"{picked[0]}: {picked[1]}", *picked[2:]]
     else:

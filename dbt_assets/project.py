@@ -143,8 +143,9 @@ class Project:
 
     def parse(self, reason: str = "asked to") -> None:
         """Run ``dbt parse`` (from the project directory) to re-create the manifest."""
+        profiles_dir = self.profiles_dir  # fail on missing profiles before announcing the parse
         print(f"dbt-assets: {reason}; running `dbt parse`", file=sys.stderr)
-        argv = ["parse", "--project-dir", str(self.project_dir), "--profiles-dir", str(self.profiles_dir)]
+        argv = ["parse", "--project-dir", str(self.project_dir), "--profiles-dir", str(profiles_dir)]
         if self.target is not None:
             argv += ["--target", self.target]
         run_dbt(argv, cwd=self.project_dir, executable=self.dbt_executable)

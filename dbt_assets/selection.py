@@ -1,14 +1,16 @@
-"""Resolving what the user selected to a set of unique_ids, as dbt does.
+"""Resolving what the user selected to a set of unique_ids, exactly as dbt does.
 
-This first version takes plain asset names (``orders``, ``customer_segments.v2``,
-``shop.orders`` for a source, or a unique_id) and applies dbt's rules that follow a selection:
-indirect test selection and the command's resource types. dbt's full grammar (methods,
-graph operators, set operations) replaces :func:`resolve_names` when it lands.
+This first version takes bare values, which dbt resolves with its ``fqn`` method
+(``orders``, ``customer_segments.v2``, ``marts``, ``shop.staging.*``), and applies the rules
+that follow a selection in dbt: indirect test selection and the command's resource types.
+dbt's other methods, graph operators and set operations are refused with a clear error
+until the full grammar lands.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
+from fnmatch import fnmatch
 
 from dbt_assets.errors import SelectionError
 from dbt_assets.graph import AssetGraph
@@ -31,7 +33,8 @@ LS_DEFAULT_RESOURCE_TYPES = frozenset(
 )
 LS_ALL_RESOURCE_TYPES = LS_DEFAULT_RESOURCE_TYPES | {"analysis"}
 INDIRECT_SELECTION_MODES = ("eager", "cautious", "buildable", "empty")
-_OPERATOR_CHARS = set("+@:,*?[]")
+_WILDCARDS = ("*", "?", "[", "]")
+_FILE_SUFFIXES = (".sql", ".py", ".csv")
 
 
 def resource_types_for(
@@ -55,21 +58,60 @@ def resource_types_for(
     return frozenset(chosen - set(excluded))
 
 
-def resolve_names(graph: AssetGraph, values: Iterable[str]) -> set[str]:
-    """Unique ids of the assets named in ``values`` (space-separated names are split)."""
+def fqn_matches(fqn: Sequence[str], selector: str, versioned: bool) -> bool:
+    """Whether one fqn matches an fqn selector, by dbt's rules.
+
+    A selector matches the fqn's leaf (for a versioned model: the model name, or
+    ``name.vN``/``name_vN``), or a prefix of the fqn split on dots, where a part with a
+    wildcard globs the rest of the fqn (or, for a selector without dots, the leaf).
+    """
+    if not fqn:
+        return False
+    parts = selector.split(".")
+    if versioned:
+        if fqn[-2] == selector or "_".join(fqn[-2:]) == "_".join(parts[-2:]):
+            return True
+    elif fqn[-1] == selector:
+        return True
+    flat = [piece for segment in fqn for piece in segment.split(".")]
+    if len(flat) < len(parts):
+        return False
+    for i, part in enumerate(parts):
+        if any(w in part for w in _WILDCARDS):
+            if fnmatch(".".join(flat[i:]), ".".join(parts[i:])):
+                return True
+            if "." not in selector:
+                return fnmatch(fqn[-2] if versioned else fqn[-1], selector)
+            return False
+        if flat[i] != part:
+            return False
+    return True
+
+
+def select_fqn(graph: AssetGraph, selector: str) -> set[str]:
+    """dbt's ``fqn:`` method: every non-source asset whose fqn (with or without its package) matches."""
+    found = set()
+    for uid, record in graph.records.items():
+        if record.resource_type == "source":
+            continue
+        versioned = record.resource_type == "model" and record.version is not None
+        if fqn_matches(record.fqn, selector, versioned) or fqn_matches(record.fqn[1:], selector, versioned):
+            found.add(uid)
+    return found
+
+
+def resolve_values(graph: AssetGraph, values: Iterable[str]) -> set[str]:
+    """Union of the bare values in ``values`` (space-separated values are split), each an fqn selector."""
     selected: set[str] = set()
     for value in values:
         for token in value.split():
-            if _OPERATOR_CHARS & set(token) and token not in graph:
+            if any(c in token for c in "+@:,") or "/" in token or token.endswith(_FILE_SUFFIXES):
                 raise SelectionError(
-                    f"'{token}': only plain asset names can be selected in this version",
-                    "select by name (orders, customer_segments.v2, shop.orders); "
-                    "dbt's selector grammar is not supported yet",
+                    f"'{token}': only bare names (dbt's fqn method) can be selected in this version",
+                    "select by name or fqn (orders, marts, shop.staging.*); "
+                    "methods, paths, graph operators and set operations are not supported yet",
                 )
-            matches = graph.lookup(token)
-            if not matches:
-                graph.find(token)  # raises the did-you-mean error
-            selected.update(matches)
+            selected |= select_fqn(graph, token)
     return selected
 
 
@@ -116,7 +158,7 @@ def select(
     ['model.shop.orders']
     """
     types = resource_types_for(resource_types, exclude_resource_types)
-    chosen = set(graph.records) if not select else resolve_names(graph, select)
+    chosen = set(graph.records) if not select else resolve_values(graph, select)
     if select:
         chosen = add_indirect_checks(graph, chosen, indirect_selection)
     return sorted(uid for uid in chosen if graph.records[uid].resource_type in types)

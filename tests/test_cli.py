@@ -1,0 +1,170 @@
+"""The dbt-assets command line on the real fixture project: output shapes and error messages."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXAMPLE_MANIFESTS, cli
+
+
+def _json_lines(text: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def test_ls_json_has_dbt_keys(shop_project: Path) -> None:
+    result = cli("ls", "--project-dir", str(shop_project), "--output", "json")
+    assert result.exit_code == 0, result.stderr
+    rows = _json_lines(result.stdout)
+    assert len(rows) == len({r["unique_id"] for r in rows}) > 40
+    assert all({"unique_id", "name", "resource_type"} <= set(r) for r in rows)
+    orders = next(r for r in rows if r["unique_id"] == "model.shop.orders")
+    assert orders["config"]["materialized"] == "table"  # type: ignore[index]
+    assert orders["original_file_path"] == "models/marts/core/orders.sql"
+
+
+def test_ls_project_dir_from_environment(shop_project: Path) -> None:
+    result = cli("ls", "--output", "name", env={"DBT_PROJECT_DIR": str(shop_project)})
+    assert result.exit_code == 0, result.stderr
+    assert "orders" in result.stdout.split()
+
+
+def test_ls_resource_type_and_names(shop_manifest: Path) -> None:
+    result = cli("ls", "--manifest", str(shop_manifest), "--resource-type", "model", "-o", "name")
+    names = result.stdout.split()
+    assert "orders" in names and "customer_segments.v2" in names
+    assert not {"raw_orders", "shop.orders", "leadership_dashboard"} & set(names)
+    paths = cli("ls", "--manifest", str(shop_manifest), "--resource-type", "seed", "-o", "path").stdout.split()
+    assert paths == ["seeds/raw_customers.csv", "seeds/raw_orders.csv", "seeds/raw_payments.csv",
+                     "seeds/raw_products.csv"]  # fmt: skip
+
+
+def test_ls_analysis_only_with_all(shop_manifest: Path) -> None:
+    default = cli("ls", "--manifest", str(shop_manifest), "-o", "name").stdout.split()
+    everything = cli("ls", "--manifest", str(shop_manifest), "--resource-type", "all", "-o", "name").stdout.split()
+    assert set(everything) - set(default) == {"top_customers"}
+
+
+def test_ls_select_plain_names_brings_their_tests(shop_manifest: Path) -> None:
+    result = cli("ls", "--manifest", str(shop_manifest), "-s", "orders stg_orders", "-o", "json",
+                 "--output-keys", "unique_id resource_type")  # fmt: skip
+    rows = _json_lines(result.stdout)
+    assert all(set(r) == {"unique_id", "resource_type"} for r in rows)
+    models = {r["unique_id"] for r in rows if r["resource_type"] == "model"}
+    assert models == {"model.shop.orders", "model.shop.stg_orders"}
+    assert "test.shop.unique_orders_order_id.fed79b3a6e" in {r["unique_id"] for r in rows}
+
+
+def test_ls_select_operators_are_refused_for_now(shop_manifest: Path) -> None:
+    result = cli("ls", "--manifest", str(shop_manifest), "-s", "orders+")
+    assert result.exit_code == 2
+    assert "only bare names" in result.stderr
+
+
+def test_ls_output_keys_nested_and_undecoded(shop_manifest: Path) -> None:
+    result = cli("ls", "--manifest", str(shop_manifest), "-s", "orders", "--resource-type", "model",
+                 "-o", "json", "--output-keys", "name", "--output-keys", "config.materialized raw_code")  # fmt: skip
+    [row] = _json_lines(result.stdout)
+    assert row["name"] == "orders" and row["config.materialized"] == "table"
+    assert "stg_orders" in str(row["raw_code"])
+
+
+def test_ls_with_manifest_of_every_version(tmp_path: Path) -> None:
+    for packed in EXAMPLE_MANIFESTS:
+        path = tmp_path / packed.name.removesuffix(".gz")
+        path.write_bytes(gzip.decompress(packed.read_bytes()))
+        result = cli("ls", "--manifest", str(path), "-o", "selector")
+        assert result.exit_code == 0, (packed.name, result.stderr)
+        assert "mini.items" in result.stdout.split() and "source:mini.app.events" in result.stdout.split()
+
+
+def test_show_text_and_json(shop_manifest: Path) -> None:
+    text = cli("show", "orders", "--manifest", str(shop_manifest)).stdout
+    assert text.startswith("model.shop.orders  (model, table)\n")
+    assert "owners:      analytics@shop.example" in text
+    assert "  parents (3):\n    model.shop.stg_orders\n" in text
+    assert "test.shop.unique_orders_order_id.fed79b3a6e" in text
+    detail = json.loads(cli("show", "shop.payments", "--manifest", str(shop_manifest), "-o", "json").stdout)
+    assert detail["asset"]["unique_id"] == "source.shop.shop.payments"
+    assert detail["asset"]["freshness"]["warn_after"] == {"count": 6, "period": "hour"}
+    assert detail["children"] == ["model.shop.stg_payments"]
+    assert detail["parents"] == [] and detail["checks"] == []
+
+
+def test_graph_formats(shop_manifest: Path) -> None:
+    m = ["--manifest", str(shop_manifest)]
+    mermaid = cli("graph", *m, "-s", "orders").stdout
+    assert mermaid.startswith("flowchart LR\n")
+    assert '"orders (model)"' in mermaid and '"executive_summary (model)"' in mermaid
+    assert "unique_orders" not in mermaid, "no tests unless --checks"
+    dot = cli("graph", *m, "-s", "orders", "--format", "dot").stdout
+    assert '"model.shop.stg_orders" -> "model.shop.orders";' in dot
+    data = json.loads(cli("graph", *m, "-s", "orders", "--format", "json", "--no-expand", "--checks").stdout)
+    ids = {n["unique_id"] for n in data["nodes"]}
+    assert "model.shop.orders" in ids and "test.shop.unique_orders_order_id.fed79b3a6e" in ids
+    assert "model.shop.customers" not in ids
+    assert {"from": "model.shop.orders", "to": "test.shop.unique_orders_order_id.fed79b3a6e"} in data["edges"]
+
+
+def _assert_one_line_error(result: object, *needles: str) -> None:
+    assert result.exit_code == 2, result.stdout  # type: ignore[attr-defined]
+    err = result.stderr  # type: ignore[attr-defined]
+    assert err.count("\n") == 1 and err.startswith("Error: "), err
+    assert "Traceback" not in err
+    for needle in needles:
+        assert needle in err
+
+
+def test_error_missing_project(tmp_path: Path) -> None:
+    _assert_one_line_error(cli("ls", "--project-dir", str(tmp_path)), "dbt_project.yml not found", "--project-dir")
+
+
+def test_error_missing_profiles(scratch_project: Path, tmp_path: Path) -> None:
+    (scratch_project / "profiles.yml").unlink()
+    env = {"HOME": str(tmp_path), "DBT_PROFILES_DIR": str(tmp_path / "none")}
+    _assert_one_line_error(cli("ls", "--project-dir", str(scratch_project), env=env), "no profiles.yml found")
+
+
+def test_error_unsupported_manifest_version(tmp_path: Path, shop_manifest: Path) -> None:
+    raw = json.loads(shop_manifest.read_bytes())
+    raw["metadata"]["dbt_schema_version"] = "https://schemas.getdbt.com/dbt/manifest/v20.json"
+    path = tmp_path / "manifest.json"
+    path.write_text(json.dumps(raw))
+    _assert_one_line_error(cli("ls", "--manifest", str(path)), "v20 is not supported", "v12 (dbt 1.8 to 1.11)")
+
+
+def test_error_corrupt_manifest(tmp_path: Path, shop_manifest: Path) -> None:
+    path = tmp_path / "manifest.json"
+    path.write_bytes(shop_manifest.read_bytes()[:-100])
+    _assert_one_line_error(cli("ls", "--manifest", str(path)), str(path), "truncated")
+
+
+def test_error_unknown_asset_suggests(shop_manifest: Path) -> None:
+    _assert_one_line_error(cli("show", "custmers", "--manifest", str(shop_manifest)),
+                           "no asset named 'custmers'", "did you mean 'customers'")  # fmt: skip
+
+
+def test_debug_shows_traceback(tmp_path: Path) -> None:
+    result = cli("--debug", "ls", "--project-dir", str(tmp_path))
+    assert result.exit_code == 2
+    assert "Traceback" in result.stderr and "ProjectNotFoundError" in result.stderr
+
+
+def test_console_script_cold(shop_manifest: Path) -> None:
+    """The installed entry point, as a user runs it (and piping into head does not crash)."""
+    exe = Path(sys.executable).with_name("dbt-assets")
+    done = subprocess.run(f"'{exe}' ls --manifest '{shop_manifest}' -o json | head -1", shell=True,
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    assert json.loads(done.stdout)["unique_id"]
+    assert done.stderr == ""
+
+
+@pytest.mark.parametrize("command", ["ls", "show", "graph"])
+def test_help_teaches(command: str) -> None:
+    result = cli(command, "--help")
+    assert result.exit_code == 0 and "Examples:" in result.stdout

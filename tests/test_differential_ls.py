@@ -1,0 +1,118 @@
+"""dbt-assets ls against dbt ls on the same manifest: the fixture and a generated 1,000-model project.
+
+dbt is the oracle: every case runs both and requires the same output.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, cli, dbt_ls, run_dbt
+from tests.dbt_oracle import DbtLs
+
+pytestmark = pytest.mark.slow
+
+RESOURCE_TYPES = ["model", "seed", "snapshot", "source", "test", "unit_test", "exposure", "metric",
+                  "semantic_model", "saved_query", "analysis", "all", "default"]  # fmt: skip
+FIXTURE_CASES: list[tuple[str, ...]] = [
+    (),
+    *[("--resource-type", t) for t in RESOURCE_TYPES],
+    ("--resource-type", "model", "--resource-type", "seed"),
+    ("--exclude-resource-type", "test"),
+    ("--resource-type", "all", "--exclude-resource-type", "analysis", "--exclude-resource-type", "unit_test"),
+    *[("--select", s) for s in ["orders", "customers", "customer_segments", "customer_segments.v1",
+                                "customer_segments_v2", "marts", "shop.marts.core", "staging", "stg_*",
+                                "shop.staging.*", "*", "shop", "core.*", "shop.orders", "raw_orders",
+                                "orders_snapshot", "leadership_dashboard", "revenue", "revenue_by_status",
+                                "orders_semantic", "test_customers_counts_orders", "unique_orders_order_id",
+                                "top_customers", "int_*", "nothing_is_called_this"]],  # fmt: skip
+    ("--select", "orders customers"),
+    ("--select", "orders", "--select", "stg_orders"),
+    ("--select", "customers", "--resource-type", "test"),
+    ("--select", "customers", "--resource-type", "unit_test"),
+    ("--select", "top_customers", "--resource-type", "all"),
+    *[("--select", "orders customers", "--indirect-selection", m)
+      for m in ("eager", "cautious", "buildable", "empty")],  # fmt: skip
+    *[("--select", "orders", "--indirect-selection", m) for m in ("cautious", "buildable", "empty")],
+]
+
+
+def _ours(manifest: Path, *args: str, output: str = "json") -> list[str]:
+    result = cli("ls", "--manifest", str(manifest), "--output", output, *args)
+    assert result.exit_code == 0, result.stderr
+    return result.stdout.splitlines()
+
+
+@pytest.fixture(scope="module")
+def shop_dbt(shop_project: Path) -> DbtLs:
+    return DbtLs(shop_project)
+
+
+@pytest.mark.parametrize("args", FIXTURE_CASES, ids=lambda a: " ".join(a) or "no-selection")
+def test_fixture_json_matches_dbt_ls(shop_dbt: DbtLs, shop_manifest: Path, args: tuple[str, ...]) -> None:
+    expected = shop_dbt.json(*args)
+    ours = [json.loads(line) for line in _ours(shop_manifest, *args)]
+    assert ours == expected
+
+
+@pytest.mark.parametrize("output", ["name", "path", "selector"])
+@pytest.mark.parametrize("args", [(), ("--resource-type", "all"), ("--select", "marts")], ids=str)
+def test_fixture_other_outputs_match_dbt_ls(
+    shop_dbt: DbtLs, shop_manifest: Path, output: str, args: tuple[str, ...]
+) -> None:
+    assert _ours(shop_manifest, *args, output=output) == shop_dbt.lines("--output", output, *args)
+
+
+@pytest.mark.parametrize("keys", ["name config.materialized", "unique_id depends_on tags", "alias raw_code",
+                                  "config.meta.owner unique_id"])  # fmt: skip
+def test_fixture_output_keys_match_dbt_ls(shop_dbt: DbtLs, shop_manifest: Path, keys: str) -> None:
+    expected = shop_dbt.json("--output-keys", keys)
+    ours = [json.loads(line) for line in _ours(shop_manifest, "--output-keys", keys)]
+    assert ours == expected
+
+
+def test_oracle_matches_dbt_cli(shop_dbt: DbtLs, shop_project: Path) -> None:
+    """The in-process oracle answers exactly like the dbt command line."""
+    assert dbt_ls(shop_project) == shop_dbt.json()
+    assert dbt_ls(shop_project, "--select", "orders") == shop_dbt.json("--select", "orders")
+
+
+def _load_generator() -> object:
+    spec = importlib.util.spec_from_file_location("generate_project", REPO / "benchmarks" / "generate_project.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> tuple[DbtLs, Path]:
+    project = tmp_path_factory.mktemp("generated") / "project"
+    _load_generator().generate(project, 1000, seed=11)  # type: ignore[attr-defined]
+    run_dbt(project, "parse")
+    return DbtLs(project), project / "target" / "manifest.json"
+
+
+GENERATED_CASES: list[tuple[str, ...]] = [
+    (),
+    ("--resource-type", "model"),
+    ("--resource-type", "test"),
+    ("--resource-type", "source", "--resource-type", "exposure"),
+    ("--select", "staging"),
+    ("--select", "marts.finance"),
+    ("--select", "fct_*"),
+    ("--select", "stg_sales_0 int_finance_*", "--indirect-selection", "cautious"),
+    ("--select", "synthetic.intermediate.*", "--exclude-resource-type", "test"),
+]
+
+
+@pytest.mark.parametrize("args", GENERATED_CASES, ids=lambda a: " ".join(a) or "no-selection")
+def test_generated_project_matches_dbt_ls(generated: tuple[DbtLs, Path], args: tuple[str, ...]) -> None:
+    oracle, manifest = generated
+    expected = oracle.json(*args)
+    assert len(expected) > 0
+    assert [json.loads(line) for line in _ours(manifest, *args)] == expected
