@@ -13,8 +13,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from dbt_assets.api import AssetDetail, describe_asset, lineage, list_assets, load_graph
-    from dbt_assets.asset import Asset, Column, SourceFreshness
+    from dbt_assets.api import describe_asset, lineage, list_assets, load_graph
+    from dbt_assets.asset import Asset, AssetDetail, Column, SourceFreshness
     from dbt_assets.errors import (
         AssetNotFoundError,
         DbtAssetsError,
@@ -31,8 +31,8 @@ if TYPE_CHECKING:
     from dbt_assets.project import Project
 
 _EXPORTS = {
-    "api": ("AssetDetail", "describe_asset", "lineage", "list_assets", "load_graph"),
-    "asset": ("Asset", "Column", "SourceFreshness"),
+    "api": ("describe_asset", "lineage", "list_assets", "load_graph"),
+    "asset": ("Asset", "AssetDetail", "Column", "SourceFreshness"),
     "errors": (
         "AssetNotFoundError",
         "DbtAssetsError",

@@ -12,15 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pydantic import BaseModel
-
-from dbt_assets.asset import Asset
 from dbt_assets.graph import CHECK_RESOURCE_TYPES, AssetGraph
 from dbt_assets.lineage import render_lineage
 from dbt_assets.manifest import read_manifest
 from dbt_assets.project import Project
 from dbt_assets.selection import select
+
+if TYPE_CHECKING:  # pydantic is imported only by the calls that return models
+    from dbt_assets.asset import AssetDetail
 
 
 def load_graph(
@@ -61,17 +62,10 @@ def list_assets(
     )
 
 
-class AssetDetail(BaseModel):
-    """One asset with its neighbours: what ``dbt-assets show`` prints."""
-
-    asset: Asset
-    parents: list[str]
-    children: list[str]
-    checks: list[str]
-
-
 def describe_asset(graph: AssetGraph, name: str) -> AssetDetail:
     """Everything known about one asset (by name, ``name.vN``, ``source.table`` or unique_id)."""
+    from dbt_assets.asset import AssetDetail
+
     uid = graph.find(name)
     return AssetDetail(
         asset=graph.asset(uid),

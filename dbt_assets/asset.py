@@ -77,6 +77,15 @@ class Asset(BaseModel):
     url: str | None = None
 
 
+class AssetDetail(BaseModel):
+    """One asset with its neighbours: what ``dbt-assets show`` prints."""
+
+    asset: Asset
+    parents: list[str]
+    children: list[str]
+    checks: list[str]
+
+
 def effective_meta(record: NodeRecord) -> dict[str, Any]:
     """``meta`` as dbt resolves it: top-level meta overlaid by ``config.meta``."""
     config_meta = record.config.get("meta")

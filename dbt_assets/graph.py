@@ -1,25 +1,29 @@
-"""The asset graph: every enabled resource of a manifest as a networkx node, edges parent → child.
+"""The asset graph: every enabled resource of a manifest as a node, edges parent → child.
 
     >>> graph = AssetGraph.from_manifest(read_manifest("target/manifest.json"))  # doctest: +SKIP
     >>> graph.children(graph.find("orders"))                                      # doctest: +SKIP
     ['model.shop.customers', 'model.shop.order_revenue_daily', ...]
+    >>> graph.nx                       # the same graph as a networkx.DiGraph   # doctest: +SKIP
 
 Tests and unit tests are nodes too (dbt selects them like any other), and they are the
 *checks* of the assets they depend on: :meth:`AssetGraph.checks`.
+
+The graph keeps its own adjacency lists: traversals on them need no networkx import, which
+keeps a cold ``dbt-assets ls`` fast. ``AssetGraph.nx`` builds the networkx graph on first use.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
-import networkx as nx
-
 from dbt_assets.errors import AssetNotFoundError
-from dbt_assets.manifest import ManifestData, NodeRecord
+from dbt_assets.manifest import ManifestData, NodeRecord, paused_gc
 
 if TYPE_CHECKING:
+    import networkx as nx
+
     from dbt_assets.asset import Asset
 
 CHECK_RESOURCE_TYPES = frozenset({"test", "unit_test"})
@@ -28,20 +32,35 @@ CHECK_RESOURCE_TYPES = frozenset({"test", "unit_test"})
 class AssetGraph:
     """Assets of one manifest and their lineage.
 
-    ``nx`` is the underlying :class:`networkx.DiGraph` (node = unique_id, attribute
-    ``record``); use it for any graph algorithm networkx offers.
+    ``records`` maps unique_id to the decoded manifest entry; ``nx`` is the same graph as a
+    :class:`networkx.DiGraph` (node = unique_id, attribute ``record``) for any algorithm
+    networkx offers.
     """
 
     def __init__(self, manifest: ManifestData) -> None:
         self.manifest = manifest
         self.records: dict[str, NodeRecord] = manifest.records
-        graph: nx.DiGraph = nx.DiGraph()
-        graph.add_nodes_from((uid, {"record": rec}) for uid, rec in self.records.items())
-        graph.add_edges_from(
-            (parent, uid) for uid, rec in self.records.items() for parent in rec.depends_on.nodes
-        )
-        self.nx = graph
+        with paused_gc():
+            children: dict[str, list[str]] = {uid: [] for uid in self.records}
+            for uid, record in self.records.items():
+                for parent in record.depends_on.nodes:
+                    children[parent].append(uid)
+        self._children = children
+        self._nx: nx.DiGraph | None = None
         self._by_name: dict[str, list[str]] | None = None
+
+    @property
+    def nx(self) -> nx.DiGraph:
+        """The graph as a networkx ``DiGraph`` (built on first use)."""
+        if self._nx is None:
+            import networkx
+
+            graph: nx.DiGraph = networkx.DiGraph()
+            with paused_gc():
+                graph.add_nodes_from((uid, {"record": rec}) for uid, rec in self.records.items())
+                graph.add_edges_from((uid, child) for uid, kids in self._children.items() for child in kids)
+            self._nx = graph
+        return self._nx
 
     @classmethod
     def from_manifest(cls, manifest: ManifestData) -> AssetGraph:
@@ -77,25 +96,38 @@ class AssetGraph:
         """Direct downstream assets; tests and unit tests only with ``include_checks``."""
         return sorted(
             uid
-            for uid in self.nx.successors(unique_id)
+            for uid in self._children[unique_id]
             if include_checks or self.records[uid].resource_type not in CHECK_RESOURCE_TYPES
         )
+
+    def direct_children(self, unique_id: str) -> list[str]:
+        """Every direct child, checks included, in manifest order (no copy: do not mutate)."""
+        return self._children[unique_id]
 
     def checks(self, unique_id: str) -> list[str]:
         """The tests and unit tests that check ``unique_id`` (those that depend on it)."""
         return sorted(
-            uid
-            for uid in self.nx.successors(unique_id)
-            if self.records[uid].resource_type in CHECK_RESOURCE_TYPES
+            uid for uid in self._children[unique_id] if self.records[uid].resource_type in CHECK_RESOURCE_TYPES
         )
 
     def upstream(self, unique_id: str) -> set[str]:
         """Every asset ``unique_id`` depends on, transitively."""
-        return set(nx.ancestors(self.nx, unique_id))
+        return self._reach([unique_id], lambda uid: self.records[uid].depends_on.nodes)
 
     def downstream(self, unique_id: str) -> set[str]:
         """Every asset that depends on ``unique_id``, transitively."""
-        return set(nx.descendants(self.nx, unique_id))
+        return self._reach([unique_id], self._children.__getitem__)
+
+    @staticmethod
+    def _reach(start: Iterable[str], step: Callable[[str], Iterable[str]]) -> set[str]:
+        seen: set[str] = set()
+        stack = list(start)
+        while stack:
+            for nxt in step(stack.pop()):
+                if nxt not in seen:
+                    seen.add(nxt)
+                    stack.append(nxt)
+        return seen
 
     def lookup(self, name: str) -> list[str]:
         """Unique ids an asset reference may mean: a unique_id, a name, ``name.vN`` or ``src.table``."""

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import gc
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -191,14 +193,23 @@ def schema_version_of(metadata: Any, path: str | Path) -> int:
 
 def decode_manifest(data: bytes, path: str | Path = "<bytes>") -> ManifestData:
     """Decode and validate manifest bytes; raise :class:`ManifestError` naming ``path``."""
-    # A manifest decodes into millions of small objects; letting the cyclic GC rescan them
-    # while they are being created costs as much as decoding. They hold no cycles.
-    gc_was_enabled = gc.isenabled()
+    with paused_gc():
+        return _decode(data, path)
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic GC while building large acyclic structures.
+
+    A manifest decodes into millions of small objects; letting the GC rescan them while
+    more are created costs as much as decoding them. They hold no reference cycles.
+    """
+    was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _decode(data, path)
+        yield
     finally:
-        if gc_was_enabled:
+        if was_enabled:
             gc.enable()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from dbt_assets.api import AssetDetail
+    from dbt_assets.asset import AssetDetail
 
 
 def render_detail(detail: AssetDetail) -> str:

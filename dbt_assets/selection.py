@@ -135,7 +135,7 @@ def add_indirect_checks(graph: AssetGraph, selected: set[str], mode: str = "eage
             allowed |= graph.upstream(uid)
         allowed |= {u for u, r in graph.records.items() if r.resource_type == "source"}
     for uid in selected:
-        for child in graph.nx.successors(uid):
+        for child in graph.direct_children(uid):
             record = graph.records[child]
             if record.resource_type not in ("test", "unit_test"):
                 continue
