@@ -41,8 +41,11 @@ def project_manifest(models: int) -> Path:
     if not manifest.exists():
         generate(project, models)
         dbt = str(Path(sys.executable).with_name("dbt"))
-        subprocess.run([dbt, "parse", "--project-dir", str(project), "--profiles-dir", str(project), "--quiet"],
-                       cwd=project, check=True)  # fmt: skip
+        subprocess.run(
+            [dbt, "parse", "--project-dir", str(project), "--profiles-dir", str(project), "--quiet"],
+            cwd=project,
+            check=True,
+        )
     return manifest
 
 
@@ -79,8 +82,12 @@ def measure(models: int, repeat: int) -> dict[str, float]:
     manifest = project_manifest(models)
     py = sys.executable
     reference_argv = [py, "-c", f"import json; json.load(open({str(manifest)!r}))"]
-    load_argv = [py, "-c", "from dbt_assets.graph import AssetGraph; from dbt_assets.manifest import "
-                 f"read_manifest; AssetGraph(read_manifest({str(manifest)!r}))"]  # fmt: skip
+    load_argv = [
+        py,
+        "-c",
+        "from dbt_assets.graph import AssetGraph; from dbt_assets.manifest import "
+        f"read_manifest; AssetGraph(read_manifest({str(manifest)!r}))",
+    ]
     cli_argv = [str(Path(py).with_name("dbt-assets")), "ls", "--manifest", str(manifest), "--output", "json"]
     # Fresh processes first: a forked child's peak RSS starts at its parent's, so the parent
     # must not hold a decoded manifest yet.
@@ -115,14 +122,18 @@ def main() -> None:
     args = parser.parse_args()
     rows = [measure(n, args.repeat) for n in args.models]
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores")
-    print("| models | manifest | load | json.loads | ratio | peak RSS load | peak RSS json.load | ratio "
-          "| cold `ls -o json` | cold json.load | ratio |")  # fmt: skip
+    print(
+        "| models | manifest | load | json.loads | ratio | peak RSS load | peak RSS json.load | ratio "
+        "| cold `ls -o json` | cold json.load | ratio |"
+    )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
-        print(f"| {r['models']:,} | {r['manifest_mb']:.1f} MB | {r['load_s'] * 1000:.0f} ms "
-              f"| {r['json_loads_s'] * 1000:.0f} ms | {r['load_ratio']:.2f} | {r['load_peak_rss_mb']:.0f} MB "
-              f"| {r['json_load_peak_rss_mb']:.0f} MB | {r['rss_ratio']:.2f} | {r['cold_ls_s'] * 1000:.0f} ms "
-              f"| {r['cold_json_load_s'] * 1000:.0f} ms | {r['cold_ratio']:.2f} |")  # fmt: skip
+        print(
+            f"| {r['models']:,} | {r['manifest_mb']:.1f} MB | {r['load_s'] * 1000:.0f} ms "
+            f"| {r['json_loads_s'] * 1000:.0f} ms | {r['load_ratio']:.2f} | {r['load_peak_rss_mb']:.0f} MB "
+            f"| {r['json_load_peak_rss_mb']:.0f} MB | {r['rss_ratio']:.2f} | {r['cold_ls_s'] * 1000:.0f} ms "
+            f"| {r['cold_json_load_s'] * 1000:.0f} ms | {r['cold_ratio']:.2f} |"
+        )
     (WORK / "bench_load.json").write_text(json.dumps(rows, indent=2))
 
 

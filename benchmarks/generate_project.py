@@ -3,7 +3,7 @@
     python benchmarks/generate_project.py OUT_DIR --models 1000 [--seed 7]
 
 Layers: sources → staging (1:1 on a source table, a few unions) → intermediate (fan-in of
-2–4 staging/intermediate models) → marts (fan-in of 2–5 intermediates) and a few exposures.
+2-4 staging/intermediate models) → marts (fan-in of 2-5 intermediates) and a few exposures.
 Models carry tags, meta owners and column docs; staging and mart models get generic tests
 (unique, not_null, accepted_values, relationships). The project runs on DuckDB with a
 ``profiles.yml`` inside it, so ``dbt parse`` / ``dbt ls`` work with no network.

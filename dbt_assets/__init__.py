@@ -50,7 +50,30 @@ _EXPORTS = {
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 
-__all__ = sorted(_MODULE_OF)
+__all__ = [
+    "SUPPORTED_SCHEMA_VERSIONS",
+    "Asset",
+    "AssetDetail",
+    "AssetGraph",
+    "AssetNotFoundError",
+    "Column",
+    "DbtAssetsError",
+    "DbtCommandError",
+    "DbtNotFoundError",
+    "ManifestError",
+    "ManifestVersionError",
+    "ProfilesNotFoundError",
+    "Project",
+    "ProjectNotFoundError",
+    "SelectionError",
+    "SourceFreshness",
+    "describe_asset",
+    "lineage",
+    "list_assets",
+    "load_graph",
+    "read_manifest",
+]
+assert sorted(__all__) == sorted(_MODULE_OF)
 
 
 def __getattr__(name: str) -> Any:

@@ -1,11 +1,11 @@
 """The front door: everything the CLI does is one of these calls first.
 
-    >>> from dbt_assets import load_graph, list_assets, describe_asset
-    >>> graph = load_graph(project_dir="fixtures/dbt_project")          # doctest: +SKIP
-    >>> list_assets(graph, ["orders"], resource_types=["model"])        # doctest: +SKIP
-    ['model.shop.orders']
-    >>> describe_asset(graph, "orders").children                        # doctest: +SKIP
-    ['model.shop.customers', ...]
+>>> from dbt_assets import load_graph, list_assets, describe_asset
+>>> graph = load_graph(project_dir="fixtures/dbt_project")          # doctest: +SKIP
+>>> list_assets(graph, ["orders"], resource_types=["model"])        # doctest: +SKIP
+['model.shop.orders']
+>>> describe_asset(graph, "orders").children                        # doctest: +SKIP
+['model.shop.customers', ...]
 """
 
 from __future__ import annotations

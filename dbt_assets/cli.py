@@ -21,9 +21,21 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 RESOURCE_TYPES = (
-    "model", "seed", "snapshot", "source", "test", "unit_test", "exposure", "metric",
-    "semantic_model", "saved_query", "analysis", "function", "all", "default",
-)  # fmt: skip
+    "model",
+    "seed",
+    "snapshot",
+    "source",
+    "test",
+    "unit_test",
+    "exposure",
+    "metric",
+    "semantic_model",
+    "saved_query",
+    "analysis",
+    "function",
+    "all",
+    "default",
+)
 
 
 class _Group(click.Group):
@@ -46,13 +58,15 @@ def project_options(func: F) -> F:
             "--project-dir",
             envvar="DBT_PROJECT_DIR",
             type=click.Path(file_okay=False),
-            help="The dbt project (folder with dbt_project.yml). Default: current folder. Env: DBT_PROJECT_DIR.",
+            help="The dbt project (folder with dbt_project.yml). Default: current folder. "
+            "Env: DBT_PROJECT_DIR.",
         ),
         click.option(
             "--profiles-dir",
             envvar="DBT_PROFILES_DIR",
             type=click.Path(file_okay=False),
-            help="Folder with profiles.yml. Default: the project, then ., then ~/.dbt. Env: DBT_PROFILES_DIR.",
+            help="Folder with profiles.yml. Default: the project, then ., then ~/.dbt. "
+            "Env: DBT_PROFILES_DIR.",
         ),
         click.option("--target", "-t", envvar="DBT_TARGET", help="dbt target to parse the project for."),
         click.option(
@@ -119,32 +133,51 @@ def main(ctx: click.Context, debug: bool) -> None:
 @main.command("ls")
 @project_options
 @click.option(
-    "--select", "-s", "select_values", multiple=True, metavar="NAMES",
+    "--select",
+    "-s",
+    "select_values",
+    multiple=True,
+    metavar="NAMES",
     help="Assets to list, by name: -s orders -s customers or -s 'orders customers'. "
     "Their tests come along (indirect selection).",
-)  # fmt: skip
+)
 @click.option(
-    "--resource-type", "resource_types", multiple=True, type=click.Choice(RESOURCE_TYPES),
+    "--resource-type",
+    "resource_types",
+    multiple=True,
+    type=click.Choice(RESOURCE_TYPES),
     help="Only these resource types (repeatable). 'all' adds analyses to the default set.",
-)  # fmt: skip
+)
 @click.option(
-    "--exclude-resource-type", "exclude_resource_types", multiple=True,
-    type=click.Choice(RESOURCE_TYPES[:-2]), help="Leave these resource types out (repeatable).",
-)  # fmt: skip
+    "--exclude-resource-type",
+    "exclude_resource_types",
+    multiple=True,
+    type=click.Choice(RESOURCE_TYPES[:-2]),
+    help="Leave these resource types out (repeatable).",
+)
 @click.option(
-    "--indirect-selection", envvar="DBT_INDIRECT_SELECTION", default="eager", show_default=True,
+    "--indirect-selection",
+    envvar="DBT_INDIRECT_SELECTION",
+    default="eager",
+    show_default=True,
     type=click.Choice(["eager", "cautious", "buildable", "empty"]),
     help="Which tests of the selected assets are selected too, as in dbt.",
-)  # fmt: skip
+)
 @click.option(
-    "--output", "-o", default="selector", show_default=True,
-    type=click.Choice(["selector", "name", "path", "json"]), help="dbt ls output shape.",
-)  # fmt: skip
+    "--output",
+    "-o",
+    default="selector",
+    show_default=True,
+    type=click.Choice(["selector", "name", "path", "json"]),
+    help="dbt ls output shape.",
+)
 @click.option(
-    "--output-keys", multiple=True, metavar="KEYS",
+    "--output-keys",
+    multiple=True,
+    metavar="KEYS",
     help="With --output json: only these keys (space-separated or repeated; dotted keys "
     "such as config.materialized reach into nested values).",
-)  # fmt: skip
+)
 def ls_command(**kwargs: Any) -> None:
     """List assets like `dbt ls`, from the manifest alone (no dbt start-up).
 
@@ -204,14 +237,24 @@ def show_command(asset: str, **kwargs: Any) -> None:
 
 @main.command("graph")
 @project_options
-@click.option("--select", "-s", "select_values", multiple=True, metavar="NAMES",
-              help="Draw the lineage of these assets (default: every asset).")  # fmt: skip
-@click.option("--format", "fmt", default="mermaid", show_default=True,
-              type=click.Choice(["mermaid", "dot", "json"]))  # fmt: skip
-@click.option("--checks/--no-checks", default=False, show_default=True,
-              help="Include tests and unit tests.")  # fmt: skip
-@click.option("--expand/--no-expand", default=True, show_default=True,
-              help="Add everything upstream and downstream of the selected assets.")  # fmt: skip
+@click.option(
+    "--select",
+    "-s",
+    "select_values",
+    multiple=True,
+    metavar="NAMES",
+    help="Draw the lineage of these assets (default: every asset).",
+)
+@click.option(
+    "--format", "fmt", default="mermaid", show_default=True, type=click.Choice(["mermaid", "dot", "json"])
+)
+@click.option("--checks/--no-checks", default=False, show_default=True, help="Include tests and unit tests.")
+@click.option(
+    "--expand/--no-expand",
+    default=True,
+    show_default=True,
+    help="Add everything upstream and downstream of the selected assets.",
+)
 def graph_command(**kwargs: Any) -> None:
     """Draw the lineage of a selection as Mermaid, Graphviz dot or JSON.
 
@@ -237,5 +280,3 @@ def graph_command(**kwargs: Any) -> None:
 def run() -> None:
     """Console-script entry point."""
     main(prog_name="dbt-assets")
-
-

@@ -56,8 +56,9 @@ def run_dbt(
     except subprocess.TimeoutExpired as exc:
         raise DbtCommandError(f"`{name}` did not finish within {timeout:.0f}s") from exc
     if done.returncode != 0:
+        summary = dbt_error_summary(done.stdout + "\n" + done.stderr)
         raise DbtCommandError(
-            f"`{name}` failed (exit {done.returncode}): {dbt_error_summary(done.stdout + chr(10) + done.stderr)}",
+            f"`{name}` failed (exit {done.returncode}): {summary}",
             f"run `{' '.join(command)}` in {cwd} to see dbt's full output",
         )
     return done

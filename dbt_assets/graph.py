@@ -46,16 +46,16 @@ class AssetGraph:
                 for parent in record.depends_on.nodes:
                     children[parent].append(uid)
         self._children = children
-        self._nx: nx.DiGraph | None = None
+        self._nx: nx.DiGraph[str] | None = None
         self._by_name: dict[str, list[str]] | None = None
 
     @property
-    def nx(self) -> nx.DiGraph:
+    def nx(self) -> nx.DiGraph[str]:
         """The graph as a networkx ``DiGraph`` (built on first use)."""
         if self._nx is None:
             import networkx
 
-            graph: nx.DiGraph = networkx.DiGraph()
+            graph: nx.DiGraph[str] = networkx.DiGraph()
             with paused_gc():
                 graph.add_nodes_from((uid, {"record": rec}) for uid, rec in self.records.items())
                 graph.add_edges_from((uid, child) for uid, kids in self._children.items() for child in kids)
@@ -107,7 +107,9 @@ class AssetGraph:
     def checks(self, unique_id: str) -> list[str]:
         """The tests and unit tests that check ``unique_id`` (those that depend on it)."""
         return sorted(
-            uid for uid in self._children[unique_id] if self.records[uid].resource_type in CHECK_RESOURCE_TYPES
+            uid
+            for uid in self._children[unique_id]
+            if self.records[uid].resource_type in CHECK_RESOURCE_TYPES
         )
 
     def upstream(self, unique_id: str) -> set[str]:
@@ -167,8 +169,10 @@ class AssetGraph:
         self.lookup("")  # build the name index
         assert self._by_name is not None
         close = difflib.get_close_matches(name, list(self._by_name), n=3, cutoff=0.6)
-        hint = f"did you mean {' or '.join(repr(c) for c in close)}?" if close else (
-            "`dbt-assets ls --output name` lists every asset"
+        hint = (
+            f"did you mean {' or '.join(repr(c) for c in close)}?"
+            if close
+            else ("`dbt-assets ls --output name` lists every asset")
         )
         raise AssetNotFoundError(f"no asset named '{name}'", hint)
 

@@ -23,10 +23,7 @@ def lineage_edges(graph: AssetGraph, unique_ids: Collection[str]) -> list[tuple[
     """Edges (parent, child) between the given assets, sorted."""
     chosen = set(unique_ids)
     return sorted(
-        (parent, uid)
-        for uid in chosen
-        for parent in graph.records[uid].depends_on.nodes
-        if parent in chosen
+        (parent, uid) for uid in chosen for parent in graph.records[uid].depends_on.nodes if parent in chosen
     )
 
 

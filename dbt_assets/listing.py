@@ -70,8 +70,16 @@ def _full_nodes(manifest_path: str) -> dict[str, dict[str, Any]]:
     """Every manifest entry as dbt wrote it; only read for ``--output-keys`` we do not decode."""
     data = json.loads(Path(manifest_path).read_bytes())
     nodes: dict[str, dict[str, Any]] = {}
-    for section in ("nodes", "sources", "exposures", "metrics", "semantic_models", "saved_queries",
-                    "unit_tests", "functions"):
+    for section in (
+        "nodes",
+        "sources",
+        "exposures",
+        "metrics",
+        "semantic_models",
+        "saved_queries",
+        "unit_tests",
+        "functions",
+    ):
         nodes.update(data.get(section) or {})
     return nodes
 

@@ -41,7 +41,11 @@ def render_detail(detail: AssetDetail) -> str:
         for col in a.columns.values():
             extra = f" ({col.data_type})" if col.data_type else ""
             lines.append(f"    {col.name}{extra}" + (f": {col.description}" if col.description else ""))
-    for title, uids in (("parents", detail.parents), ("children", detail.children), ("checks", detail.checks)):
+    for title, uids in (
+        ("parents", detail.parents),
+        ("children", detail.children),
+        ("checks", detail.checks),
+    ):
         lines.append(f"  {title} ({len(uids)}):")
         lines += [f"    {uid}" for uid in uids]
     return "\n".join(lines) + "\n"

@@ -32,8 +32,12 @@ def run_dbt(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     return subprocess.run(
         [DBT, *args, "--project-dir", str(project), "--profiles-dir", str(project)],
-        cwd=project, capture_output=True, text=True, check=True, env=env,
-    )  # fmt: skip
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    )
 
 
 def dbt_ls(project: Path, *args: str) -> list[dict[str, object]]:

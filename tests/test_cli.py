@@ -39,20 +39,37 @@ def test_ls_resource_type_and_names(shop_manifest: Path) -> None:
     names = result.stdout.split()
     assert "orders" in names and "customer_segments.v2" in names
     assert not {"raw_orders", "shop.orders", "leadership_dashboard"} & set(names)
-    paths = cli("ls", "--manifest", str(shop_manifest), "--resource-type", "seed", "-o", "path").stdout.split()
-    assert paths == ["seeds/raw_customers.csv", "seeds/raw_orders.csv", "seeds/raw_payments.csv",
-                     "seeds/raw_products.csv"]  # fmt: skip
+    paths = cli(
+        "ls", "--manifest", str(shop_manifest), "--resource-type", "seed", "-o", "path"
+    ).stdout.split()
+    assert paths == [
+        "seeds/raw_customers.csv",
+        "seeds/raw_orders.csv",
+        "seeds/raw_payments.csv",
+        "seeds/raw_products.csv",
+    ]
 
 
 def test_ls_analysis_only_with_all(shop_manifest: Path) -> None:
     default = cli("ls", "--manifest", str(shop_manifest), "-o", "name").stdout.split()
-    everything = cli("ls", "--manifest", str(shop_manifest), "--resource-type", "all", "-o", "name").stdout.split()
+    everything = cli(
+        "ls", "--manifest", str(shop_manifest), "--resource-type", "all", "-o", "name"
+    ).stdout.split()
     assert set(everything) - set(default) == {"top_customers"}
 
 
 def test_ls_select_plain_names_brings_their_tests(shop_manifest: Path) -> None:
-    result = cli("ls", "--manifest", str(shop_manifest), "-s", "orders stg_orders", "-o", "json",
-                 "--output-keys", "unique_id resource_type")  # fmt: skip
+    result = cli(
+        "ls",
+        "--manifest",
+        str(shop_manifest),
+        "-s",
+        "orders stg_orders",
+        "-o",
+        "json",
+        "--output-keys",
+        "unique_id resource_type",
+    )
     rows = _json_lines(result.stdout)
     assert all(set(r) == {"unique_id", "resource_type"} for r in rows)
     models = {r["unique_id"] for r in rows if r["resource_type"] == "model"}
@@ -67,8 +84,21 @@ def test_ls_select_operators_are_refused_for_now(shop_manifest: Path) -> None:
 
 
 def test_ls_output_keys_nested_and_undecoded(shop_manifest: Path) -> None:
-    result = cli("ls", "--manifest", str(shop_manifest), "-s", "orders", "--resource-type", "model",
-                 "-o", "json", "--output-keys", "name", "--output-keys", "config.materialized raw_code")  # fmt: skip
+    result = cli(
+        "ls",
+        "--manifest",
+        str(shop_manifest),
+        "-s",
+        "orders",
+        "--resource-type",
+        "model",
+        "-o",
+        "json",
+        "--output-keys",
+        "name",
+        "--output-keys",
+        "config.materialized raw_code",
+    )
     [row] = _json_lines(result.stdout)
     assert row["name"] == "orders" and row["config.materialized"] == "table"
     assert "stg_orders" in str(row["raw_code"])
@@ -121,7 +151,9 @@ def _assert_one_line_error(result: object, *needles: str) -> None:
 
 
 def test_error_missing_project(tmp_path: Path) -> None:
-    _assert_one_line_error(cli("ls", "--project-dir", str(tmp_path)), "dbt_project.yml not found", "--project-dir")
+    _assert_one_line_error(
+        cli("ls", "--project-dir", str(tmp_path)), "dbt_project.yml not found", "--project-dir"
+    )
 
 
 def test_error_missing_profiles(scratch_project: Path, tmp_path: Path) -> None:
@@ -135,7 +167,9 @@ def test_error_unsupported_manifest_version(tmp_path: Path, shop_manifest: Path)
     raw["metadata"]["dbt_schema_version"] = "https://schemas.getdbt.com/dbt/manifest/v20.json"
     path = tmp_path / "manifest.json"
     path.write_text(json.dumps(raw))
-    _assert_one_line_error(cli("ls", "--manifest", str(path)), "v20 is not supported", "v12 (dbt 1.8 to 1.11)")
+    _assert_one_line_error(
+        cli("ls", "--manifest", str(path)), "v20 is not supported", "v12 (dbt 1.8 to 1.11)"
+    )
 
 
 def test_error_corrupt_manifest(tmp_path: Path, shop_manifest: Path) -> None:
@@ -145,8 +179,11 @@ def test_error_corrupt_manifest(tmp_path: Path, shop_manifest: Path) -> None:
 
 
 def test_error_unknown_asset_suggests(shop_manifest: Path) -> None:
-    _assert_one_line_error(cli("show", "custmers", "--manifest", str(shop_manifest)),
-                           "no asset named 'custmers'", "did you mean 'customers'")  # fmt: skip
+    _assert_one_line_error(
+        cli("show", "custmers", "--manifest", str(shop_manifest)),
+        "no asset named 'custmers'",
+        "did you mean 'customers'",
+    )
 
 
 def test_debug_shows_traceback(tmp_path: Path) -> None:
@@ -158,8 +195,13 @@ def test_debug_shows_traceback(tmp_path: Path) -> None:
 def test_console_script_cold(shop_manifest: Path) -> None:
     """The installed entry point, as a user runs it (and piping into head does not crash)."""
     exe = Path(sys.executable).with_name("dbt-assets")
-    done = subprocess.run(f"'{exe}' ls --manifest '{shop_manifest}' -o json | head -1", shell=True,
-                          capture_output=True, text=True, check=True)  # fmt: skip
+    done = subprocess.run(
+        f"'{exe}' ls --manifest '{shop_manifest}' -o json | head -1",
+        shell=True,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert json.loads(done.stdout)["unique_id"]
     assert done.stderr == ""
 

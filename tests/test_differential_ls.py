@@ -16,27 +16,66 @@ from tests.dbt_oracle import DbtLs
 
 pytestmark = pytest.mark.slow
 
-RESOURCE_TYPES = ["model", "seed", "snapshot", "source", "test", "unit_test", "exposure", "metric",
-                  "semantic_model", "saved_query", "analysis", "all", "default"]  # fmt: skip
+RESOURCE_TYPES = [
+    "model",
+    "seed",
+    "snapshot",
+    "source",
+    "test",
+    "unit_test",
+    "exposure",
+    "metric",
+    "semantic_model",
+    "saved_query",
+    "analysis",
+    "all",
+    "default",
+]
 FIXTURE_CASES: list[tuple[str, ...]] = [
     (),
     *[("--resource-type", t) for t in RESOURCE_TYPES],
     ("--resource-type", "model", "--resource-type", "seed"),
     ("--exclude-resource-type", "test"),
     ("--resource-type", "all", "--exclude-resource-type", "analysis", "--exclude-resource-type", "unit_test"),
-    *[("--select", s) for s in ["orders", "customers", "customer_segments", "customer_segments.v1",
-                                "customer_segments_v2", "marts", "shop.marts.core", "staging", "stg_*",
-                                "shop.staging.*", "*", "shop", "core.*", "shop.orders", "raw_orders",
-                                "orders_snapshot", "leadership_dashboard", "revenue", "revenue_by_status",
-                                "orders_semantic", "test_customers_counts_orders", "unique_orders_order_id",
-                                "top_customers", "int_*", "nothing_is_called_this"]],  # fmt: skip
+    *[
+        ("--select", s)
+        for s in [
+            "orders",
+            "customers",
+            "customer_segments",
+            "customer_segments.v1",
+            "customer_segments_v2",
+            "marts",
+            "shop.marts.core",
+            "staging",
+            "stg_*",
+            "shop.staging.*",
+            "*",
+            "shop",
+            "core.*",
+            "shop.orders",
+            "raw_orders",
+            "orders_snapshot",
+            "leadership_dashboard",
+            "revenue",
+            "revenue_by_status",
+            "orders_semantic",
+            "test_customers_counts_orders",
+            "unique_orders_order_id",
+            "top_customers",
+            "int_*",
+            "nothing_is_called_this",
+        ]
+    ],
     ("--select", "orders customers"),
     ("--select", "orders", "--select", "stg_orders"),
     ("--select", "customers", "--resource-type", "test"),
     ("--select", "customers", "--resource-type", "unit_test"),
     ("--select", "top_customers", "--resource-type", "all"),
-    *[("--select", "orders customers", "--indirect-selection", m)
-      for m in ("eager", "cautious", "buildable", "empty")],  # fmt: skip
+    *[
+        ("--select", "orders customers", "--indirect-selection", m)
+        for m in ("eager", "cautious", "buildable", "empty")
+    ],
     *[("--select", "orders", "--indirect-selection", m) for m in ("cautious", "buildable", "empty")],
 ]
 
@@ -67,8 +106,15 @@ def test_fixture_other_outputs_match_dbt_ls(
     assert _ours(shop_manifest, *args, output=output) == shop_dbt.lines("--output", output, *args)
 
 
-@pytest.mark.parametrize("keys", ["name config.materialized", "unique_id depends_on tags", "alias raw_code",
-                                  "config.meta.owner unique_id"])  # fmt: skip
+@pytest.mark.parametrize(
+    "keys",
+    [
+        "name config.materialized",
+        "unique_id depends_on tags",
+        "alias raw_code",
+        "config.meta.owner unique_id",
+    ],
+)
 def test_fixture_output_keys_match_dbt_ls(shop_dbt: DbtLs, shop_manifest: Path, keys: str) -> None:
     expected = shop_dbt.json("--output-keys", keys)
     ours = [json.loads(line) for line in _ours(shop_manifest, "--output-keys", keys)]
@@ -82,7 +128,9 @@ def test_oracle_matches_dbt_cli(shop_dbt: DbtLs, shop_project: Path) -> None:
 
 
 def _load_generator() -> object:
-    spec = importlib.util.spec_from_file_location("generate_project", REPO / "benchmarks" / "generate_project.py")
+    spec = importlib.util.spec_from_file_location(
+        "generate_project", REPO / "benchmarks" / "generate_project.py"
+    )
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -36,8 +36,19 @@ def test_edges_are_depends_on(graph: AssetGraph, raw: dict[str, dict[str, dict[s
 
 def test_every_resource_type_of_the_fixture_is_an_asset(graph: AssetGraph) -> None:
     kinds = {r.resource_type for r in graph.records.values()}
-    assert kinds == {"model", "seed", "snapshot", "source", "test", "unit_test", "exposure", "metric",
-                     "semantic_model", "saved_query", "analysis"}  # fmt: skip
+    assert kinds == {
+        "model",
+        "seed",
+        "snapshot",
+        "source",
+        "test",
+        "unit_test",
+        "exposure",
+        "metric",
+        "semantic_model",
+        "saved_query",
+        "analysis",
+    }
     assert not any(u.startswith("operation.") for u in graph), "the on-run-start hook is not an asset"
 
 
@@ -47,16 +58,24 @@ def test_checks_are_the_tests_of_an_asset(graph: AssetGraph) -> None:
     assert "test.shop.assert_order_amounts_not_negative" in checks
     rel = next(c for c in checks if c.startswith("test.shop.relationships_orders"))
     assert rel in graph.checks("model.shop.customers"), "a relationships test checks both ends"
-    assert graph.checks("model.shop.customers").count("unit_test.shop.customers.test_customers_counts_orders") == 1
+    assert (
+        graph.checks("model.shop.customers").count("unit_test.shop.customers.test_customers_counts_orders")
+        == 1
+    )
     assert all(graph.records[c].resource_type in {"test", "unit_test"} for c in checks)
     assert not set(checks) & set(graph.children("model.shop.orders"))
 
 
 def test_downstream_of_orders_has_several_layers(graph: AssetGraph) -> None:
     down = {u for u in graph.downstream("model.shop.orders") if not u.startswith(("test.", "unit_test."))}
-    for uid in ("model.shop.customers", "model.shop.order_revenue_daily", "model.shop.weekly_revenue",
-                "model.shop.executive_summary", "model.shop.customer_segments.v2",
-                "exposure.shop.leadership_dashboard"):  # fmt: skip
+    for uid in (
+        "model.shop.customers",
+        "model.shop.order_revenue_daily",
+        "model.shop.weekly_revenue",
+        "model.shop.executive_summary",
+        "model.shop.customer_segments.v2",
+        "exposure.shop.leadership_dashboard",
+    ):
         assert uid in down
     assert "model.shop.stg_orders" in graph.upstream("model.shop.orders")
 

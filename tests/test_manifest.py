@@ -11,8 +11,16 @@ import pytest
 from dbt_assets.errors import ManifestError, ManifestVersionError
 from dbt_assets.manifest import ASSET_RESOURCE_TYPES, read_manifest
 
-SECTIONS = ("nodes", "sources", "exposures", "metrics", "semantic_models", "saved_queries",
-            "unit_tests", "functions")  # fmt: skip
+SECTIONS = (
+    "nodes",
+    "sources",
+    "exposures",
+    "metrics",
+    "semantic_models",
+    "saved_queries",
+    "unit_tests",
+    "functions",
+)
 
 
 def expected_assets(raw: dict[str, object]) -> set[str]:
@@ -51,7 +59,9 @@ def _write(tmp_path: Path, text: str | bytes) -> Path:
 
 
 @pytest.mark.parametrize("version", [9, 13])
-def test_unsupported_version_names_found_and_supported(tmp_path: Path, shop_manifest: Path, version: int) -> None:
+def test_unsupported_version_names_found_and_supported(
+    tmp_path: Path, shop_manifest: Path, version: int
+) -> None:
     raw = json.loads(shop_manifest.read_bytes())
     raw["metadata"]["dbt_schema_version"] = f"https://schemas.getdbt.com/dbt/manifest/v{version}.json"
     with pytest.raises(ManifestVersionError) as err:
@@ -61,8 +71,12 @@ def test_unsupported_version_names_found_and_supported(tmp_path: Path, shop_mani
 
 
 def test_unsupported_version_wins_over_shape_errors(tmp_path: Path) -> None:
-    text = json.dumps({"metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v7.json"},
-                       "nodes": {"x": {"unexpected": "shape"}}})  # fmt: skip
+    text = json.dumps(
+        {
+            "metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v7.json"},
+            "nodes": {"x": {"unexpected": "shape"}},
+        }
+    )
     with pytest.raises(ManifestVersionError, match="v7 is not supported"):
         read_manifest(_write(tmp_path, text))
 
@@ -82,7 +96,11 @@ def test_not_json(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["{}", "[1, 2]", '{"metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/run-results/v6.json"}}'],
+    [
+        "{}",
+        "[1, 2]",
+        '{"metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/run-results/v6.json"}}',
+    ],
 )
 def test_json_that_is_not_a_manifest(tmp_path: Path, text: str) -> None:
     path = _write(tmp_path, text)

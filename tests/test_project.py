@@ -41,14 +41,24 @@ def test_changed_model_makes_manifest_stale(scratch_project: Path, capfd: pytest
     new_model = scratch_project / "models" / "marts" / "core" / "order_count_by_status.sql"
     new_model.write_text("select status, count(*) as n from {{ ref('orders') }} group by 1\n")
     reason = project.stale_reason()
-    assert reason == "models/marts/core/order_count_by_status.sql changed after target/manifest.json was written"
+    assert (
+        reason == "models/marts/core/order_count_by_status.sql changed after target/manifest.json was written"
+    )
     graph = project.graph()
     assert "model.shop.order_count_by_status" in graph
     assert "running `dbt parse`" in capfd.readouterr().err
 
 
-@pytest.mark.parametrize("changed", ["dbt_project.yml", "macros/cents_to_dollars.sql", "seeds/raw_orders.csv",
-                                     "snapshots/orders_snapshot.sql", "tests/assert_order_amounts_not_negative.sql"])  # fmt: skip
+@pytest.mark.parametrize(
+    "changed",
+    [
+        "dbt_project.yml",
+        "macros/cents_to_dollars.sql",
+        "seeds/raw_orders.csv",
+        "snapshots/orders_snapshot.sql",
+        "tests/assert_order_amounts_not_negative.sql",
+    ],
+)
 def test_each_project_path_is_watched(scratch_project: Path, changed: str) -> None:
     project = Project(scratch_project)
     project.ensure_manifest()
@@ -64,7 +74,10 @@ def test_other_target_reparses(scratch_project: Path) -> None:
     assert ci.stale_reason() == "target/manifest.json was not parsed for target 'ci'"
     ci.ensure_manifest()
     assert ci.stale_reason() is None
-    assert Project(scratch_project).stale_reason() == "target/manifest.json was not parsed for the default target"
+    assert (
+        Project(scratch_project).stale_reason()
+        == "target/manifest.json was not parsed for the default target"
+    )
 
 
 def test_missing_project(tmp_path: Path) -> None:
@@ -85,7 +98,9 @@ def test_missing_profiles(scratch_project: Path, tmp_path: Path, monkeypatch: py
     assert "DBT_PROFILES_DIR" in err.value.hint
 
 
-def test_profiles_dir_from_environment(scratch_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_profiles_dir_from_environment(
+    scratch_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     elsewhere = tmp_path / "profiles"
     elsewhere.mkdir()
     (scratch_project / "profiles.yml").rename(elsewhere / "profiles.yml")
@@ -102,7 +117,9 @@ def test_dbt_missing(scratch_project: Path) -> None:
 def test_failing_dbt_parse_reports_dbt_error(scratch_project: Path, tmp_path: Path) -> None:
     """Fault injection: a dbt that fails the way a broken project makes dbt parse fail."""
     fake = tmp_path / "dbt"
-    fake.write_text("#!/bin/sh\necho 'Encountered an error:' \necho 'Compilation Error in model orders' >&2\nexit 2\n")
+    fake.write_text(
+        "#!/bin/sh\necho 'Encountered an error:' \necho 'Compilation Error in model orders' >&2\nexit 2\n"
+    )
     fake.chmod(0o755)
     with pytest.raises(DbtCommandError) as err:
         Project(scratch_project, dbt_executable=str(fake)).graph()
