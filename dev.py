@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+"""Set up and run dbt-assets from a fresh clone with nothing but Python and the package registry.
+
+    python3 dev.py demo     # virtualenv + install, build the DuckDB fixture, show the orders subgraph
+    python3 dev.py test     # virtualenv + install, lint, type-check, the whole test suite
+
+The virtualenv is ./.venv (override with DBT_ASSETS_VENV); installation is skipped while
+pyproject.toml is unchanged. Anything after the command goes to pytest (``dev.py test -k ls``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = Path(os.environ.get("DBT_ASSETS_VENV", ROOT / ".venv"))
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+FIXTURE = ROOT / "fixtures" / "dbt_project"
+
+
+def sh(*argv: str | Path, cwd: Path = ROOT) -> None:
+    print("+", " ".join(str(a) for a in argv), flush=True)
+    done = subprocess.run([str(a) for a in argv], cwd=cwd, check=False)
+    if done.returncode != 0:
+        sys.exit(done.returncode)
+
+
+def setup() -> None:
+    """Create the virtualenv and install the package with its dev extra (once per pyproject)."""
+    if not (BIN / "python").exists():
+        print(f"+ python3 -m venv {VENV}", flush=True)
+        venv.create(VENV, with_pip=True)
+    stamp = VENV / ".dbt-assets-installed"
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if not stamp.exists() or stamp.read_text() != digest:
+        sh(BIN / "python", "-m", "pip", "install", "--quiet", "--upgrade", "pip")
+        sh(BIN / "python", "-m", "pip", "install", "--quiet", "-e", ".[dev]")
+        stamp.write_text(digest)
+
+
+def demo() -> None:
+    """Build the fixture project on DuckDB with dbt, then show the orders subgraph with dbt-assets."""
+    env_dbt = BIN / "dbt"
+    sh(env_dbt, "build", "--project-dir", FIXTURE, "--profiles-dir", FIXTURE, cwd=FIXTURE)
+    cli = BIN / "dbt-assets"
+    sh(cli, "ls", "--project-dir", FIXTURE, "--select", "orders", "--output", "name")
+    sh(cli, "show", "orders", "--project-dir", FIXTURE)
+    sh(cli, "graph", "--project-dir", FIXTURE, "--select", "orders")
+
+
+def test(pytest_args: list[str]) -> None:
+    """Lint, type-check and run every test, the slow differential ones included."""
+    sh(BIN / "ruff", "check", ".")
+    sh(BIN / "ruff", "format", "--check", ".")
+    sh(BIN / "mypy")
+    sh(BIN / "python", "-m", "pytest", *pytest_args)
+
+
+def main() -> None:
+    command = sys.argv[1] if len(sys.argv) > 1 else ""
+    if command not in ("demo", "test", "setup"):
+        sys.exit(__doc__)
+    setup()
+    if command == "demo":
+        demo()
+    elif command == "test":
+        test(sys.argv[2:])
+
+
+if __name__ == "__main__":
+    main()
