@@ -1,0 +1,26 @@
+"""The README's Python example runs as written (against a copy of the fixture project)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FIXTURE_PROJECT, REPO
+
+
+def test_readme_python_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    blocks = re.findall(r"```python\n(.*?)```", (REPO / "README.md").read_text(), flags=re.S)
+    assert blocks, "the README has a Python example"
+    shutil.copytree(
+        FIXTURE_PROJECT,
+        tmp_path / "fixtures" / "dbt_project",
+        ignore=shutil.ignore_patterns("target", "logs"),
+    )
+    monkeypatch.chdir(tmp_path)
+    for block in blocks:
+        namespace: dict[str, object] = {}
+        exec(compile(block, "README.md", "exec"), namespace)
+    assert "nx_graph" in namespace
