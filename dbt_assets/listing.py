@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +64,6 @@ def _default_json(record: NodeRecord) -> dict[str, Any]:
     return out
 
 
-@cache
 def _full_nodes(manifest_path: str) -> dict[str, dict[str, Any]]:
     """Every manifest entry as dbt wrote it; only read for ``--output-keys`` we do not decode."""
     data = json.loads(Path(manifest_path).read_bytes())
@@ -92,26 +90,36 @@ def _nested(data: Any, dotted: str) -> Any:
     return data
 
 
-def _keyed_json(graph: AssetGraph, record: NodeRecord, keys: Sequence[str]) -> dict[str, Any]:
-    """dbt's ``--output-keys``: plain keys present in the node, dotted keys when not null."""
-    source: dict[str, Any] | None = None
-    out: dict[str, Any] = {}
-    for key in keys:
-        top = key.split(".", 1)[0]
-        if top in _RECORD_KEYS and top in _default_json(record):
-            value = _nested({top: _record_value(record, top)}, key)
-            present = True
-        else:
-            if source is None:
-                source = _full_nodes(graph.manifest.path).get(record.unique_id, {})
-            present = top in source
-            value = _nested(source, key)
-        if "." in key:
-            if value is not None:
+class _KeyedJson:
+    """dbt's ``--output-keys``: plain keys present in the node, dotted keys when not null.
+
+    Keys we decode come from the records; any other key (``raw_code``, ``columns``, ...)
+    reads the whole manifest once, on first need.
+    """
+
+    def __init__(self, graph: AssetGraph, keys: Sequence[str]) -> None:
+        self.graph = graph
+        self.keys = keys
+        self._full: dict[str, dict[str, Any]] | None = None
+
+    def __call__(self, record: NodeRecord) -> dict[str, Any]:
+        default = _default_json(record)
+        out: dict[str, Any] = {}
+        for key in self.keys:
+            top = key.split(".", 1)[0]
+            if top in _RECORD_KEYS and top in default:
+                present, value = True, _nested(default, key)
+            else:
+                if self._full is None:
+                    self._full = _full_nodes(self.graph.manifest.path)
+                source = self._full.get(record.unique_id, {})
+                present, value = top in source, _nested(source, key)
+            if "." in key:
+                if value is not None:
+                    out[key] = value
+            elif present:
                 out[key] = value
-        elif present:
-            out[key] = value
-    return out
+        return out
 
 
 def format_listing(
@@ -134,9 +142,8 @@ def format_listing(
     elif output == "json":
         encode = msgspec.json.Encoder().encode
         keys = [k for key in output_keys for k in key.split()]
+        shape = _KeyedJson(graph, keys) if keys else _default_json
         for uid in unique_ids:
-            record = records[uid]
-            value = _keyed_json(graph, record, keys) if keys else _default_json(record)
-            yield encode(value).decode()
+            yield encode(shape(records[uid])).decode()
     else:
         raise ValueError(f"unknown output format {output!r}; use one of {OUTPUT_FORMATS}")
