@@ -19,6 +19,7 @@ from dbt_assets.lineage import render_lineage
 from dbt_assets.manifest import read_manifest
 from dbt_assets.project import Project
 from dbt_assets.selection import select
+from dbt_assets.selection.spec import IndirectSelection
 
 if TYPE_CHECKING:  # pydantic is imported only by the calls that return models
     from dbt_assets.asset import AssetDetail
@@ -48,17 +49,26 @@ def list_assets(
     graph: AssetGraph,
     select_values: Sequence[str] = (),
     *,
+    exclude: Sequence[str] = (),
+    selector: str | None = None,
     resource_types: Collection[str] = (),
     exclude_resource_types: Collection[str] = (),
-    indirect_selection: str = "eager",
+    indirect_selection: IndirectSelection = "eager",
+    command: str = "ls",
 ) -> list[str]:
-    """Sorted unique_ids that ``dbt ls`` would list with the same options."""
+    """Sorted unique_ids that ``dbt ls`` (or ``command``) would select with the same options.
+
+    >>> list_assets(graph, ["downstream_of:orders"], resource_types=["model"])   # doctest: +SKIP
+    """
     return select(
         graph,
         select_values,
+        exclude=exclude,
+        selector=selector,
         resource_types=resource_types,
         exclude_resource_types=exclude_resource_types,
         indirect_selection=indirect_selection,
+        command=command,
     )
 
 

@@ -85,6 +85,83 @@ def project_options(func: F) -> F:
     return func
 
 
+def selection_options(func: F) -> F:
+    """dbt's selection options, in dbt's forms: ``-s a b``, ``-s "a b"``, ``-s a -s b``."""
+    options = [
+        click.option(
+            "--select",
+            "-s",
+            "select_values",
+            multiple=True,
+            metavar="SELECTION",
+            help="What to select, in dbt's syntax (orders+, tag:finance,config.materialized:table, "
+            "@stg_orders, path:models/marts) plus downstream_of:X, upstream_of:X and owner:GLOB.",
+        ),
+        click.option("--exclude", multiple=True, metavar="SELECTION", help="What to leave out, same syntax."),
+        click.option("--selector", help="A YAML selector of the project's selectors.yml."),
+        click.option(
+            "--indirect-selection",
+            envvar="DBT_INDIRECT_SELECTION",
+            default="eager",
+            show_default=True,
+            type=click.Choice(["eager", "cautious", "buildable", "empty"]),
+            help="Which tests of the selected assets are selected too, as in dbt.",
+        ),
+        click.option(
+            "--resource-type",
+            "resource_types",
+            multiple=True,
+            type=click.Choice(RESOURCE_TYPES),
+            help="Only these resource types (repeatable). 'all' adds analyses to ls's default set.",
+        ),
+        click.option(
+            "--exclude-resource-type",
+            "exclude_resource_types",
+            multiple=True,
+            type=click.Choice(RESOURCE_TYPES[:-2]),
+            help="Leave these resource types out (repeatable).",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _selection_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "exclude": kwargs.pop("exclude"),
+        "selector": kwargs.pop("selector"),
+        "resource_types": kwargs.pop("resource_types"),
+        "exclude_resource_types": kwargs.pop("exclude_resource_types"),
+        "indirect_selection": kwargs.pop("indirect_selection"),
+    }
+
+
+MULTI_VALUE_OPTIONS = frozenset(
+    {"-s", "--select", "--exclude", "--resource-type", "--exclude-resource-type", "--output-keys"}
+)
+
+
+def spread_multi_values(argv: list[str]) -> list[str]:
+    """dbt lets ``-s a b --exclude c`` give several values to one flag; click wants
+    ``-s a -s b --exclude c``. Values never start with ``-``; ``--`` ends the options."""
+    out: list[str] = []
+    current: str | None = None
+    for i, arg in enumerate(argv):
+        if arg == "--":
+            out.extend(argv[i:])
+            break
+        if arg.startswith("-"):
+            name = arg.split("=", 1)[0]
+            current = name if name in MULTI_VALUE_OPTIONS else None
+            out.append(arg)
+        elif current is not None and out and out[-1] != current:
+            out.extend([current, arg])
+        else:
+            out.append(arg)
+    return out
+
+
 def _graph(kwargs: dict[str, Any]) -> AssetGraph:
     from dbt_assets.api import load_graph
 
@@ -132,37 +209,7 @@ def main(ctx: click.Context, debug: bool) -> None:
 
 @main.command("ls")
 @project_options
-@click.option(
-    "--select",
-    "-s",
-    "select_values",
-    multiple=True,
-    metavar="NAMES",
-    help="Assets to list, by name: -s orders -s customers or -s 'orders customers'. "
-    "Their tests come along (indirect selection).",
-)
-@click.option(
-    "--resource-type",
-    "resource_types",
-    multiple=True,
-    type=click.Choice(RESOURCE_TYPES),
-    help="Only these resource types (repeatable). 'all' adds analyses to the default set.",
-)
-@click.option(
-    "--exclude-resource-type",
-    "exclude_resource_types",
-    multiple=True,
-    type=click.Choice(RESOURCE_TYPES[:-2]),
-    help="Leave these resource types out (repeatable).",
-)
-@click.option(
-    "--indirect-selection",
-    envvar="DBT_INDIRECT_SELECTION",
-    default="eager",
-    show_default=True,
-    type=click.Choice(["eager", "cautious", "buildable", "empty"]),
-    help="Which tests of the selected assets are selected too, as in dbt.",
-)
+@selection_options
 @click.option(
     "--output",
     "-o",
@@ -182,27 +229,23 @@ def ls_command(**kwargs: Any) -> None:
     """List assets like `dbt ls`, from the manifest alone (no dbt start-up).
 
     \b
-    With no selection, lists exactly what `dbt ls` lists: models, seeds, snapshots,
-    sources, tests, unit tests, exposures, metrics, semantic models, saved queries
-    and functions; analyses with --resource-type all; never hooks or disabled nodes.
+    Selects exactly what `dbt ls` selects with the same options. With no selection:
+    models, seeds, snapshots, sources, tests, unit tests, exposures, metrics, semantic
+    models, saved queries and functions; analyses with --resource-type all.
 
     \b
     Examples:
       dbt-assets ls --project-dir fixtures/dbt_project --output json
-      dbt-assets ls --manifest target/manifest.json --resource-type model -o name
-      dbt-assets ls -s orders -o json --output-keys "unique_id config.materialized"
+      dbt-assets ls -s downstream_of:orders --resource-type model -o name
+      dbt-assets ls -s "tag:finance,config.materialized:table" --exclude "stg_*"
+      dbt-assets ls -s owner:finance@* -o json --output-keys "unique_id config.materialized"
     """
     from dbt_assets.api import list_assets
     from dbt_assets.listing import format_listing
 
+    selection = _selection_kwargs(kwargs)
     graph = _graph(kwargs)
-    uids = list_assets(
-        graph,
-        kwargs["select_values"],
-        resource_types=kwargs["resource_types"],
-        exclude_resource_types=kwargs["exclude_resource_types"],
-        indirect_selection=kwargs["indirect_selection"],
-    )
+    uids = list_assets(graph, kwargs["select_values"], **selection)
     _print_lines(format_listing(graph, uids, kwargs["output"], kwargs["output_keys"]))
 
 
@@ -242,8 +285,8 @@ def show_command(asset: str, **kwargs: Any) -> None:
     "-s",
     "select_values",
     multiple=True,
-    metavar="NAMES",
-    help="Draw the lineage of these assets (default: every asset).",
+    metavar="SELECTION",
+    help="Draw these assets, in dbt's syntax (default: every asset).",
 )
 @click.option(
     "--format", "fmt", default="mermaid", show_default=True, type=click.Choice(["mermaid", "dot", "json"])
@@ -251,7 +294,7 @@ def show_command(asset: str, **kwargs: Any) -> None:
 @click.option("--checks/--no-checks", default=False, show_default=True, help="Include tests and unit tests.")
 @click.option(
     "--expand/--no-expand",
-    default=True,
+    default=False,
     show_default=True,
     help="Add everything upstream and downstream of the selected assets.",
 )
@@ -260,8 +303,9 @@ def graph_command(**kwargs: Any) -> None:
 
     \b
     Examples:
-      dbt-assets graph -s orders                      # orders, upstream and downstream
-      dbt-assets graph -s orders --no-expand --checks # orders and its tests
+      dbt-assets graph -s downstream_of:orders        # orders and everything downstream
+      dbt-assets graph -s orders --expand             # orders, upstream and downstream
+      dbt-assets graph -s orders --checks             # orders and its tests
       dbt-assets graph --format dot | dot -Tsvg > lineage.svg
     """
     from dbt_assets.api import lineage
@@ -279,4 +323,4 @@ def graph_command(**kwargs: Any) -> None:
 
 def run() -> None:
     """Console-script entry point."""
-    main(prog_name="dbt-assets")
+    main(args=spread_multi_values(sys.argv[1:]), prog_name="dbt-assets")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dbt_assets.errors import AssetNotFoundError
@@ -37,8 +38,10 @@ class AssetGraph:
     networkx offers.
     """
 
-    def __init__(self, manifest: ManifestData) -> None:
+    def __init__(self, manifest: ManifestData, project_dir: Path | None = None) -> None:
         self.manifest = manifest
+        self.project_dir = project_dir
+        """The project the manifest belongs to, when known (``path:`` globs its real files)."""
         self.records: dict[str, NodeRecord] = manifest.records
         with paused_gc():
             children: dict[str, list[str]] = {uid: [] for uid in self.records}
@@ -63,8 +66,8 @@ class AssetGraph:
         return self._nx
 
     @classmethod
-    def from_manifest(cls, manifest: ManifestData) -> AssetGraph:
-        return cls(manifest)
+    def from_manifest(cls, manifest: ManifestData, project_dir: Path | None = None) -> AssetGraph:
+        return cls(manifest, project_dir)
 
     def __len__(self) -> int:
         return len(self.records)
@@ -119,6 +122,28 @@ class AssetGraph:
     def downstream(self, unique_id: str) -> set[str]:
         """Every asset that depends on ``unique_id``, transitively."""
         return self._reach([unique_id], self._children.__getitem__)
+
+    def reach_down(self, start: Iterable[str], depth: int | None = None) -> set[str]:
+        """Everything downstream of the ``start`` assets, up to ``depth`` edges away (dbt's
+        ``+N`` children: a start asset counts only if it is downstream of another)."""
+        return self._layers(start, self._children.__getitem__, depth)
+
+    def reach_up(self, start: Iterable[str], depth: int | None = None) -> set[str]:
+        """Everything upstream of the ``start`` assets, up to ``depth`` edges away."""
+        return self._layers(start, lambda uid: self.records[uid].depends_on.nodes, depth)
+
+    @staticmethod
+    def _layers(start: Iterable[str], step: Callable[[str], Iterable[str]], depth: int | None) -> set[str]:
+        if depth is None:
+            return AssetGraph._reach(start, step)
+        found: set[str] = set()
+        layer = set(start)
+        for _ in range(depth):
+            layer = {nxt for uid in layer for nxt in step(uid) if nxt not in found}
+            if not layer:
+                break
+            found |= layer
+        return found
 
     @staticmethod
     def _reach(start: Iterable[str], step: Callable[[str], Iterable[str]]) -> set[str]:

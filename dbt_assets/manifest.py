@@ -65,6 +65,7 @@ class NodeRecord(msgspec.Struct, gc=False):
     name: str
     package_name: str
     original_file_path: str = ""
+    patch_path: str | None = None
     path: str = ""
     fqn: list[str] = []
     config: dict[str, Any] = {}

@@ -163,7 +163,7 @@ class Project:
 
     def graph(self) -> AssetGraph:
         """The asset graph of the project, from a fresh manifest."""
-        return AssetGraph(read_manifest(self.ensure_manifest()))
+        return AssetGraph(read_manifest(self.ensure_manifest()), self.project_dir)
 
     def _read_stamp(self) -> dict[str, Any]:
         try:

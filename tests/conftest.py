@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from dbt_assets.cli import main
+from dbt_assets.cli import main, spread_multi_values
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURE_PROJECT = REPO / "fixtures" / "dbt_project"
@@ -48,7 +48,7 @@ def dbt_ls(project: Path, *args: str) -> list[dict[str, object]]:
 
 def cli(*args: str, env: dict[str, str] | None = None) -> Result:
     """Run the dbt-assets CLI in-process; stdout and stderr kept apart."""
-    return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+    return CliRunner().invoke(main, spread_multi_values(list(args)), env=env, catch_exceptions=False)
 
 
 @pytest.fixture(scope="session")

@@ -77,10 +77,48 @@ def test_ls_select_plain_names_brings_their_tests(shop_manifest: Path) -> None:
     assert "test.shop.unique_orders_order_id.fed79b3a6e" in {r["unique_id"] for r in rows}
 
 
-def test_ls_select_operators_are_refused_for_now(shop_manifest: Path) -> None:
-    result = cli("ls", "--manifest", str(shop_manifest), "-s", "orders+")
-    assert result.exit_code == 2
-    assert "only bare names" in result.stderr
+@pytest.mark.parametrize(
+    ("expression", "needles"),
+    [
+        ("@orders+", ["'@orders+'", "'@' prefix and a '+' suffix cannot be combined"]),
+        ("3+", ["'3+'", "needs a value"]),
+        ("tag:", ["'tag:'", "needs a value"]),
+        ("tga:finance", ["unknown selection method 'tga'", "did you mean 'tag:'?"]),
+        (
+            "downstrem_of:orders",
+            ["unknown selection method 'downstrem_of'", "did you mean 'downstream_of:'?"],
+        ),
+        ("resource_type:table", ["invalid resource_type 'table'"]),
+        ("state:modified", ["'state:' method is not supported by dbt-assets yet"]),
+    ],
+)
+def test_malformed_selection_is_a_clear_error(
+    shop_manifest: Path, expression: str, needles: list[str]
+) -> None:
+    result = cli("ls", "--manifest", str(shop_manifest), "-s", f"orders {expression}")
+    _assert_one_line_error(result, *needles)
+
+
+def test_select_forms_like_dbt(shop_manifest: Path) -> None:
+    """-s a b, -s "a b" and -s a -s b all mean the union."""
+    m = ["ls", "--manifest", str(shop_manifest), "-o", "name", "--resource-type", "model"]
+    spread = cli(*m, "-s", "orders", "customers", "--exclude", "stg_orders", "stg_customers").stdout
+    quoted = cli(*m, "-s", "orders customers", "--exclude", "stg_orders stg_customers").stdout
+    repeated = cli(*m, "-s", "orders", "-s", "customers", "--exclude", "stg_orders").stdout
+    assert spread == quoted == repeated == "customers\norders\n"
+
+
+def test_extension_methods(shop_manifest: Path) -> None:
+    m = ["ls", "--manifest", str(shop_manifest), "-o", "name", "--resource-type", "model"]
+    down = cli(*m, "-s", "downstream_of:orders").stdout.split()
+    assert down == cli(*m, "-s", "orders+").stdout.split()
+    assert {"orders", "customers", "executive_summary", "weekly_revenue"} <= set(down)
+    assert cli(*m, "-s", "upstream_of:orders").stdout.split() == cli(*m, "-s", "+orders").stdout.split()
+    tagged = cli(*m, "-s", "downstream_of:tag:finance").stdout.split()
+    assert tagged == ["executive_summary", "order_revenue_daily", "revenue_by_category", "weekly_revenue"]
+    assert cli(*m, "-s", "owner:finance@*").stdout.split() == ["order_revenue_daily", "revenue_by_category"]
+    crm = cli(*m, "-s", "owner:crm@shop.example").stdout.split()
+    assert crm == ["customer_segments.v1", "customer_segments.v2", "customers"]
 
 
 def test_ls_output_keys_nested_and_undecoded(shop_manifest: Path) -> None:
@@ -128,13 +166,13 @@ def test_show_text_and_json(shop_manifest: Path) -> None:
 
 def test_graph_formats(shop_manifest: Path) -> None:
     m = ["--manifest", str(shop_manifest)]
-    mermaid = cli("graph", *m, "-s", "orders").stdout
+    mermaid = cli("graph", *m, "-s", "orders", "--expand").stdout
     assert mermaid.startswith("flowchart LR\n")
     assert '"orders (model)"' in mermaid and '"executive_summary (model)"' in mermaid
     assert "unique_orders" not in mermaid, "no tests unless --checks"
-    dot = cli("graph", *m, "-s", "orders", "--format", "dot").stdout
+    dot = cli("graph", *m, "-s", "+orders", "--format", "dot").stdout
     assert '"model.shop.stg_orders" -> "model.shop.orders";' in dot
-    data = json.loads(cli("graph", *m, "-s", "orders", "--format", "json", "--no-expand", "--checks").stdout)
+    data = json.loads(cli("graph", *m, "-s", "orders", "--format", "json", "--checks").stdout)
     ids = {n["unique_id"] for n in data["nodes"]}
     assert "model.shop.orders" in ids and "test.shop.unique_orders_order_id.fed79b3a6e" in ids
     assert "model.shop.customers" not in ids

@@ -1,0 +1,127 @@
+"""Selection: from what the user typed to the exact set of assets dbt would select.
+
+    parse (strings, YAML selectors) → spec (criteria, set operations) → methods → evaluate
+
+dbt's whole grammar, with dbt-assets' extension methods in the same method table.
+
+    >>> select(graph, ["orders+", "tag:finance,config.materialized:table"],
+    ...        exclude=["stg_*"])  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from pathlib import Path
+
+from dbt_assets.errors import SelectionError
+from dbt_assets.graph import AssetGraph
+from dbt_assets.selection.evaluate import evaluate, filter_resource_types
+from dbt_assets.selection.methods import DBT_METHODS, METHODS, MethodContext
+from dbt_assets.selection.parse import parse_cli, parse_definition
+from dbt_assets.selection.spec import INDIRECT_SELECTION_MODES, IndirectSelection, Spec
+
+__all__ = [
+    "COMMANDS",
+    "DBT_METHODS",
+    "INDIRECT_SELECTION_MODES",
+    "METHODS",
+    "resource_types_for",
+    "select",
+    "selection_spec",
+]
+
+_LS_DEFAULT = frozenset(
+    {"model", "snapshot", "seed", "test", "source", "exposure", "metric", "saved_query", "semantic_model",
+     "unit_test", "function"}
+)  # fmt: skip
+_BUILD = frozenset({"model", "snapshot", "seed", "test", "unit_test", "saved_query", "exposure", "function"})
+# command → (default resource types, what --resource-type all means)
+COMMANDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    "ls": (_LS_DEFAULT, _LS_DEFAULT | {"analysis"}),
+    "build": (_BUILD, _BUILD),
+    "run": (frozenset({"model"}), frozenset({"model"})),
+    "test": (frozenset({"test", "unit_test"}), frozenset({"test", "unit_test"})),
+    "seed": (frozenset({"seed"}), frozenset({"seed"})),
+    "snapshot": (frozenset({"snapshot"}), frozenset({"snapshot"})),
+}
+
+
+def resource_types_for(
+    command: str = "ls", requested: Collection[str] = (), excluded: Collection[str] = ()
+) -> frozenset[str]:
+    """dbt's ``--resource-type``/``--exclude-resource-type`` rules for ``command``."""
+    if command not in COMMANDS:
+        raise SelectionError(f"unknown command '{command}'", f"use one of {', '.join(COMMANDS)}")
+    default, all_types = COMMANDS[command]
+    if not requested:
+        chosen = set(default)
+    else:
+        chosen = set(requested)
+        if "all" in chosen:
+            chosen = (chosen - {"all"}) | all_types
+        if "default" in chosen:
+            chosen = (chosen - {"default"}) | default
+    chosen -= set(excluded)
+    if command == "test":
+        chosen &= {"test", "unit_test"}
+    return frozenset(chosen)
+
+
+def selection_spec(
+    graph: AssetGraph,
+    select: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    *,
+    selector: str | None = None,
+    indirect_selection: IndirectSelection = "eager",
+) -> Spec:
+    """The spec dbt builds: ``--selector NAME``, else the project's default selector when
+    nothing is selected or excluded, else ``--select`` minus ``--exclude``."""
+    if indirect_selection not in INDIRECT_SELECTION_MODES:
+        raise SelectionError(
+            f"unknown indirect selection mode '{indirect_selection}'",
+            f"use one of {', '.join(INDIRECT_SELECTION_MODES)}",
+        )
+    selectors = graph.manifest.selectors
+    if selector is not None:
+        if select or exclude:
+            raise SelectionError(
+                "--selector cannot be combined with --select or --exclude",
+                "put the extra criteria into the YAML selector, or drop --selector",
+            )
+        if selector not in selectors:
+            known = ", ".join(sorted(selectors)) or "none"
+            raise SelectionError(f"no selector named '{selector}' in selectors.yml", f"defined: {known}")
+        return parse_definition(selectors[selector]["definition"], METHODS, indirect_selection, selectors)
+    if not select and not exclude:
+        defaults = [name for name, body in selectors.items() if body.get("default") is True]
+        if defaults:
+            return parse_definition(
+                selectors[defaults[0]]["definition"], METHODS, indirect_selection, selectors
+            )
+    return parse_cli(select, exclude, METHODS, indirect_selection)
+
+
+def select(
+    graph: AssetGraph,
+    select: Sequence[str] = (),
+    *,
+    exclude: Sequence[str] = (),
+    selector: str | None = None,
+    resource_types: Collection[str] = (),
+    exclude_resource_types: Collection[str] = (),
+    indirect_selection: IndirectSelection = "eager",
+    command: str = "ls",
+    project_dir: str | Path | None = None,
+) -> list[str]:
+    """The sorted unique_ids dbt would select for ``command`` with the same options.
+
+    ``path:`` globs the files of ``project_dir`` (default: the graph's project), or the paths
+    the manifest knows when the graph came from a manifest file alone.
+    """
+    spec = selection_spec(graph, select, exclude, selector=selector, indirect_selection=indirect_selection)
+    root = Path(project_dir) if project_dir is not None else graph.project_dir
+    ctx = MethodContext(graph, root)
+    direct, _ = evaluate(ctx, spec)
+    types = resource_types_for(command, resource_types, exclude_resource_types)
+    return filter_resource_types(ctx, direct, types)

@@ -1,0 +1,425 @@
+"""The table of selection methods: dbt's own and dbt-assets' extensions, one function each.
+
+A method takes the context, its dotted arguments (``config.materialized`` → ``("materialized",)``)
+and the value, and returns matching unique_ids. Each follows dbt-core's method of the same
+name, including which kinds of nodes it searches. Adding a method is one entry in ``METHODS``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from fnmatch import fnmatch
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from dbt_assets.errors import SelectionError
+from dbt_assets.graph import AssetGraph
+from dbt_assets.manifest import NodeRecord
+
+# Resource types dbt keeps in manifest.nodes ("parsed nodes").
+PARSED_TYPES = frozenset({"model", "seed", "snapshot", "test", "analysis"})
+_WILDCARDS = ("*", "?", "[", "]")
+
+
+@dataclass
+class MethodContext:
+    """What methods may look at: the graph and, for ``path:``, the project directory."""
+
+    graph: AssetGraph
+    project_dir: Path | None = None
+    _leaf_index: dict[str, set[str]] | None = field(default=None, repr=False)
+
+    def records(self, kinds: frozenset[str] | None = None) -> Iterator[tuple[str, NodeRecord]]:
+        for uid, record in self.graph.records.items():
+            if kinds is None or record.resource_type in kinds:
+                yield uid, record
+
+
+Method = Callable[[MethodContext, tuple[str, ...], str], set[str]]
+
+NON_SOURCE = frozenset(
+    PARSED_TYPES | {"exposure", "metric", "unit_test", "semantic_model", "saved_query", "function"}
+)
+
+
+# --- fqn ------------------------------------------------------------------------------
+
+
+def fqn_matches(fqn: list[str], selector: str, versioned: bool) -> bool:
+    """Whether one fqn matches an fqn selector, by dbt's rules.
+
+    A selector matches the fqn's leaf (for a versioned model: the model name, or
+    ``name.vN``/``name_vN``), or a prefix of the fqn split on dots, where a part with a
+    wildcard globs the rest of the fqn (or, for a selector without dots, the leaf).
+    """
+    if not fqn:
+        return False
+    parts = selector.split(".")
+    if versioned:
+        if fqn[-2] == selector or "_".join(fqn[-2:]) == "_".join(parts[-2:]):
+            return True
+    elif fqn[-1] == selector:
+        return True
+    flat = [piece for segment in fqn for piece in segment.split(".")]
+    if len(flat) < len(parts):
+        return False
+    for i, part in enumerate(parts):
+        if any(w in part for w in _WILDCARDS):
+            if fnmatch(".".join(flat[i:]), ".".join(parts[i:])):
+                return True
+            if "." not in selector:
+                return fnmatch(fqn[-2] if versioned else fqn[-1], selector)
+            return False
+        if flat[i] != part:
+            return False
+    return True
+
+
+def _is_versioned(record: NodeRecord) -> bool:
+    return record.resource_type == "model" and record.version is not None
+
+
+def method_fqn(ctx: MethodContext, args: tuple[str, ...], value: str) -> set[str]:
+    if value == "*":
+        return {uid for uid, _ in ctx.records(NON_SOURCE)}
+    if "." not in value and not any(w in value for w in _WILDCARDS):
+        return _bare_fqn(ctx, value)
+    return {
+        uid
+        for uid, r in ctx.records(NON_SOURCE)
+        if fqn_matches(r.fqn, value, _is_versioned(r)) or fqn_matches(r.fqn[1:], value, _is_versioned(r))
+    }
+
+
+def _bare_fqn(ctx: MethodContext, value: str) -> set[str]:
+    """A dot-free, wildcard-free fqn selector through an index: leaf, versioned name, or
+    the first part of the fqn with or without its package (a package or a folder)."""
+    if ctx._leaf_index is None:
+        index: dict[str, set[str]] = {}
+        for uid, r in ctx.records(NON_SOURCE):
+            keys = {r.fqn[0], r.fqn[1] if len(r.fqn) > 1 else r.fqn[0]}
+            if _is_versioned(r):
+                keys |= {r.fqn[-2], "_".join(r.fqn[-2:])}
+                if len(r.fqn) > 2:  # unscoped fqn of a versioned model
+                    keys.add(r.fqn[1])
+            else:
+                keys.add(r.fqn[-1])
+            for key in keys:
+                for piece in (key, key.split(".")[0]):
+                    index.setdefault(piece, set()).add(uid)
+        ctx._leaf_index = index
+    candidates = ctx._leaf_index.get(value, set())
+    records = ctx.graph.records
+    return {
+        uid
+        for uid in candidates
+        if fqn_matches(records[uid].fqn, value, _is_versioned(records[uid]))
+        or fqn_matches(records[uid].fqn[1:], value, _is_versioned(records[uid]))
+    }
+
+
+# --- attributes -----------------------------------------------------------------------
+
+
+def method_tag(ctx: MethodContext, args: tuple[str, ...], value: str) -> set[str]:
+    return {uid for uid, r in ctx.records() if any(fnmatch(tag, value) for tag in r.tags)}
+
+
+def method_group(ctx: MethodContext, args: tuple[str, ...], value: str) -> set[str]:
+    found = set()
+    for uid, r in ctx.records(PARSED_TYPES | {"metric"}):
+        group = r.config.get("group")
+        if group and fnmatch(group, value):
+            found.add(uid)
+    return found
+
+
+def method_access(ctx: MethodContext, args: tuple[str, ...], value: str) -> set[str]:
+    return {uid for uid, r in ctx.records(frozenset({"model"})) if r.access == value}
+
+
+def method_package(ctx: MethodContext, args: tuple[str, ...], value: str) -> set[str]:
+    if value == "this" and ctx.graph.manifest.project_name is not None:
+        value = ctx.graph.manifest.project_name
+    return {uid for uid, r in ctx.records() if fnmatch(r.package_name, value)}
+
+
+def method_resource_type(ctx: MethodContext, args: tuple[str, ...], value: str) -> set[str]:
+    from dbt_assets.selection.evaluate import KNOWN_RESOURCE_TYPES
+
+    if value not in KNOWN_RESOURCE_TYPES:
+        raise SelectionError(
+            f"invalid resource_type '{value}'", f"use one of {', '.join(sorted(KNOWN_RESOURCE_TYPES))}"
+        )
+    return {uid for uid, r in ctx.records() if r.resource_type == value}
+
+
+def _ci_equal(a: Any, b: str) -> bool:
+    return isinstance(a, str) and a.upper() == b.upper()
+
+
+def method_config(ctx: MethodContext, args: tuple[str, ...], value: str) -> set[str]:
+    """``config.<key>[.<key>]:value``: equal, contained in a list, or true/false for booleans."""
+    if not args:
+        raise SelectionError("'config:' needs a key", "for example config.materialized:table")
+    found = set()
+    severity = args == ("severity",)
+    for uid, r in ctx.records(PARSED_TYPES | {"source"}):
+        current: Any = r.config
+        try:
+            for key in args:
+                current = current[key] if key in current else current[key.replace("_", "-")]
+        except (KeyError, TypeError):
+            continue
+        is_true, is_false = value.upper() == "TRUE", value.upper() == "FALSE"
+        if isinstance(current, list):
+            hit = (
+                (value in current if not severity else any(_ci_equal(v, value) for v in current))
+                or (is_true and True in current)
+                or (is_false and False in current)
+            )
+        else:
+            hit = (
+                (_ci_equal(current, value) if severity else value == current)
+                or (is_true and current is True)
+                or (is_false and current is False)
+            )
+        if hit:
+            found.add(uid)
+    return found
+
+
+def method_version(ctx: MethodContext, args: tuple[str, ...], value: str) -> set[str]:
+    def newer(a: Any, b: Any) -> bool:
+        try:
+            return float(a) > float(b)
+        except (TypeError, ValueError):
+            return str(a) > str(b)
+
+    tests: dict[str, Callable[[NodeRecord], bool]] = {
+        "latest": lambda r: r.version is not None and r.version == r.latest_version,
+        "prerelease": lambda r: bool(r.version and r.latest_version and newer(r.version, r.latest_version)),
+        "old": lambda r: bool(r.version and r.latest_version and newer(r.latest_version, r.version)),
+        "none": lambda r: r.version is None,
+    }
+    if value not in tests:
+        raise SelectionError(f"invalid version selector '{value}'", "use latest, prerelease, old or none")
+    return {uid for uid, r in ctx.records(frozenset({"model"})) if tests[value](r)}
+
+
+# --- tests ----------------------------------------------------------------------------
+
+
+def method_test_name(ctx: MethodContext, args: tuple[str, ...], value: str) -> set[str]:
+    found = set()
+    for uid, r in ctx.records(frozenset({"test", "unit_test"})):
+        if r.resource_type == "test" and r.test_metadata is not None:
+            if fnmatch(str(r.test_metadata.get("name")), value):
+                found.add(uid)
+        elif r.resource_type == "unit_test" and fnmatch(r.name, value):
+            found.add(uid)
+    return found
+
+
+def method_test_type(ctx: MethodContext, args: tuple[str, ...], value: str) -> set[str]:
+    # dbt tests `value in ("data")`, a substring test on a string; kept for exactness.
+    if value in ("generic", "schema"):
+        kinds = {"generic"}
+    elif value in "data":
+        kinds = {"generic", "singular"}
+    elif value in "singular":
+        kinds = {"singular"}
+    elif value in "unit":
+        kinds = {"unit"}
+    else:
+        raise SelectionError(f"invalid test_type '{value}'", "use generic, singular, unit or data")
+    found = set()
+    for uid, r in ctx.records(frozenset({"test", "unit_test"})):
+        kind = "unit" if r.resource_type == "unit_test" else "generic" if r.test_metadata else "singular"
+        if kind in kinds:
+            found.add(uid)
+    return found
+
+
+# --- named resources ------------------------------------------------------------------
+
+
+def _named(resource_type: str, label: str) -> Method:
+    """``exposure:``, ``metric:``, ... : ``name`` or ``package.name``, both globs."""
+
+    def method(ctx: MethodContext, args: tuple[str, ...], value: str) -> set[str]:
+        parts = value.split(".")
+        if len(parts) > 2:
+            raise SelectionError(
+                f"invalid {label} selector '{value}'", f"use {label}_name or package.{label}_name"
+            )
+        package, name = ("*", parts[0]) if len(parts) == 1 else (parts[0], parts[1])
+        return {
+            uid
+            for uid, r in ctx.records(frozenset({resource_type}))
+            if fnmatch(r.package_name, package) and fnmatch(r.name, name)
+        }
+
+    return method
+
+
+def method_source(ctx: MethodContext, args: tuple[str, ...], value: str) -> set[str]:
+    parts = value.split(".")
+    if len(parts) > 3:
+        raise SelectionError(
+            f"invalid source selector '{value}'",
+            "use source_name, source_name.table or package.source_name.table",
+        )
+    if len(parts) == 1:
+        package, source, table = "*", parts[0], "*"
+    elif len(parts) == 2:
+        package, source, table = "*", parts[0], parts[1]
+    else:
+        package, source, table = parts
+    return {
+        uid
+        for uid, r in ctx.records(frozenset({"source"}))
+        if fnmatch(r.package_name, package)
+        and fnmatch(r.source_name or "", source)
+        and fnmatch(r.name, table)
+    }
+
+
+# --- files ----------------------------------------------------------------------------
+
+
+def method_file(ctx: MethodContext, args: tuple[str, ...], value: str) -> set[str]:
+    found = set()
+    for uid, r in ctx.records():
+        path = PurePosixPath(r.original_file_path)
+        if fnmatch(path.name, value) or fnmatch(path.stem, value):
+            found.add(uid)
+    return found
+
+
+def method_path(ctx: MethodContext, args: tuple[str, ...], value: str) -> set[str]:
+    """Files and folders matched by the glob ``value`` relative to the project: a node matches
+    when its file, its YAML patch file or one of its file's folders is among them.
+
+    With a project directory the glob runs on the real files, as dbt does; with a manifest
+    alone it runs on the paths the manifest knows (files of nodes and their folders), which
+    misses a glob that only matches a file no node comes from (see the README).
+    """
+    matched = _glob_project(ctx.project_dir, value) if ctx.project_dir else _glob_known(ctx, value)
+    found = set()
+    for uid, r in ctx.records():
+        path = PurePosixPath(r.original_file_path)
+        patch = r.patch_path.split("://", 1)[1] if r.patch_path and "://" in r.patch_path else None
+        if (
+            str(path) in matched
+            or (patch is not None and patch in matched)
+            or any(str(parent) in matched for parent in path.parents)
+        ):
+            found.add(uid)
+    return found
+
+
+def _glob_project(root: Path, pattern: str) -> set[str]:
+    try:
+        return {p.relative_to(root).as_posix() for p in root.glob(pattern)}
+    except (ValueError, NotImplementedError) as exc:
+        raise SelectionError(f"invalid path selector '{pattern}': {exc}") from exc
+
+
+def _glob_known(ctx: MethodContext, pattern: str) -> set[str]:
+    known: set[str] = set()
+    for _, r in ctx.records():
+        path = PurePosixPath(r.original_file_path)
+        known.add(str(path))
+        known.update(str(p) for p in path.parents if str(p) != ".")
+        if r.patch_path and "://" in r.patch_path:
+            known.add(r.patch_path.split("://", 1)[1])
+    regex = _glob_regex(pattern.rstrip("/"))
+    return {p for p in known if regex.fullmatch(p)}
+
+
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    """pathlib's glob as a regex: ``*``/``?`` within one segment, ``**`` over any segments."""
+    segments = pattern.split("/")
+    out = []
+    for i, segment in enumerate(segments):
+        last = i == len(segments) - 1
+        if segment == "**":
+            out.append("(?:[^/]+(?:/[^/]+)*)?" if last else "(?:[^/]+/)*")
+            continue
+        piece = re.escape(segment).replace(r"\*", "[^/]*").replace(r"\?", "[^/]")
+        out.append(piece if last else piece + "/")
+    return re.compile("".join(out))
+
+
+# --- dbt-assets extensions ------------------------------------------------------------
+
+
+def _inner(ctx: MethodContext, value: str) -> set[str]:
+    """The assets one nested criterion (``orders``, ``tag:finance``) selects, operators applied."""
+    from dbt_assets.selection.evaluate import criterion_nodes
+    from dbt_assets.selection.parse import parse_term
+
+    return criterion_nodes(ctx, parse_term(value, METHODS))
+
+
+def method_downstream_of(ctx: MethodContext, args: tuple[str, ...], value: str) -> set[str]:
+    """``downstream_of:X``: X and everything downstream of it (dbt's ``X+``)."""
+    base = _inner(ctx, value)
+    return base | ctx.graph.reach_down(base)
+
+
+def method_upstream_of(ctx: MethodContext, args: tuple[str, ...], value: str) -> set[str]:
+    """``upstream_of:X``: X and everything upstream of it (dbt's ``+X``)."""
+    base = _inner(ctx, value)
+    return base | ctx.graph.reach_up(base)
+
+
+def method_owner(ctx: MethodContext, args: tuple[str, ...], value: str) -> set[str]:
+    """``owner:<glob>``: assets whose owner (meta.owner/owners, exposure or group owner) matches."""
+    from dbt_assets.asset import owners_of
+
+    groups = ctx.graph.manifest.groups
+    return {uid for uid, r in ctx.records() if any(fnmatch(o, value) for o in owners_of(r, groups))}
+
+
+def _needs_state(name: str) -> Method:
+    def method(ctx: MethodContext, args: tuple[str, ...], value: str) -> set[str]:
+        raise SelectionError(
+            f"the '{name}:' method is not supported by dbt-assets yet",
+            "run `dbt ls` for state-based selection until it is",
+        )
+
+    return method
+
+
+METHODS: dict[str, Method] = {
+    "fqn": method_fqn,
+    "tag": method_tag,
+    "group": method_group,
+    "access": method_access,
+    "source": method_source,
+    "path": method_path,
+    "file": method_file,
+    "package": method_package,
+    "config": method_config,
+    "test_name": method_test_name,
+    "test_type": method_test_type,
+    "resource_type": method_resource_type,
+    "exposure": _named("exposure", "exposure"),
+    "metric": _named("metric", "metric"),
+    "semantic_model": _named("semantic_model", "semantic_model"),
+    "saved_query": _named("saved_query", "saved_query"),
+    "unit_test": _named("unit_test", "unit_test"),
+    "version": method_version,
+    "state": _needs_state("state"),
+    "result": _needs_state("result"),
+    "source_status": _needs_state("source_status"),
+    # dbt-assets extensions
+    "downstream_of": method_downstream_of,
+    "upstream_of": method_upstream_of,
+    "owner": method_owner,
+}
+DBT_METHODS = frozenset(METHODS) - {"downstream_of", "upstream_of", "owner"}
