@@ -13,75 +13,17 @@ import pytest
 
 from tests.conftest import REPO, cli, dbt_ls, run_dbt
 from tests.dbt_oracle import DbtLs
+from tests.selection_cases import FIXTURE_METHOD_ATOMS, GENERATED_CASES, fixture_cases
 
 pytestmark = pytest.mark.slow
 
-RESOURCE_TYPES = [
-    "model",
-    "seed",
-    "snapshot",
-    "source",
-    "test",
-    "unit_test",
-    "exposure",
-    "metric",
-    "semantic_model",
-    "saved_query",
-    "analysis",
-    "all",
-    "default",
-]
-FIXTURE_CASES: list[tuple[str, ...]] = [
-    (),
-    *[("--resource-type", t) for t in RESOURCE_TYPES],
-    ("--resource-type", "model", "--resource-type", "seed"),
-    ("--exclude-resource-type", "test"),
-    ("--resource-type", "all", "--exclude-resource-type", "analysis", "--exclude-resource-type", "unit_test"),
-    *[
-        ("--select", s)
-        for s in [
-            "orders",
-            "customers",
-            "customer_segments",
-            "customer_segments.v1",
-            "customer_segments_v2",
-            "marts",
-            "shop.marts.core",
-            "staging",
-            "stg_*",
-            "shop.staging.*",
-            "*",
-            "shop",
-            "core.*",
-            "shop.orders",
-            "raw_orders",
-            "orders_snapshot",
-            "leadership_dashboard",
-            "revenue",
-            "revenue_by_status",
-            "orders_semantic",
-            "test_customers_counts_orders",
-            "unique_orders_order_id",
-            "top_customers",
-            "int_*",
-            "nothing_is_called_this",
-        ]
-    ],
-    ("--select", "orders customers"),
-    ("--select", "orders", "--select", "stg_orders"),
-    ("--select", "customers", "--resource-type", "test"),
-    ("--select", "customers", "--resource-type", "unit_test"),
-    ("--select", "top_customers", "--resource-type", "all"),
-    *[
-        ("--select", "orders customers", "--indirect-selection", m)
-        for m in ("eager", "cautious", "buildable", "empty")
-    ],
-    *[("--select", "orders", "--indirect-selection", m) for m in ("cautious", "buildable", "empty")],
-]
+FIXTURE_CASES: list[tuple[str, ...]] = [(), *fixture_cases()]
+PATH_ATOMS = [a for a in FIXTURE_METHOD_ATOMS if a.startswith("path:") or "/" in a]
 
 
-def _ours(manifest: Path, *args: str, output: str = "json") -> list[str]:
-    result = cli("ls", "--manifest", str(manifest), "--output", output, *args)
+def _ours(manifest: Path, *args: str, output: str = "json", project: Path | None = None) -> list[str]:
+    source = ["--project-dir", str(project)] if project else ["--manifest", str(manifest)]
+    result = cli("ls", *source, "--output", output, *args)
     assert result.exit_code == 0, result.stderr
     return result.stdout.splitlines()
 
@@ -92,10 +34,19 @@ def shop_dbt(shop_project: Path) -> DbtLs:
 
 
 @pytest.mark.parametrize("args", FIXTURE_CASES, ids=lambda a: " ".join(a) or "no-selection")
-def test_fixture_json_matches_dbt_ls(shop_dbt: DbtLs, shop_manifest: Path, args: tuple[str, ...]) -> None:
+def test_fixture_json_matches_dbt_ls(
+    shop_dbt: DbtLs, shop_project: Path, shop_manifest: Path, args: tuple[str, ...]
+) -> None:
     expected = shop_dbt.json(*args)
-    ours = [json.loads(line) for line in _ours(shop_manifest, *args)]
+    ours = [json.loads(line) for line in _ours(shop_manifest, *args, project=shop_project)]
     assert ours == expected
+
+
+@pytest.mark.parametrize("atom", PATH_ATOMS)
+def test_path_emulated_from_manifest_matches_dbt_ls(shop_dbt: DbtLs, shop_manifest: Path, atom: str) -> None:
+    """With --manifest alone, path: globs the manifest's own paths; on this project it agrees with dbt."""
+    expected = shop_dbt.json("--select", atom)
+    assert [json.loads(line) for line in _ours(shop_manifest, "--select", atom)] == expected
 
 
 @pytest.mark.parametrize("output", ["name", "path", "selector"])
@@ -145,22 +96,8 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> tuple[DbtLs, Path]:
     return DbtLs(project), project / "target" / "manifest.json"
 
 
-GENERATED_CASES: list[tuple[str, ...]] = [
-    (),
-    ("--resource-type", "model"),
-    ("--resource-type", "test"),
-    ("--resource-type", "source", "--resource-type", "exposure"),
-    ("--select", "staging"),
-    ("--select", "marts.finance"),
-    ("--select", "fct_*"),
-    ("--select", "stg_sales_0 int_finance_*", "--indirect-selection", "cautious"),
-    ("--select", "synthetic.intermediate.*", "--exclude-resource-type", "test"),
-]
-
-
 @pytest.mark.parametrize("args", GENERATED_CASES, ids=lambda a: " ".join(a) or "no-selection")
 def test_generated_project_matches_dbt_ls(generated: tuple[DbtLs, Path], args: tuple[str, ...]) -> None:
     oracle, manifest = generated
     expected = oracle.json(*args)
-    assert len(expected) > 0
-    assert [json.loads(line) for line in _ours(manifest, *args)] == expected
+    assert [json.loads(line) for line in _ours(manifest, *args, project=manifest.parent.parent)] == expected

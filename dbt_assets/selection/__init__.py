@@ -18,6 +18,7 @@ from dbt_assets.graph import AssetGraph
 from dbt_assets.selection.evaluate import evaluate, filter_resource_types
 from dbt_assets.selection.methods import DBT_METHODS, METHODS, MethodContext
 from dbt_assets.selection.parse import parse_cli, parse_definition
+from dbt_assets.selection.selectors import default_selector, project_selectors
 from dbt_assets.selection.spec import INDIRECT_SELECTION_MODES, IndirectSelection, Spec
 
 __all__ = [
@@ -82,7 +83,7 @@ def selection_spec(
             f"unknown indirect selection mode '{indirect_selection}'",
             f"use one of {', '.join(INDIRECT_SELECTION_MODES)}",
         )
-    selectors = graph.manifest.selectors
+    selectors = project_selectors(graph)
     if selector is not None:
         if select or exclude:
             raise SelectionError(
