@@ -17,7 +17,8 @@ FIXTURE_METHOD_ATOMS = [
     "config.materialized:table", "config.materialized:view", "config.materialized:incremental",
     "config.materialized:ephemeral", "config.materialized:seed", "config.tags:sla",
     "config.meta.owner:bi@shop.example", "config.enabled:true", "config.enabled:True",
-    "config.severity:error", "config.severity:ERROR", "config.access:private", "config.unique_key:order_date",
+    "config.severity:error", "config.severity:ERROR", "config.access:private",
+    "config.unique_key:order_date",
     "config.group:finance", "config.full_refresh:false",
     "path:models/staging", "path:models/marts/core", "path:models/marts/*/_*.yml", "path:seeds",
     "path:snapshots", "path:tests", "path:analyses", "path:models/marts/**/*.sql", "models/marts/finance",
@@ -28,7 +29,8 @@ FIXTURE_METHOD_ATOMS = [
     "resource_type:semantic_model", "resource_type:saved_query", "resource_type:analysis",
     "resource_type:snapshot", "source:shop", "source:shop.orders", "source:shop.shop.payments", "source:*",
     "source:sh*.p*", "exposure:leadership_dashboard", "exposure:shop.*", "metric:revenue", "metric:*",
-    "semantic_model:orders_semantic", "saved_query:revenue_by_status", "unit_test:test_customers_counts_orders",
+    "semantic_model:orders_semantic", "saved_query:revenue_by_status",
+    "unit_test:test_customers_counts_orders",
     "unit_test:*", "test_name:unique", "test_name:not_null", "test_name:relationships",
     "test_name:accepted_values", "test_name:test_customers*", "test_type:generic", "test_type:singular",
     "test_type:unit", "test_type:data", "test_type:schema", "group:finance", "group:fin*", "access:public",
@@ -40,8 +42,14 @@ GRAPH_ATOMS = ["orders", "stg_orders", "tag:finance", "customer_segments", "sour
                "version:old", "metric:revenue"]  # fmt: skip
 OPERATORS = ["{}+", "+{}", "1+{}", "{}+1", "2+{}+", "@{}", "+{}+"]
 
-FIXTURE_SELECTORS = ["finance_tables", "orders_downstream_without_staging", "core_cautious",
-                     "finance_and_recent_staging", "two_levels_above_summary", "string_definition"]  # fmt: skip
+FIXTURE_SELECTORS = [
+    "finance_tables",
+    "orders_downstream_without_staging",
+    "core_cautious",
+    "finance_and_recent_staging",
+    "two_levels_above_summary",
+    "string_definition",
+]
 
 
 def fixture_cases() -> list[tuple[str, ...]]:

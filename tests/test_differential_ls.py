@@ -101,3 +101,22 @@ def test_generated_project_matches_dbt_ls(generated: tuple[DbtLs, Path], args: t
     oracle, manifest = generated
     expected = oracle.json(*args)
     assert [json.loads(line) for line in _ours(manifest, *args, project=manifest.parent.parent)] == expected
+
+
+def test_default_selector_applies_without_selection(scratch_project: Path) -> None:
+    """A selector marked default: true replaces "everything" when nothing is selected, as in dbt."""
+    path = scratch_project / "selectors.yml"
+    path.write_text(
+        path.read_text().replace(
+            "  - name: finance_tables\n", "  - name: finance_tables\n    default: true\n"
+        )
+    )
+    oracle = DbtLs(scratch_project)
+    expected = oracle.json()
+    assert {row["unique_id"] for row in expected} >= {"model.shop.revenue_by_category"}
+    assert len(expected) < 10
+    assert [json.loads(line) for line in _ours(Path(), project=scratch_project)] == expected
+    with_select = oracle.json("--select", "orders")
+    assert [
+        json.loads(line) for line in _ours(Path(), "--select", "orders", project=scratch_project)
+    ] == with_select

@@ -95,11 +95,9 @@ def selection_spec(
             raise SelectionError(f"no selector named '{selector}' in selectors.yml", f"defined: {known}")
         return parse_definition(selectors[selector]["definition"], METHODS, indirect_selection, selectors)
     if not select and not exclude:
-        defaults = [name for name, body in selectors.items() if body.get("default") is True]
-        if defaults:
-            return parse_definition(
-                selectors[defaults[0]]["definition"], METHODS, indirect_selection, selectors
-            )
+        default = default_selector(selectors)
+        if default is not None:
+            return parse_definition(selectors[default]["definition"], METHODS, indirect_selection, selectors)
     return parse_cli(select, exclude, METHODS, indirect_selection)
 
 
