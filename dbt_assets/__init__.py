@@ -13,8 +13,9 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from dbt_assets.api import describe_asset, lineage, list_assets, load_graph
+    from dbt_assets.api import describe_asset, lineage, list_assets, load_graph, plan_selection
     from dbt_assets.asset import Asset, AssetDetail, Column, SourceFreshness
+    from dbt_assets.compile import Plan
     from dbt_assets.errors import (
         AssetNotFoundError,
         DbtAssetsError,
@@ -31,7 +32,8 @@ if TYPE_CHECKING:
     from dbt_assets.project import Project
 
 _EXPORTS = {
-    "api": ("describe_asset", "lineage", "list_assets", "load_graph"),
+    "api": ("describe_asset", "lineage", "list_assets", "load_graph", "plan_selection"),
+    "compile": ("Plan",),
     "asset": ("Asset", "AssetDetail", "Column", "SourceFreshness"),
     "errors": (
         "AssetNotFoundError",
@@ -62,6 +64,7 @@ __all__ = [
     "DbtNotFoundError",
     "ManifestError",
     "ManifestVersionError",
+    "Plan",
     "ProfilesNotFoundError",
     "Project",
     "ProjectNotFoundError",
@@ -71,6 +74,7 @@ __all__ = [
     "lineage",
     "list_assets",
     "load_graph",
+    "plan_selection",
     "read_manifest",
 ]
 assert sorted(__all__) == sorted(_MODULE_OF)

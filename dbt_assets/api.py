@@ -10,10 +10,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from dbt_assets.compile import Plan, plan
 from dbt_assets.graph import CHECK_RESOURCE_TYPES, AssetGraph
 from dbt_assets.lineage import render_lineage
 from dbt_assets.manifest import read_manifest
@@ -110,3 +111,34 @@ def lineage(
     else:
         chosen = {u for u in chosen if graph.records[u].resource_type not in CHECK_RESOURCE_TYPES}
     return render_lineage(graph, chosen, fmt)
+
+
+def plan_selection(
+    graph: AssetGraph,
+    command: str,
+    select_values: Sequence[str] = (),
+    *,
+    exclude: Sequence[str] = (),
+    selector: str | None = None,
+    resource_types: Collection[str] = (),
+    exclude_resource_types: Collection[str] = (),
+    indirect_selection: IndirectSelection = "eager",
+    unique_ids: Iterable[str] | None = None,
+) -> Plan:
+    """What ``dbt COMMAND`` would run for a selection (or explicit unique_ids), and the exact
+    dbt argv that selects it.
+
+    >>> plan_selection(graph, "run", ["downstream_of:orders"]).argv      # doctest: +SKIP
+    ('run', '--select', 'orders+')
+    """
+    return plan(
+        graph,
+        command,
+        select_values,
+        exclude=exclude,
+        selector=selector,
+        resource_types=resource_types,
+        exclude_resource_types=exclude_resource_types,
+        indirect_selection=indirect_selection,
+        unique_ids=unique_ids,
+    )

@@ -6,6 +6,7 @@ cold ``dbt-assets ls`` pays only for what it uses.
 
 from __future__ import annotations
 
+import json
 import sys
 import traceback
 from collections.abc import Callable
@@ -250,6 +251,60 @@ def ls_command(**kwargs: Any) -> None:
 
 
 main.add_command(ls_command, "list")
+
+
+@main.command("plan")
+@project_options
+@selection_options
+@click.option(
+    "--command",
+    "dbt_command",
+    default="build",
+    show_default=True,
+    type=click.Choice(["run", "build", "test", "seed", "snapshot"]),
+    help="The dbt command to plan.",
+)
+@click.option(
+    "--select-ids",
+    type=click.File("r"),
+    metavar="FILE",
+    help="Select exactly these unique_ids, one per line ('-' reads stdin), instead of --select.",
+)
+@click.option("--output", "-o", default="text", show_default=True, type=click.Choice(["text", "json"]))
+def plan_command(**kwargs: Any) -> None:
+    """Show what a dbt command would run and the exact dbt arguments for it.
+
+    \b
+    dbt syntax passes through as written; downstream_of:/upstream_of: become dbt
+    operators; anything else (owner:, --select-ids) compiles to the shortest exact
+    list of dbt selectors found. Each is checked to select exactly the planned set.
+
+    \b
+    Examples:
+      dbt-assets plan --command run -s downstream_of:orders
+      dbt-assets plan --command build -s owner:finance@* --output json
+      printf 'model.shop.orders\\nmodel.shop.customers\\n' | dbt-assets plan --select-ids -
+    """
+    from dbt_assets.api import plan_selection
+
+    selection = _selection_kwargs(kwargs)
+    ids_file = kwargs.pop("select_ids")
+    unique_ids = ids_file.read().split() if ids_file is not None else None
+    graph = _graph(kwargs)
+    result = plan_selection(
+        graph, kwargs["dbt_command"], kwargs["select_values"], unique_ids=unique_ids, **selection
+    )
+    if kwargs["output"] == "json":
+        payload = {
+            "command": result.command,
+            "argv": ["dbt", *result.argv],
+            "unique_ids": list(result.unique_ids),
+        }
+        click.echo(json.dumps(payload))
+        return
+    from dbt_assets.render import render_plan
+
+    click.echo(render_plan(graph, result), nl=False)
 
 
 @main.command("show")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import shlex
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from dbt_assets.asset import AssetDetail
+    from dbt_assets.compile import Plan
+    from dbt_assets.graph import AssetGraph
 
 
 def render_detail(detail: AssetDetail) -> str:
@@ -55,3 +58,19 @@ def _period(value: dict[str, object] | None) -> str:
     if not value or value.get("count") is None:
         return ""
     return f"{value['count']} {value['period']}"
+
+
+def render_plan(graph: AssetGraph, plan: Plan) -> str:
+    """``dbt-assets plan`` as text: the assets per resource type, then the dbt command line."""
+    if not plan.unique_ids:
+        return f"nothing to {plan.command}: the selection is empty\n"
+    by_type: dict[str, list[str]] = {}
+    for uid in plan.unique_ids:
+        by_type.setdefault(graph.records[uid].resource_type, []).append(graph.records[uid].search_name)
+    counts = ", ".join(f"{len(v)} {k}" for k, v in sorted(by_type.items()))
+    lines = [f"dbt {plan.command} would run {len(plan.unique_ids)} assets ({counts}):"]
+    for kind, names in sorted(by_type.items()):
+        lines.append(f"  {kind}: {', '.join(names)}")
+    lines.append(f"arguments ({plan.strategy}):")
+    lines.append("  dbt " + " ".join(shlex.quote(a) for a in plan.argv))
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,280 @@
+"""Compile a selection to the dbt arguments that make dbt select exactly the same assets.
+
+Three ways, tried in order:
+
+1. **as written**: input in dbt's own syntax passes through unchanged (each union member its
+   own argv token);
+2. **rewritten**: dbt-assets' extension terms become dbt syntax where that is provably the same
+   set (``downstream_of:X`` → ``X+``, ``upstream_of:X`` → ``+X``);
+3. **explicit**: any other set (``owner:``, an orchestrator's list of unique_ids, ...) becomes
+   the shortest union we find of exact tokens: ``X+``/``+X`` and ``path:DIR`` where they cover
+   part of the set exactly, then one exact token per remaining asset. Every token is checked
+   against the set with the same evaluator the differential tests prove equal to dbt, and
+   ``--indirect-selection empty`` keeps dbt from adding tests we did not list.
+
+    >>> plan(graph, "run", ["downstream_of:orders"]).argv       # doctest: +SKIP
+    ('run', '--select', 'orders+')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Literal
+
+from dbt_assets.errors import SelectionError
+from dbt_assets.graph import AssetGraph
+from dbt_assets.manifest import NodeRecord
+from dbt_assets.selection import DBT_METHODS, METHODS, resource_types_for, select, selection_spec
+from dbt_assets.selection.evaluate import criterion_nodes
+from dbt_assets.selection.methods import MethodContext
+from dbt_assets.selection.parse import parse_term
+from dbt_assets.selection.spec import Criterion, IndirectSelection, Spec
+
+RESOURCE_TYPE_FLAG_COMMANDS = frozenset({"ls", "build", "test"})
+Strategy = Literal["as written", "rewritten", "explicit", "empty"]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a dbt command would run and the exact arguments that make dbt select it."""
+
+    command: str
+    argv: tuple[str, ...]
+    """dbt's arguments, command first (``("build", "--select", "orders+")``); empty when
+    nothing is selected (then dbt must not be run at all)."""
+    unique_ids: tuple[str, ...]
+    strategy: Strategy
+
+
+def plan(
+    graph: AssetGraph,
+    command: str,
+    select_values: Sequence[str] = (),
+    *,
+    exclude: Sequence[str] = (),
+    selector: str | None = None,
+    resource_types: Collection[str] = (),
+    exclude_resource_types: Collection[str] = (),
+    indirect_selection: IndirectSelection = "eager",
+    unique_ids: Iterable[str] | None = None,
+) -> Plan:
+    """The plan of ``dbt COMMAND`` for a selection, or for an explicit set of ``unique_ids``."""
+    types = resource_types_for(command, resource_types, exclude_resource_types)
+    type_flags = _type_flags(command, resource_types, exclude_resource_types)
+    if unique_ids is not None:
+        if select_values or exclude or selector:
+            raise SelectionError(
+                "explicit unique_ids cannot be combined with --select, --exclude or --selector"
+            )
+        chosen = _check_ids(graph, unique_ids, types, command)
+        return compile_explicit(graph, command, chosen, type_flags)
+    selected = select(
+        graph,
+        select_values,
+        exclude=exclude,
+        selector=selector,
+        resource_types=resource_types,
+        exclude_resource_types=exclude_resource_types,
+        indirect_selection=indirect_selection,
+        command=command,
+    )
+    if not selected:
+        return Plan(command, (), (), "empty")
+    mode_flags = () if indirect_selection == "eager" else ("--indirect-selection", indirect_selection)
+    spec = selection_spec(
+        graph, select_values, exclude, selector=selector, indirect_selection=indirect_selection
+    )
+    if not _uses_extensions(spec):
+        argv = [command]
+        argv += ["--selector", selector] if selector else []
+        argv += _flag_tokens("--select", select_values) + _flag_tokens("--exclude", exclude)
+        return Plan(command, (*argv, *mode_flags, *type_flags), tuple(selected), "as written")
+    if selector is None:
+        rewritten = [_rewrite_word(w) for v in select_values for w in v.split()]
+        excluded = [_rewrite_word(w) for v in exclude for w in v.split()]
+        if all(w is not None for w in rewritten + excluded):
+            argv = [command, *_flag_tokens("--select", rewritten), *_flag_tokens("--exclude", excluded)]  # type: ignore[arg-type]
+            return Plan(command, (*argv, *mode_flags, *type_flags), tuple(selected), "rewritten")
+    return compile_explicit(graph, command, set(selected), type_flags)
+
+
+def _flag_tokens(flag: str, values: Sequence[str]) -> list[str]:
+    words = [w for value in values for w in value.split()]
+    return [flag, *words] if words else []
+
+
+def _type_flags(command: str, requested: Collection[str], excluded: Collection[str]) -> tuple[str, ...]:
+    if command not in RESOURCE_TYPE_FLAG_COMMANDS:
+        return ()
+    flags: list[str] = []
+    for value in sorted(requested):
+        flags += ["--resource-type", value]
+    for value in sorted(excluded):
+        flags += ["--exclude-resource-type", value]
+    return tuple(flags)
+
+
+def _check_ids(graph: AssetGraph, unique_ids: Iterable[str], types: frozenset[str], command: str) -> set[str]:
+    chosen = set()
+    for uid in unique_ids:
+        uid = uid.strip()
+        if not uid:
+            continue
+        if uid not in graph:
+            graph.find(uid)  # raises with a did-you-mean
+        if graph.records[uid].resource_type not in types:
+            raise SelectionError(
+                f"{uid} is a {graph.records[uid].resource_type}, which `dbt {command}` does not run",
+                f"`dbt {command}` runs {', '.join(sorted(types))}",
+            )
+        chosen.add(uid)
+    return chosen
+
+
+# --- rewriting extension terms ---------------------------------------------------------
+
+
+def _uses_extensions(spec: Spec) -> bool:
+    if isinstance(spec, Criterion):
+        return spec.method not in DBT_METHODS
+    return any(_uses_extensions(c) for c in spec.components)
+
+
+def _rewrite_word(word: str) -> str | None:
+    """A word (``a,b``) with every extension term in dbt syntax, or None when one cannot be."""
+    terms = []
+    for raw in word.split(","):
+        term = parse_term(raw, METHODS)
+        if term.method in DBT_METHODS:
+            terms.append(raw)
+            continue
+        rewritten = _rewrite_term(term)
+        if rewritten is None:
+            return None
+        terms.append(rewritten)
+    return ",".join(terms)
+
+
+def _rewrite_term(term: Criterion) -> str | None:
+    """``downstream_of:X[+N]`` is ``X+``, ``upstream_of:X`` / ``N+upstream_of:X`` is ``+X``,
+    for a plain X (no operators of its own, a dbt method). Anything else cannot be rewritten."""
+    if term.method not in ("downstream_of", "upstream_of") or term.childrens_parents:
+        return None
+    inner = parse_term(term.value, METHODS)
+    if inner.has_graph_operator or inner.method not in DBT_METHODS:
+        return None
+    if term.method == "downstream_of" and not term.parents:
+        return f"{inner.raw}+"
+    if term.method == "upstream_of" and not term.children:
+        return f"+{inner.raw}"
+    return None
+
+
+# --- explicit sets ---------------------------------------------------------------------
+
+
+def compile_explicit(
+    graph: AssetGraph, command: str, chosen: set[str], type_flags: tuple[str, ...] = ()
+) -> Plan:
+    """The shortest exact union of tokens we find for an arbitrary set of assets."""
+    if not chosen:
+        return Plan(command, (), (), "empty")
+    types = resource_types_for(command, *_split_type_flags(type_flags))
+    cover = _Cover(graph, chosen, types)
+    tokens = cover.tokens()
+    argv = (command, "--select", *tokens, "--indirect-selection", "empty", *type_flags)
+    return Plan(command, argv, tuple(sorted(chosen)), "explicit")
+
+
+def _split_type_flags(flags: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    requested = [flags[i + 1] for i in range(0, len(flags), 2) if flags[i] == "--resource-type"]
+    excluded = [flags[i + 1] for i in range(0, len(flags), 2) if flags[i] == "--exclude-resource-type"]
+    return requested, excluded
+
+
+class _Cover:
+    """Greedy cover of a set by exact tokens: a token is exact when everything it makes dbt
+    select (of the command's resource types) is in the set."""
+
+    def __init__(self, graph: AssetGraph, chosen: set[str], types: frozenset[str]) -> None:
+        self.graph = graph
+        self.chosen = chosen
+        self.types = types
+        self.ctx = MethodContext(graph, graph.project_dir)
+
+    def selects(self, token: str) -> set[str]:
+        found = criterion_nodes(self.ctx, parse_term(token, METHODS))
+        return {uid for uid in found if self.graph.records[uid].resource_type in self.types}
+
+    def exact(self, token: str) -> set[str] | None:
+        found = self.selects(token)
+        return found if found and found <= self.chosen else None
+
+    def tokens(self) -> list[str]:
+        candidates: list[tuple[str, set[str]]] = []
+        for token in self._group_tokens():
+            covered = self.exact(token)
+            if covered is not None and len(covered) > 1:
+                candidates.append((token, covered))
+        candidates.sort(key=lambda c: (-len(c[1]), len(c[0]), c[0]))
+        picked: list[str] = []
+        left = set(self.chosen)
+        for token, covered in candidates:
+            if covered & left and len(covered & left) > 1:
+                picked.append(token)
+                left -= covered
+        for uid in sorted(left):
+            picked.append(self.single(uid))
+        return picked
+
+    def _group_tokens(self) -> Iterator[str]:
+        records = self.graph.records
+        chosen = self.chosen
+        for uid in sorted(chosen):
+            token = self._name_token(records[uid])
+            if not any(p in chosen for p in records[uid].depends_on.nodes):
+                yield f"{token}+"
+            if not any(c in chosen for c in self.graph.direct_children(uid)):
+                yield f"+{token}"
+        folders = {
+            str(parent)
+            for uid in chosen
+            for parent in PurePosixPath(records[uid].original_file_path).parents
+            if str(parent) != "."
+        }
+        for folder in sorted(folders):
+            yield f"path:{folder}"
+
+    def single(self, uid: str) -> str:
+        """The shortest token that selects ``uid`` and nothing outside the set."""
+        record = self.graph.records[uid]
+        for token in self._single_candidates(record):
+            covered = self.exact(token)
+            if covered is not None and uid in covered:
+                return token
+        raise SelectionError(
+            f"cannot select {uid} exactly with dbt's selector syntax",
+            "please report this with the manifest; select it together with its neighbours meanwhile",
+        )
+
+    @staticmethod
+    def _name_token(record: NodeRecord) -> str:
+        kind = record.resource_type
+        if kind == "source":
+            return f"source:{record.package_name}.{record.source_name}.{record.name}"
+        if kind in ("exposure", "metric", "semantic_model", "saved_query", "unit_test"):
+            return f"{kind}:{record.package_name}.{record.name}"
+        return record.search_name
+
+    def _single_candidates(self, record: NodeRecord) -> Iterator[str]:
+        yield self._name_token(record)
+        if record.resource_type not in ("source", "exposure", "metric", "semantic_model", "saved_query"):
+            yield "fqn:" + ".".join(record.fqn)
+            yield f"{'.'.join(record.fqn)},resource_type:{record.resource_type}"
+            if record.resource_type != "test" or not record.test_metadata:
+                yield f"path:{record.original_file_path}"
+            yield f"{record.search_name},resource_type:{record.resource_type},package:{record.package_name}"
+            if record.resource_type == "unit_test" and record.model:
+                yield f"unit_test:{record.package_name}.{record.name},{record.model}"
