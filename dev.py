@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Set up and run dbt-assets from a fresh clone with nothing but Python and the package registry.
 
-    python3 dev.py demo     # virtualenv + install, build the DuckDB fixture, show the orders subgraph
+    python3 dev.py demo     # virtualenv + install, build the DuckDB fixture, plan downstream_of:orders
     python3 dev.py test     # virtualenv + install, lint, type-check, the whole test suite
 
 The virtualenv is ./.venv (override with DBT_ASSETS_VENV); installation is skipped while
@@ -50,7 +50,8 @@ def demo() -> None:
     cli = BIN / "dbt-assets"
     sh(cli, "ls", "--project-dir", FIXTURE, "--select", "orders", "--output", "name")
     sh(cli, "show", "orders", "--project-dir", FIXTURE)
-    sh(cli, "graph", "--project-dir", FIXTURE, "--select", "orders")
+    sh(cli, "graph", "--project-dir", FIXTURE, "--select", "downstream_of:orders")
+    sh(cli, "plan", "--project-dir", FIXTURE, "--command", "run", "--select", "downstream_of:orders")
 
 
 def test(pytest_args: list[str]) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from dbt_assets.errors import AssetNotFoundError
 from dbt_assets.manifest import ManifestData, NodeRecord, paused_gc
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from dbt_assets.asset import Asset
 
 CHECK_RESOURCE_TYPES = frozenset({"test", "unit_test"})
+T = TypeVar("T")
 
 
 class AssetGraph:
@@ -51,6 +52,14 @@ class AssetGraph:
         self._children = children
         self._nx: nx.DiGraph[str] | None = None
         self._by_name: dict[str, list[str]] | None = None
+        self._memo: dict[str, Any] = {}
+
+    def memo(self, key: str, build: Callable[[], T]) -> T:
+        """Derived data (an index) computed once per graph; the graph never changes."""
+        if key not in self._memo:
+            self._memo[key] = build()
+        value: T = self._memo[key]
+        return value
 
     @property
     def nx(self) -> nx.DiGraph[str]:

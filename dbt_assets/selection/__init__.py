@@ -32,9 +32,20 @@ __all__ = [
 ]
 
 _LS_DEFAULT = frozenset(
-    {"model", "snapshot", "seed", "test", "source", "exposure", "metric", "saved_query", "semantic_model",
-     "unit_test", "function"}
-)  # fmt: skip
+    {
+        "model",
+        "snapshot",
+        "seed",
+        "test",
+        "source",
+        "exposure",
+        "metric",
+        "saved_query",
+        "semantic_model",
+        "unit_test",
+        "function",
+    }
+)
 _BUILD = frozenset({"model", "snapshot", "seed", "test", "unit_test", "saved_query", "exposure", "function"})
 # command → (default resource types, what --resource-type all means)
 COMMANDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {

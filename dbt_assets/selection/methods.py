@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fnmatch import fnmatch
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -29,7 +29,6 @@ class MethodContext:
 
     graph: AssetGraph
     project_dir: Path | None = None
-    _leaf_index: dict[str, set[str]] | None = field(default=None, repr=False)
 
     def records(self, kinds: frozenset[str] | None = None) -> Iterator[tuple[str, NodeRecord]]:
         for uid, record in self.graph.records.items():
@@ -93,24 +92,25 @@ def method_fqn(ctx: MethodContext, args: tuple[str, ...], value: str) -> set[str
     }
 
 
+def _fqn_index(ctx: MethodContext) -> dict[str, set[str]]:
+    index: dict[str, set[str]] = {}
+    for uid, r in ctx.records(NON_SOURCE):
+        keys = {r.fqn[0], r.fqn[1] if len(r.fqn) > 1 else r.fqn[0]}
+        if _is_versioned(r):
+            keys |= {r.fqn[-2], "_".join(r.fqn[-2:])}
+        else:
+            keys.add(r.fqn[-1])
+        for key in keys:
+            for piece in (key, key.split(".")[0]):
+                index.setdefault(piece, set()).add(uid)
+    return index
+
+
 def _bare_fqn(ctx: MethodContext, value: str) -> set[str]:
     """A dot-free, wildcard-free fqn selector through an index: leaf, versioned name, or
     the first part of the fqn with or without its package (a package or a folder)."""
-    if ctx._leaf_index is None:
-        index: dict[str, set[str]] = {}
-        for uid, r in ctx.records(NON_SOURCE):
-            keys = {r.fqn[0], r.fqn[1] if len(r.fqn) > 1 else r.fqn[0]}
-            if _is_versioned(r):
-                keys |= {r.fqn[-2], "_".join(r.fqn[-2:])}
-                if len(r.fqn) > 2:  # unscoped fqn of a versioned model
-                    keys.add(r.fqn[1])
-            else:
-                keys.add(r.fqn[-1])
-            for key in keys:
-                for piece in (key, key.split(".")[0]):
-                    index.setdefault(piece, set()).add(uid)
-        ctx._leaf_index = index
-    candidates = ctx._leaf_index.get(value, set())
+    index = ctx.graph.memo("fqn_index", lambda: _fqn_index(ctx))
+    candidates = index.get(value, set())
     records = ctx.graph.records
     return {
         uid
@@ -124,7 +124,18 @@ def _bare_fqn(ctx: MethodContext, value: str) -> set[str]:
 
 
 def method_tag(ctx: MethodContext, args: tuple[str, ...], value: str) -> set[str]:
+    if not any(w in value for w in _WILDCARDS):
+        index = ctx.graph.memo("tag_index", lambda: _tag_index(ctx))
+        return set(index.get(value, ()))
     return {uid for uid, r in ctx.records() if any(fnmatch(tag, value) for tag in r.tags)}
+
+
+def _tag_index(ctx: MethodContext) -> dict[str, set[str]]:
+    index: dict[str, set[str]] = {}
+    for uid, r in ctx.records():
+        for tag in r.tags:
+            index.setdefault(tag, set()).add(uid)
+    return index
 
 
 def method_group(ctx: MethodContext, args: tuple[str, ...], value: str) -> set[str]:

@@ -1,0 +1,151 @@
+"""Compile exactness: dbt ls, run with the compiled arguments, selects exactly the planned set."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from dbt_assets.compile import Plan, plan
+from dbt_assets.graph import AssetGraph
+from dbt_assets.manifest import read_manifest
+from dbt_assets.project import Project
+from dbt_assets.selection import resource_types_for
+from tests.conftest import FIXTURE_PROJECT, copy_project, run_dbt
+from tests.dbt_oracle import DbtLs
+
+pytestmark = pytest.mark.slow
+COMMANDS = ["run", "build", "test", "seed", "snapshot"]
+
+
+def dbt_selects(oracle: DbtLs, result: Plan) -> list[str]:
+    """What dbt selects with the plan's arguments for its command (dbt ls with the command's types)."""
+    args = list(result.argv[1:])
+    requested = [args[i + 1] for i, a in enumerate(args) if a == "--resource-type"]
+    excluded = [args[i + 1] for i, a in enumerate(args) if a == "--exclude-resource-type"]
+    for flag in ("--resource-type", "--exclude-resource-type"):
+        while flag in args:
+            i = args.index(flag)
+            del args[i : i + 2]
+    for kind in sorted(resource_types_for(result.command, requested, excluded)):
+        args += ["--resource-type", kind]
+    return oracle.unique_ids(*args)
+
+
+@pytest.fixture(scope="module")
+def tricky(tmp_path_factory: pytest.TempPathFactory) -> tuple[AssetGraph, DbtLs]:
+    """The fixture plus a folder named like a model (models/orders/), so the bare name
+    `orders` selects more than the orders model."""
+    project = copy_project(FIXTURE_PROJECT, tmp_path_factory.mktemp("tricky") / "dbt_project")
+    (project / "models" / "orders").mkdir()
+    (project / "models" / "orders" / "orders_by_status.sql").write_text(
+        "select status, count(*) as n from {{ ref('orders') }} group by 1\n"
+    )
+    run_dbt(project, "parse")
+    return Project(project).graph(), DbtLs(project)
+
+
+def test_bare_name_is_not_exact_in_tricky_project(tricky: tuple[AssetGraph, DbtLs]) -> None:
+    graph, oracle = tricky
+    assert "model.shop.orders_by_status" in oracle.unique_ids("--select", "orders")
+    result = plan(graph, "run", unique_ids=["model.shop.orders"])
+    assert result.argv[2] != "orders"
+    assert dbt_selects(oracle, result) == ["model.shop.orders"]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.parametrize("seed", range(8))
+def test_random_subsets_compile_exactly(tricky: tuple[AssetGraph, DbtLs], command: str, seed: int) -> None:
+    graph, oracle = tricky
+    types = resource_types_for(command)
+    pool = sorted(u for u, r in graph.records.items() if r.resource_type in types)
+    rng = random.Random(seed * 31 + len(command))
+    size = min(len(pool), [1, 2, len(pool)][seed] if seed < 3 else rng.randint(1, len(pool)))
+    chosen = rng.sample(pool, size)
+    result = plan(graph, command, unique_ids=chosen)
+    assert result.unique_ids == tuple(sorted(chosen))
+    assert dbt_selects(oracle, result) == sorted(chosen), result.argv
+
+
+EXTENSION_CASES = [
+    ("run", ["downstream_of:orders"]),
+    ("build", ["downstream_of:orders"]),
+    ("build", ["upstream_of:executive_summary"]),
+    ("run", ["downstream_of:tag:finance"]),
+    ("build", ["upstream_of:path:models/marts/finance"]),
+    ("run", ["downstream_of:stg_orders+"]),
+    ("build", ["2+upstream_of:customers"]),
+    ("build", ["downstream_of:orders,tag:finance"]),
+    ("test", ["downstream_of:orders"]),
+    ("seed", ["upstream_of:customers"]),
+    ("run", ["owner:finance@*"]),
+    ("build", ["owner:crm@shop.example"]),
+    ("build", ["owner:*", "downstream_of:stg_payments"]),
+    ("run", ["+downstream_of:stg_products"]),
+    ("build", ["@downstream_of:int_order_items"]),
+    ("snapshot", ["downstream_of:source:shop.orders"]),
+    ("test", ["owner:analytics@*,test_type:generic"]),
+    ("build", ["downstream_of:customers"]),
+]
+
+
+@pytest.mark.parametrize(("command", "select"), EXTENSION_CASES, ids=lambda v: str(v))
+def test_extension_methods_compile_exactly(
+    tricky: tuple[AssetGraph, DbtLs], command: str, select: list[str]
+) -> None:
+    graph, oracle = tricky
+    result = plan(graph, command, select)
+    assert result.unique_ids, "each case selects something"
+    assert dbt_selects(oracle, result) == list(result.unique_ids), result.argv
+
+
+def test_downstream_of_compiles_to_one_token(tricky: tuple[AssetGraph, DbtLs]) -> None:
+    graph, _ = tricky
+    assert plan(graph, "run", ["downstream_of:orders"]).argv == ("run", "--select", "orders+")
+    assert plan(graph, "build", ["upstream_of:tag:finance"]).argv == ("build", "--select", "+tag:finance")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        {"select_values": ["orders+", "tag:finance"], "exclude": ["customers"]},
+        {"select_values": ["stg_orders+,tag:core"], "indirect_selection": "cautious"},
+        {"selector": "finance_tables"},
+        {"select_values": ["marts"], "resource_types": ["model", "test"]},
+    ],
+    ids=str,
+)
+def test_dbt_syntax_passes_through(tricky: tuple[AssetGraph, DbtLs], args: dict[str, object]) -> None:
+    graph, oracle = tricky
+    result = plan(graph, "build", **args)  # type: ignore[arg-type]
+    assert result.strategy == "as written"
+    assert dbt_selects(oracle, result) == list(result.unique_ids)
+
+
+def test_empty_selection_plans_nothing(tricky: tuple[AssetGraph, DbtLs]) -> None:
+    graph, _ = tricky
+    result = plan(graph, "run", ["owner:nobody@nowhere"])
+    assert result.argv == () and result.unique_ids == () and result.strategy == "empty"
+
+
+def test_ids_of_the_wrong_type_are_refused(tricky: tuple[AssetGraph, DbtLs]) -> None:
+    graph, _ = tricky
+    with pytest.raises(Exception, match="does not run"):
+        plan(graph, "run", unique_ids=["seed.shop.raw_orders"])
+    with pytest.raises(Exception, match="did you mean"):
+        plan(graph, "run", unique_ids=["model.shop.ordrs"])
+
+
+def test_half_of_a_generated_project_stays_small(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """A random half of a 2,000-model project compiles to argv well under 128 KB, exact in dbt ls."""
+    from tests.test_differential_ls import _load_generator
+
+    project = tmp_path_factory.mktemp("half") / "project"
+    _load_generator().generate(project, 2000, seed=5)  # type: ignore[attr-defined]
+    run_dbt(project, "parse")
+    graph = AssetGraph(read_manifest(project / "target" / "manifest.json"), project)
+    pool = sorted(u for u, r in graph.records.items() if r.resource_type in resource_types_for("build"))
+    chosen = random.Random(3).sample(pool, len(pool) // 2)
+    result = plan(graph, "build", unique_ids=chosen)
+    assert sum(len(a) + 1 for a in result.argv) < 128 * 1024
+    assert dbt_selects(DbtLs(project), result) == sorted(chosen)
