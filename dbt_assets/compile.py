@@ -94,8 +94,10 @@ def plan(
     if selector is None:
         rewritten = [_rewrite_word(w) for v in select_values for w in v.split()]
         excluded = [_rewrite_word(w) for v in exclude for w in v.split()]
-        if all(w is not None for w in rewritten + excluded):
-            argv = [command, *_flag_tokens("--select", rewritten), *_flag_tokens("--exclude", excluded)]  # type: ignore[arg-type]
+        kept = [w for w in rewritten if w is not None]
+        dropped = [w for w in excluded if w is not None]
+        if len(kept) == len(rewritten) and len(dropped) == len(excluded):
+            argv = [command, *_flag_tokens("--select", kept), *_flag_tokens("--exclude", dropped)]
             return Plan(command, (*argv, *mode_flags, *type_flags), tuple(selected), "rewritten")
     return compile_explicit(graph, command, set(selected), type_flags)
 
