@@ -26,7 +26,7 @@ from typing import Literal
 from dbt_assets.errors import SelectionError
 from dbt_assets.graph import AssetGraph
 from dbt_assets.manifest import NodeRecord
-from dbt_assets.selection import DBT_METHODS, METHODS, resource_types_for, select, selection_spec
+from dbt_assets.selection import DBT_METHODS, METHODS, resolve, resource_types_for, selection_spec
 from dbt_assets.selection.evaluate import criterion_nodes
 from dbt_assets.selection.methods import MethodContext
 from dbt_assets.selection.parse import parse_term
@@ -69,23 +69,14 @@ def plan(
                 "explicit unique_ids cannot be combined with --select, --exclude or --selector"
             )
         chosen = _check_ids(graph, unique_ids, types, command)
-        return compile_explicit(graph, command, chosen, type_flags)
-    selected = select(
-        graph,
-        select_values,
-        exclude=exclude,
-        selector=selector,
-        resource_types=resource_types,
-        exclude_resource_types=exclude_resource_types,
-        indirect_selection=indirect_selection,
-        command=command,
-    )
-    if not selected:
-        return Plan(command, (), (), "empty")
-    mode_flags = () if indirect_selection == "eager" else ("--indirect-selection", indirect_selection)
+        return compile_explicit(graph, command, chosen, types, type_flags)
     spec = selection_spec(
         graph, select_values, exclude, selector=selector, indirect_selection=indirect_selection
     )
+    selected = resolve(graph, spec, types)
+    if not selected:
+        return Plan(command, (), (), "empty")
+    mode_flags = () if indirect_selection == "eager" else ("--indirect-selection", indirect_selection)
     if not _uses_extensions(spec):
         argv = [command]
         argv += ["--selector", selector] if selector else []
@@ -99,7 +90,7 @@ def plan(
         if len(kept) == len(rewritten) and len(dropped) == len(excluded):
             argv = [command, *_flag_tokens("--select", kept), *_flag_tokens("--exclude", dropped)]
             return Plan(command, (*argv, *mode_flags, *type_flags), tuple(selected), "rewritten")
-    return compile_explicit(graph, command, set(selected), type_flags)
+    return compile_explicit(graph, command, set(selected), types, type_flags)
 
 
 def _flag_tokens(flag: str, values: Sequence[str]) -> list[str]:
@@ -178,22 +169,20 @@ def _rewrite_term(term: Criterion) -> str | None:
 
 
 def compile_explicit(
-    graph: AssetGraph, command: str, chosen: set[str], type_flags: tuple[str, ...] = ()
+    graph: AssetGraph,
+    command: str,
+    chosen: set[str],
+    types: frozenset[str],
+    type_flags: tuple[str, ...] = (),
 ) -> Plan:
-    """The shortest exact union of tokens we find for an arbitrary set of assets."""
+    """The shortest exact union of tokens we find for an arbitrary set of assets, for a
+    command selecting ``types`` (``type_flags`` are the resource-type flags that say so)."""
     if not chosen:
         return Plan(command, (), (), "empty")
-    types = resource_types_for(command, *_split_type_flags(type_flags))
     cover = _Cover(graph, chosen, types)
     tokens = cover.tokens()
     argv = (command, "--select", *tokens, "--indirect-selection", "empty", *type_flags)
     return Plan(command, argv, tuple(sorted(chosen)), "explicit")
-
-
-def _split_type_flags(flags: tuple[str, ...]) -> tuple[list[str], list[str]]:
-    requested = [flags[i + 1] for i in range(0, len(flags), 2) if flags[i] == "--resource-type"]
-    excluded = [flags[i + 1] for i in range(0, len(flags), 2) if flags[i] == "--exclude-resource-type"]
-    return requested, excluded
 
 
 class _Cover:

@@ -51,7 +51,6 @@ class AssetGraph:
                     children[parent].append(uid)
         self._children = children
         self._nx: nx.DiGraph[str] | None = None
-        self._by_name: dict[str, list[str]] | None = None
         self._memo: dict[str, Any] = {}
 
     def memo(self, key: str, build: Callable[[], T]) -> T:
@@ -126,11 +125,11 @@ class AssetGraph:
 
     def upstream(self, unique_id: str) -> set[str]:
         """Every asset ``unique_id`` depends on, transitively."""
-        return self._reach([unique_id], lambda uid: self.records[uid].depends_on.nodes)
+        return self.reach_up([unique_id])
 
     def downstream(self, unique_id: str) -> set[str]:
         """Every asset that depends on ``unique_id``, transitively."""
-        return self._reach([unique_id], self._children.__getitem__)
+        return self.reach_down([unique_id])
 
     def reach_down(self, start: Iterable[str], depth: int | None = None) -> set[str]:
         """Everything downstream of the ``start`` assets, up to ``depth`` edges away (dbt's
@@ -169,25 +168,29 @@ class AssetGraph:
         """Unique ids an asset reference may mean: a unique_id, a name, ``name.vN`` or ``src.table``."""
         if name in self.records:
             return [name]
-        if self._by_name is None:
-            index: dict[str, list[str]] = {}
-            for uid, rec in self.records.items():
-                # A source answers to ``source_name.table`` only, as in dbt's fqn method.
-                if rec.resource_type != "source":
-                    index.setdefault(rec.name, []).append(uid)
-                if rec.search_name != rec.name:
-                    index.setdefault(rec.search_name, []).append(uid)
-            self._by_name = index
-        return list(self._by_name.get(name, []))
+        return list(self._name_index().get(name, []))
 
-    def find(self, name: str, *, prefer_checks: bool = False) -> str:
+    def _name_index(self) -> dict[str, list[str]]:
+        return self.memo("name_index", self._build_name_index)
+
+    def _build_name_index(self) -> dict[str, list[str]]:
+        index: dict[str, list[str]] = {}
+        for uid, rec in self.records.items():
+            # A source answers to ``source_name.table`` only, as in dbt's fqn method.
+            if rec.resource_type != "source":
+                index.setdefault(rec.name, []).append(uid)
+            if rec.search_name != rec.name:
+                index.setdefault(rec.search_name, []).append(uid)
+        return index
+
+    def find(self, name: str) -> str:
         """Resolve ``name`` to exactly one unique_id or raise a did-you-mean error.
 
         A name shared by a model and its tests, or by several versions, resolves to the one
         non-check asset that is the latest version; otherwise it is ambiguous.
         """
         matches = self.lookup(name)
-        if not prefer_checks and len(matches) > 1:
+        if len(matches) > 1:
             non_checks = [u for u in matches if self.records[u].resource_type not in CHECK_RESOURCE_TYPES]
             matches = non_checks or matches
         if len(matches) > 1:
@@ -200,9 +203,7 @@ class AssetGraph:
                 f"'{name}' is ambiguous: it matches {', '.join(sorted(matches))}",
                 "pass the unique_id instead",
             )
-        self.lookup("")  # build the name index
-        assert self._by_name is not None
-        close = difflib.get_close_matches(name, list(self._by_name), n=3, cutoff=0.6)
+        close = difflib.get_close_matches(name, list(self._name_index()), n=3, cutoff=0.6)
         hint = (
             f"did you mean {' or '.join(repr(c) for c in close)}?"
             if close

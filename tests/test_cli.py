@@ -9,7 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from dbt_assets.cli import main
 from tests.conftest import EXAMPLE_MANIFESTS, cli
 
 
@@ -248,3 +250,19 @@ def test_console_script_cold(shop_manifest: Path) -> None:
 def test_help_teaches(command: str) -> None:
     result = cli(command, "--help")
     assert result.exit_code == 0 and "Examples:" in result.stdout
+
+
+def test_plan_text_json_and_select_ids(shop_project: Path) -> None:
+    p = ["plan", "--project-dir", str(shop_project)]
+    text = cli(*p, "--command", "run", "-s", "downstream_of:orders").stdout
+    assert text.startswith("dbt run would run 8 assets (8 model):\n")
+    assert text.endswith("arguments (rewritten):\n  dbt run --select orders+\n")
+    data = json.loads(cli(*p, "--command", "build", "-s", "owner:finance@*", "-o", "json").stdout)
+    assert set(data) == {"command", "argv", "unique_ids"}
+    assert data["command"] == "build" and data["argv"][:2] == ["dbt", "build"]
+    assert "model.shop.revenue_by_category" in data["unique_ids"]
+    ids = "model.shop.orders\nmodel.shop.customers\n"
+    result = CliRunner().invoke(main, [*p, "--command", "run", "--select-ids", "-", "-o", "json"], input=ids)
+    assert json.loads(result.stdout)["unique_ids"] == ["model.shop.customers", "model.shop.orders"]
+    empty = cli(*p, "--command", "run", "-s", "owner:nobody")
+    assert empty.exit_code == 0 and empty.stdout == "nothing to run: the selection is empty\n"

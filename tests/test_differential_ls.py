@@ -120,3 +120,17 @@ def test_default_selector_applies_without_selection(scratch_project: Path) -> No
     assert [
         json.loads(line) for line in _ours(Path(), "--select", "orders", project=scratch_project)
     ] == with_select
+
+
+def test_selectors_are_read_from_the_project_not_the_stale_manifest(scratch_project: Path) -> None:
+    """dbt's partial parse keeps the old selectors in the manifest; dbt itself reads selectors.yml."""
+    run_dbt(scratch_project, "parse")
+    path = scratch_project / "selectors.yml"
+    path.write_text(path.read_text() + "  - name: added_later\n    definition: 'tag:finance+'\n")
+    run_dbt(scratch_project, "parse")
+    manifest = json.loads((scratch_project / "target" / "manifest.json").read_bytes())
+    assert "added_later" not in manifest["selectors"], "dbt's partial parse left the manifest stale"
+    expected = DbtLs(scratch_project).json("--selector", "added_later")
+    assert expected
+    ours = _ours(Path(), "--selector", "added_later", project=scratch_project)
+    assert [json.loads(line) for line in ours] == expected

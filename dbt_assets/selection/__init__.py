@@ -26,6 +26,7 @@ __all__ = [
     "DBT_METHODS",
     "INDIRECT_SELECTION_MODES",
     "METHODS",
+    "resolve",
     "resource_types_for",
     "select",
     "selection_spec",
@@ -94,18 +95,19 @@ def selection_spec(
             f"unknown indirect selection mode '{indirect_selection}'",
             f"use one of {', '.join(INDIRECT_SELECTION_MODES)}",
         )
-    selectors = project_selectors(graph)
     if selector is not None:
         if select or exclude:
             raise SelectionError(
                 "--selector cannot be combined with --select or --exclude",
                 "put the extra criteria into the YAML selector, or drop --selector",
             )
+        selectors = project_selectors(graph)
         if selector not in selectors:
             known = ", ".join(sorted(selectors)) or "none"
             raise SelectionError(f"no selector named '{selector}' in selectors.yml", f"defined: {known}")
         return parse_definition(selectors[selector]["definition"], METHODS, indirect_selection, selectors)
     if not select and not exclude:
+        selectors = project_selectors(graph)
         default = default_selector(selectors)
         if default is not None:
             return parse_definition(selectors[default]["definition"], METHODS, indirect_selection, selectors)
@@ -130,8 +132,15 @@ def select(
     the manifest knows when the graph came from a manifest file alone.
     """
     spec = selection_spec(graph, select, exclude, selector=selector, indirect_selection=indirect_selection)
+    types = resource_types_for(command, resource_types, exclude_resource_types)
+    return resolve(graph, spec, types, project_dir)
+
+
+def resolve(
+    graph: AssetGraph, spec: Spec, types: Collection[str], project_dir: str | Path | None = None
+) -> list[str]:
+    """The sorted unique_ids a spec selects, filtered to the command's resource ``types``."""
     root = Path(project_dir) if project_dir is not None else graph.project_dir
     ctx = MethodContext(graph, root)
     direct, _ = evaluate(ctx, spec)
-    types = resource_types_for(command, resource_types, exclude_resource_types)
     return filter_resource_types(ctx, direct, types)

@@ -14,30 +14,6 @@ from collections.abc import Collection
 from dbt_assets.selection.methods import METHODS, PARSED_TYPES, MethodContext
 from dbt_assets.selection.spec import Criterion, IndirectSelection, Spec
 
-KNOWN_RESOURCE_TYPES = frozenset(
-    {
-        "model",
-        "seed",
-        "snapshot",
-        "test",
-        "unit_test",
-        "source",
-        "exposure",
-        "metric",
-        "semantic_model",
-        "saved_query",
-        "analysis",
-        "function",
-        "operation",
-        "sql_operation",
-        "rpc",
-        "macro",
-        "doc",
-        "group",
-        "fixture",
-    }
-)
-
 CHECK_TYPES = frozenset({"test", "unit_test"})
 
 

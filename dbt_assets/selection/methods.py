@@ -18,6 +18,31 @@ from dbt_assets.errors import SelectionError
 from dbt_assets.graph import AssetGraph
 from dbt_assets.manifest import NodeRecord
 
+KNOWN_RESOURCE_TYPES = frozenset(
+    {
+        "model",
+        "seed",
+        "snapshot",
+        "test",
+        "unit_test",
+        "source",
+        "exposure",
+        "metric",
+        "semantic_model",
+        "saved_query",
+        "analysis",
+        "function",
+        "operation",
+        "sql_operation",
+        "rpc",
+        "macro",
+        "doc",
+        "group",
+        "fixture",
+    }
+)
+"""Every resource type dbt knows (what ``resource_type:`` accepts)."""
+
 # Resource types dbt keeps in manifest.nodes ("parsed nodes").
 PARSED_TYPES = frozenset({"model", "seed", "snapshot", "test", "analysis"})
 _WILDCARDS = ("*", "?", "[", "]")
@@ -158,8 +183,6 @@ def method_package(ctx: MethodContext, args: tuple[str, ...], value: str) -> set
 
 
 def method_resource_type(ctx: MethodContext, args: tuple[str, ...], value: str) -> set[str]:
-    from dbt_assets.selection.evaluate import KNOWN_RESOURCE_TYPES
-
     if value not in KNOWN_RESOURCE_TYPES:
         raise SelectionError(
             f"invalid resource_type '{value}'", f"use one of {', '.join(sorted(KNOWN_RESOURCE_TYPES))}"

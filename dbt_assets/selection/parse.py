@@ -57,8 +57,7 @@ def parse_term(
             f"invalid selection term '{raw}': {what} needs a value",
             "for example tag:finance, orders+, 2+orders",
         )
-    method_given = parts["method"] is not None
-    method_path = parts["method"].split(".") if method_given else [default_method(value)]
+    method_path = parts["method"].split(".") if parts["method"] else [default_method(value)]
     method = method_path[0]
     known = list(methods)
     if method not in known:
@@ -76,7 +75,6 @@ def parse_term(
         children_depth=int(parts["children_depth"]) if parts["children_depth"] else None,
         childrens_parents=bool(parts["at"]),
         indirect_selection=indirect_selection,
-        method_given=method_given,
     )
 
 

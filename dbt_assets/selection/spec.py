@@ -8,7 +8,7 @@ A spec is what a selection string or a YAML selector means before it meets a gra
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 IndirectSelection = Literal["eager", "cautious", "buildable", "empty"]
@@ -29,8 +29,6 @@ class Criterion:
     children_depth: int | None = None
     childrens_parents: bool = False
     indirect_selection: IndirectSelection = "eager"
-    method_given: bool = True
-    """False when the method was inferred from the value (a bare ``orders`` is fqn)."""
 
     @property
     def has_graph_operator(self) -> bool:
@@ -50,17 +48,3 @@ class Group:
 
 
 Spec = Criterion | Group
-
-
-@dataclass(frozen=True)
-class SelectionRequest:
-    """Everything that decides a selection, as a command line gives it."""
-
-    select: tuple[str, ...] = ()
-    exclude: tuple[str, ...] = ()
-    selector: str | None = None
-    resource_types: tuple[str, ...] = ()
-    exclude_resource_types: tuple[str, ...] = ()
-    indirect_selection: IndirectSelection = "eager"
-    state: str | None = None
-    extra: dict[str, str] = field(default_factory=dict)
