@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,6 +25,8 @@ from dbt_assets.selection.spec import IndirectSelection
 
 if TYPE_CHECKING:  # pydantic is imported only by the calls that return models
     from dbt_assets.asset import AssetDetail
+    from dbt_assets.history import AssetStatus, History
+    from dbt_assets.runner import Run, RunOptions
 
 
 def load_graph(
@@ -142,3 +145,116 @@ def plan_selection(
         indirect_selection=indirect_selection,
         unique_ids=unique_ids,
     )
+
+
+def open_history(
+    project_dir: str | Path = ".", path: str | Path | None = None, *, create: bool = True
+) -> History:
+    """The run history of a project: ``path``, ``$DBT_ASSETS_HISTORY``, else
+    ``<project>/.dbt-assets/history.db`` (created and migrated as needed)."""
+    from dbt_assets.history import History, history_path
+
+    return History.open(history_path(Path(project_dir), path), create=create)
+
+
+def start_run(
+    project: Project,
+    command: str,
+    select_values: Sequence[str] = (),
+    *,
+    exclude: Sequence[str] = (),
+    selector: str | None = None,
+    resource_types: Collection[str] = (),
+    exclude_resource_types: Collection[str] = (),
+    indirect_selection: IndirectSelection = "eager",
+    unique_ids: Iterable[str] | None = None,
+    options: RunOptions | None = None,
+    history: History | None = None,
+) -> Run:
+    """A run of ``dbt COMMAND`` for a selection, ready to iterate for its events.
+
+    >>> run = start_run(Project("fixtures/dbt_project"), "run", ["downstream_of:orders"])  # doctest: +SKIP
+    >>> for event in run: ...                                                            # doctest: +SKIP
+    >>> run.result.exit_code                                                             # doctest: +SKIP
+    0
+    """
+    from dbt_assets.runner import Run
+
+    graph = project.graph()
+    ids = None if unique_ids is None else list(unique_ids)
+    planned = plan(
+        graph,
+        command,
+        select_values,
+        exclude=exclude,
+        selector=selector,
+        resource_types=resource_types,
+        exclude_resource_types=exclude_resource_types,
+        indirect_selection=indirect_selection,
+        unique_ids=ids,
+    )
+    selection: dict[str, object] = {
+        key: list(value)
+        for key, value in (
+            ("select", select_values),
+            ("exclude", exclude),
+            ("resource_type", sorted(resource_types)),
+            ("exclude_resource_type", sorted(exclude_resource_types)),
+        )
+        if value
+    }
+    selection.update({"selector": selector} if selector else {})
+    selection.update({"indirect_selection": indirect_selection} if indirect_selection != "eager" else {})
+    selection.update({"select_ids": len(ids)} if ids is not None else {})
+    return Run(project, graph, planned, options, history=history, selection=selection)
+
+
+def retry_run(
+    project: Project,
+    history: History,
+    run_id: int | None = None,
+    *,
+    options: RunOptions | None = None,
+) -> Run:
+    """A run that re-runs what did not succeed in run ``run_id`` (default: the newest run):
+    its failed assets, those skipped because of them, and any it never reached. The
+    original dbt flags are used again (``options`` adds to them); only the history and a
+    manifest are needed, not dbt's ``target/`` of that run.
+    """
+    from dbt_assets.errors import RunError
+    from dbt_assets.runner import Run, RunOptions, retry_ids
+
+    record = history.run(run_id)
+    results = {r.unique_id: r.status for r in history.results(record.run_id)}
+    wanted = retry_ids(record.unique_ids or sorted(results), results)
+    if not wanted:
+        raise RunError(
+            f"run {record.run_id} ({record.command}) has nothing to retry: every asset succeeded",
+            "`dbt-assets history show RUN_ID` shows a run's assets",
+        )
+    graph = project.graph()
+    gone = [uid for uid in wanted if uid not in graph]
+    if gone:
+        names = ", ".join(gone[:5]) + (" ..." if len(gone) > 5 else "")
+        print(
+            f"dbt-assets: not retrying {len(gone)} asset(s) no longer in the project: {names}",
+            file=sys.stderr,
+        )
+    present = [uid for uid in wanted if uid in graph]
+    if not present:
+        raise RunError(f"none of the assets to retry from run {record.run_id} exist in the project any more")
+    given = options or RunOptions()
+    merged = RunOptions(
+        extra_args=(*record.flags, *given.dbt_flags()), timeout=given.timeout, cancel_grace=given.cancel_grace
+    )
+    planned = plan(graph, record.command, unique_ids=present)
+    return Run(project, graph, planned, merged, history=history, selection={"retry_of": record.run_id})
+
+
+def asset_statuses(
+    graph: AssetGraph, history: History, unique_ids: Iterable[str]
+) -> list[tuple[str, AssetStatus | None]]:
+    """Each asset with what the history says about it (None: never run)."""
+    ids = list(unique_ids)
+    known = history.asset_statuses(ids)
+    return [(uid, known.get(uid)) for uid in ids]

@@ -49,3 +49,11 @@ class AssetNotFoundError(DbtAssetsError):
 
 class SelectionError(DbtAssetsError):
     """A selection expression that cannot be resolved."""
+
+
+class HistoryError(DbtAssetsError):
+    """The run history database is missing, unreadable, not ours, or too new."""
+
+
+class RunError(DbtAssetsError):
+    """A run cannot start (nothing to retry, bad option combination, ...)."""

@@ -5,8 +5,8 @@
 
 The manifest is stale when it is older than ``dbt_project.yml``, ``selectors.yml``,
 ``packages.yml``/``dependencies.yml`` or any file under the project's model, seed, snapshot,
-test, macro, analysis and function paths, or when ``target`` differs from the target of
-the last ``dbt parse`` that dbt-assets ran.
+test, macro, analysis and function paths, or when ``target`` or ``vars`` differ from those
+of the last dbt command that dbt-assets ran (``dbt parse``, or a run that rewrote the manifest).
 """
 
 from __future__ import annotations
@@ -65,6 +65,7 @@ class Project:
         profiles_dir: str | Path | None = None,
         target: str | None = None,
         dbt_executable: str | None = None,
+        vars: str | None = None,
     ) -> None:
         self.project_dir = Path(project_dir).resolve()
         if not (self.project_dir / "dbt_project.yml").is_file():
@@ -74,6 +75,9 @@ class Project:
             )
         self._profiles_dir = profiles_dir
         self.target = target
+        self.vars = vars
+        """dbt ``--vars`` (YAML): they can change what the project contains, so they are
+        passed to ``dbt parse`` too."""
         self.dbt_executable = dbt_executable
         self._config: dict[str, Any] | None = None
 
@@ -133,25 +137,43 @@ class Project:
                     return f"{self._rel(path)} changed after {self._rel(manifest)} was written"
             except FileNotFoundError:
                 continue
-        # Which target a manifest was parsed for is known only when dbt-assets parsed it.
+        # Which target and vars a manifest was parsed for is known only when dbt-assets ran dbt.
         stamp = self._read_stamp()
         known = stamp.get("manifest_mtime_ns") == manifest_mtime
-        if (known and stamp.get("target") != self.target) or (not known and self.target is not None):
-            wanted = f"target '{self.target}'" if self.target else "the default target"
-            return f"{self._rel(manifest)} was not parsed for {wanted}"
+        wanted = {"target": self.target, "vars": self.vars}
+        if any(stamp.get(key) != value for key, value in wanted.items()) if known else any(wanted.values()):
+            return f"{self._rel(manifest)} was not parsed for {self._parse_options(wanted)}"
         return None
+
+    @staticmethod
+    def _parse_options(options: dict[str, Any]) -> str:
+        target = f"target '{options['target']}'" if options.get("target") else "the default target"
+        return target + (f" and vars {options['vars']}" if options.get("vars") else "")
 
     def parse(self, reason: str = "asked to") -> None:
         """Run ``dbt parse`` (from the project directory) to re-create the manifest."""
         profiles_dir = self.profiles_dir  # fail on missing profiles before announcing the parse
         print(f"dbt-assets: {reason}; running `dbt parse`", file=sys.stderr)
         argv = ["parse", "--project-dir", str(self.project_dir), "--profiles-dir", str(profiles_dir)]
-        if self.target is not None:
-            argv += ["--target", self.target]
+        argv += self.dbt_options()
         run_dbt(argv, cwd=self.project_dir, executable=self.dbt_executable)
         if not self.manifest_path.is_file():
             raise DbtAssetsError(f"`dbt parse` succeeded but wrote no {self.manifest_path}")
-        stamp = {"target": self.target, "manifest_mtime_ns": self.manifest_path.stat().st_mtime_ns}
+        self.stamp_manifest()
+
+    def dbt_options(self) -> list[str]:
+        """``--target`` and ``--vars`` as given to this project, for any dbt command."""
+        options = ["--target", self.target] if self.target is not None else []
+        return options + (["--vars", self.vars] if self.vars is not None else [])
+
+    def stamp_manifest(self) -> None:
+        """Remember that the current manifest was written for this target and these vars
+        (after ``dbt parse``, or after a dbt command dbt-assets ran rewrote it)."""
+        try:
+            mtime = self.manifest_path.stat().st_mtime_ns
+        except FileNotFoundError:
+            return
+        stamp = {"target": self.target, "vars": self.vars, "manifest_mtime_ns": mtime}
         (self.target_path / PARSE_STAMP).write_text(json.dumps(stamp))
 
     def ensure_manifest(self) -> Path:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import shlex
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from dbt_assets.asset import AssetDetail
     from dbt_assets.compile import Plan
+    from dbt_assets.events import DbtLog
     from dbt_assets.graph import AssetGraph
+    from dbt_assets.history import AssetResult, AssetStatus, RunRecord
 
 
 def render_detail(detail: AssetDetail) -> str:
@@ -74,3 +77,131 @@ def render_plan(graph: AssetGraph, plan: Plan) -> str:
     lines.append(f"arguments ({plan.strategy}):")
     lines.append("  dbt " + " ".join(shlex.quote(a) for a in plan.argv))
     return "\n".join(lines) + "\n"
+
+
+def _when(epoch: float | None) -> str:
+    """A UTC time as ``2026-11-23 07:00:05Z`` (empty when unknown)."""
+    if epoch is None:
+        return ""
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def _duration(seconds: float | None) -> str:
+    """``0.42s``, ``3m07s``, ``5h02m``, ``2d04h``."""
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return f"{seconds:.2f}s"
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    if days:
+        return f"{days}d{hours:02d}h"
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    return f"{minutes}m{secs:02d}s"
+
+
+def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> str:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    lines = [
+        "  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in [header, *rows]
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return " ".join(f"{status}={counts[status]}" for status in sorted(counts))
+
+
+def render_runs(runs: Sequence[RunRecord]) -> str:
+    """``dbt-assets history``: one line per run, newest first."""
+    if not runs:
+        return "no runs recorded\n"
+    rows = [
+        (
+            str(r.run_id),
+            _when(r.started_at),
+            _duration(r.finished_at - r.started_at) if r.finished_at else "",
+            r.command,
+            r.status,
+            _counts(r.counts),
+            _selection_text(r),
+        )
+        for r in runs
+    ]
+    return _table(("RUN", "STARTED", "TOOK", "COMMAND", "STATUS", "ASSETS", "SELECTION"), rows)
+
+
+def _selection_text(run: RunRecord) -> str:
+    if run.origin == "import":
+        return "(imported from dbt) " + " ".join(_option_text(k, v) for k, v in run.selection.items())
+    parts = []
+    for key, value in run.selection.items():
+        if key == "retry_of":
+            parts.append(f"retry of run {value}")
+        elif key == "select_ids":
+            parts.append(f"--select-ids ({value} ids)")
+        else:
+            parts.append(_option_text(key, value))
+    return " ".join(parts)
+
+
+def _option_text(key: str, value: object) -> str:
+    return f"--{key.replace('_', '-')} {' '.join(map(str, value)) if isinstance(value, list) else value}"
+
+
+def render_run(run: RunRecord, results: Sequence[AssetResult], logs: Sequence[DbtLog]) -> str:
+    """``dbt-assets history show``: the run, then each asset's result."""
+    lines = [
+        f"run {run.run_id}: dbt {run.command}, {run.status}"
+        + (f" (exit {run.exit_code})" if run.exit_code is not None else ""),
+        f"  started   {_when(run.started_at)}",
+        f"  finished  {_when(run.finished_at)}",
+        f"  argv      {shlex.join(['dbt', *run.argv]) if run.argv else '(imported from dbt)'}",
+        f"  selection {_selection_text(run) or '(everything)'}",
+        f"  dbt       {run.dbt_version or ''}  invocation {run.invocation_id or ''}",
+    ]
+    lines += [f"  target    {run.target}"] if run.target else []
+    lines += [f"  message   {run.message}"] if run.message else []
+    text = "\n".join(lines) + "\n\n"
+    rows = [
+        (
+            r.unique_id,
+            r.status,
+            _duration(r.execution_time),
+            "" if r.rows_affected is None else str(r.rows_affected),
+            (r.message or "").strip().splitlines()[0][:80] if r.message else ", ".join(r.skipped_because[:2]),
+        )
+        for r in results
+    ]
+    text += _table(("ASSET", "STATUS", "TIME", "ROWS", "MESSAGE"), rows) if rows else "no asset results\n"
+    shown = [log for log in logs if log.level in ("warn", "error", "output")]
+    if shown:
+        text += "\ndbt output kept with the run:\n" + "".join(
+            f"  [{log.level}] {log.message}\n" for log in shown
+        )
+    return text
+
+
+def render_status(graph: AssetGraph, rows: Sequence[tuple[str, AssetStatus | None]], now: float) -> str:
+    """``dbt-assets status``: per asset, its last status and last success."""
+    table = []
+    for uid, status in rows:
+        if status is None:
+            table.append((uid, "never run", "", "", "", ""))
+            continue
+        success = status.last_success_at
+        table.append(
+            (
+                uid,
+                status.last_status or "",
+                _when(status.last_at),
+                _when(success),
+                _duration(now - success) if success is not None else "",
+                _duration(status.last_execution_time),
+            )
+        )
+    return _table(("ASSET", "LAST STATUS", "LAST RUN", "LAST SUCCESS", "AGE", "EXEC TIME"), table)

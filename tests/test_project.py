@@ -132,3 +132,14 @@ def test_broken_project_with_real_dbt(scratch_project: Path) -> None:
     with pytest.raises(DbtCommandError) as err:
         Project(scratch_project).graph()
     assert "does_not_exist" in err.value.message
+
+
+def test_other_vars_reparse(scratch_project: Path) -> None:
+    Project(scratch_project).ensure_manifest()
+    with_vars = Project(scratch_project, vars="{order_floor: 1}")
+    assert with_vars.stale_reason() == (
+        "target/manifest.json was not parsed for the default target and vars {order_floor: 1}"
+    )
+    with_vars.ensure_manifest()
+    assert with_vars.stale_reason() is None
+    assert Project(scratch_project).stale_reason() is not None

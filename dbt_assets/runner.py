@@ -1,0 +1,456 @@
+"""Run a plan with the dbt CLI and turn its output into per-asset events.
+
+    >>> run = Run(project, graph, plan_selection(graph, "run", ["downstream_of:orders"]))  # doctest: +SKIP
+    >>> for event in run:                      # AssetStarted, AssetFinished, ... as they happen
+    ...     print(event)
+    >>> run.result.status, run.result.exit_code                                          # doctest: +SKIP
+    ('success', 0)
+
+dbt runs as a subprocess (an argv list, from the project directory, in its own process
+group) with JSON logs on stdout. Every result is written to the history the moment it
+arrives. :meth:`Run.cancel` (the CLI calls it on Ctrl-C and SIGTERM) asks dbt to stop with
+SIGINT, waits ``cancel_grace`` seconds, then kills dbt's whole process group, so no dbt
+process is left behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from dbt_assets.compile import Plan
+from dbt_assets.dbt_cli import find_dbt
+from dbt_assets.errors import DbtNotFoundError, RunError
+from dbt_assets.events import (
+    CANCELLED,
+    FAILURE_STATUSES,
+    SUCCESS_STATUSES,
+    AssetFinished,
+    AssetStarted,
+    DbtLog,
+    DbtStarted,
+    Event,
+    LogReader,
+    RunFinished,
+    RunStarted,
+)
+from dbt_assets.graph import CHECK_RESOURCE_TYPES, AssetGraph
+from dbt_assets.history import History
+from dbt_assets.project import Project
+
+RUN_COMMANDS = ("run", "build", "test", "seed", "snapshot")
+EXIT_SUCCESS, EXIT_FAILED, EXIT_ERROR, EXIT_CANCELLED = 0, 1, 2, 130
+_POLL = 0.1
+_EXITED_QUIET = 2.0
+"""After dbt exits, how long to wait for the rest of its output (a leftover child may hold
+the pipe open)."""
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """dbt's run flags dbt-assets passes through, and how the run is supervised."""
+
+    threads: int | None = None
+    full_refresh: bool = False
+    fail_fast: bool = False
+    defer: bool = False
+    state: str | None = None
+    favor_state: bool = False
+    extra_args: tuple[str, ...] = ()
+    """Handed to dbt unchanged, last (what follows ``--`` on the command line)."""
+    timeout: float | None = None
+    """Stop the run (as if cancelled) after this many seconds."""
+    cancel_grace: float = 10.0
+    """After asking dbt to stop, how long to wait before killing it."""
+
+    def dbt_flags(self) -> list[str]:
+        """The flags as dbt arguments (``--threads 4 --full-refresh ...``)."""
+        flags: list[str] = []
+        if self.threads is not None:
+            flags += ["--threads", str(self.threads)]
+        flags += ["--full-refresh"] if self.full_refresh else []
+        flags += ["--fail-fast"] if self.fail_fast else []
+        flags += ["--defer"] if self.defer else []
+        flags += ["--state", self.state] if self.state else []
+        flags += ["--favor-state"] if self.favor_state else []
+        return flags + list(self.extra_args)
+
+
+class RunResult(msgspec.Struct):
+    """How a run ended, with every asset's last event."""
+
+    run_id: int | None
+    command: str
+    argv: list[str]
+    status: str
+    exit_code: int
+    started_at: float
+    finished_at: float
+    results: dict[str, AssetFinished]
+    logs: list[DbtLog]
+    message: str | None = None
+    dbt_version: str | None = None
+    invocation_id: str | None = None
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for result in self.results.values():
+            counts[result.status] = counts.get(result.status, 0) + 1
+        return counts
+
+    @property
+    def failures(self) -> list[AssetFinished]:
+        return [r for r in self.results.values() if r.status in FAILURE_STATUSES]
+
+
+def dbt_argv(project: Project, plan: Plan, options: RunOptions, executable: str) -> list[str]:
+    """The full dbt command line of a run: the plan's argv, the project, the flags, and JSON
+    logs at debug level on stdout (for the per-node start and finish events)."""
+    return [
+        executable,
+        *plan.argv,
+        "--project-dir",
+        str(project.project_dir),
+        "--profiles-dir",
+        str(project.profiles_dir),
+        *project.dbt_options(),
+        "--log-format",
+        "json",
+        "--log-level",
+        "debug",
+        *options.dbt_flags(),
+    ]
+
+
+@dataclass
+class _State:
+    started: dict[str, float] = field(default_factory=dict)
+    results: dict[str, AssetFinished] = field(default_factory=dict)
+    logs: list[DbtLog] = field(default_factory=list)
+    failed: set[str] = field(default_factory=set)
+    skip_causes: dict[str, frozenset[str]] = field(default_factory=dict)
+
+
+class Run:
+    """One dbt invocation for a plan: iterate it for events; ``result`` when it is over."""
+
+    def __init__(
+        self,
+        project: Project,
+        graph: AssetGraph,
+        plan: Plan,
+        options: RunOptions | None = None,
+        *,
+        history: History | None = None,
+        selection: dict[str, Any] | None = None,
+    ) -> None:
+        if not plan.argv:
+            raise RunError(
+                "the selection is empty: nothing to run", "check the selection with `dbt-assets ls`"
+            )
+        if plan.command not in RUN_COMMANDS:
+            raise RunError(f"`{plan.command}` is not a command dbt-assets runs", f"use one of {RUN_COMMANDS}")
+        self.project = project
+        self.graph = graph
+        self.plan = plan
+        self.options = options or RunOptions()
+        self.history = history
+        self.selection = selection or {}
+        self.result: RunResult | None = None
+        self._cancel_requested = threading.Event()
+        self._kill_requested = threading.Event()
+        self._process: subprocess.Popen[str] | None = None
+        self._timed_out = False
+        self.argv = dbt_argv(project, plan, self.options, find_dbt(project.dbt_executable))
+
+    @property
+    def cancelling(self) -> bool:
+        """Whether :meth:`cancel` was called (or the timeout passed)."""
+        return self._cancel_requested.is_set()
+
+    def cancel(self) -> None:
+        """Ask the run to stop: dbt gets SIGINT, then is killed after ``cancel_grace`` seconds.
+        Safe to call from a signal handler or another thread; a second call kills at once."""
+        if self._cancel_requested.is_set():
+            self._kill_requested.set()
+        self._cancel_requested.set()
+
+    def __iter__(self) -> Iterator[Event]:
+        return self._events()
+
+    def run(self) -> RunResult:
+        """Run to the end without looking at the events."""
+        for _event in self:
+            pass
+        assert self.result is not None
+        return self.result
+
+    # --- the run loop -------------------------------------------------------------------
+
+    def _events(self) -> Iterator[Event]:
+        started_at = time.time()
+        run_id = None
+        if self.history is not None:
+            run_id = self.history.start_run(
+                command=self.plan.command,
+                argv=self.argv[1:],
+                unique_ids=self.plan.unique_ids,
+                selection=self.selection,
+                flags=self.options.dbt_flags(),
+                project_dir=str(self.project.project_dir),
+                target=self.project.target,
+                started_at=started_at,
+            )
+        yield RunStarted(
+            run_id, self.plan.command, ["dbt", *self.argv[1:]], list(self.plan.unique_ids), started_at
+        )
+        state = _State()
+        reader = LogReader(self._checks_of())
+        outcome: tuple[str, int, str | None] | None = None
+        try:
+            try:
+                self._process = subprocess.Popen(
+                    self.argv,
+                    cwd=self.project.project_dir,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    text=True,
+                    encoding="utf-8",
+                    errors="replace",
+                    bufsize=1,
+                    start_new_session=True,
+                    env={**os.environ, "DBT_USE_COLORS": "false", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
+                )
+            except OSError as exc:
+                raise DbtNotFoundError(
+                    f"cannot start dbt ({self.argv[0]}): {exc}", "pass --dbt-executable with a dbt that works"
+                ) from exc
+            for line in self._lines(started_at):
+                for event in reader.read(line):
+                    yield self._record(run_id, event, state)
+            outcome = self._outcome(state, reader)
+        except Exception as exc:
+            outcome = ("error", EXIT_ERROR, str(exc))
+            raise
+        finally:
+            self._stop_process()
+            if outcome is None:  # the consumer stopped iterating, or something raised
+                outcome = ("cancelled", EXIT_CANCELLED, "the run was interrupted")
+            status, exit_code, message = outcome
+            unfinished = CANCELLED if status in ("cancelled", "timeout") else "error"
+            finished_at = time.time()
+            for uid, at in state.started.items():
+                if uid not in state.results:
+                    state.results[uid] = AssetFinished(
+                        uid, unfinished, started_at=at, finished_at=finished_at, message=message
+                    )
+            if self.history is not None and run_id is not None:
+                self.history.finish_run(
+                    run_id, status=status, exit_code=exit_code, message=message, unfinished_status=unfinished
+                )
+            self.result = RunResult(
+                run_id=run_id,
+                command=self.plan.command,
+                argv=["dbt", *self.argv[1:]],
+                status=status,
+                exit_code=exit_code,
+                started_at=started_at,
+                finished_at=finished_at,
+                results=state.results,
+                logs=state.logs,
+                message=message,
+                dbt_version=reader.dbt_version,
+                invocation_id=reader.invocation_id,
+            )
+            if self.project.target_path.is_dir():
+                self.project.stamp_manifest()
+        yield RunFinished(run_id, status, exit_code, self.result.counts, finished_at - started_at, message)
+
+    def _lines(self, started_at: float) -> Iterator[str]:
+        """dbt's output lines, while watching for cancellation, the timeout and a hung dbt."""
+        process = self._process
+        assert process is not None and process.stdout is not None
+        lines: queue.Queue[str | None] = queue.Queue()
+        stdout = process.stdout
+
+        def pump() -> None:
+            try:
+                for line in stdout:
+                    lines.put(line)
+            except (OSError, ValueError):
+                pass
+            lines.put(None)
+
+        threading.Thread(target=pump, name="dbt-output", daemon=True).start()
+        stop_at: float | None = None  # when dbt must be dead
+        exited_at: float | None = None
+        eof = False
+        while True:
+            line: str | None = ""
+            if not eof:
+                try:
+                    line = lines.get(timeout=_POLL)
+                except queue.Empty:
+                    line = ""
+                if line is None:
+                    eof = True
+                elif line:
+                    yield line
+            elif process.poll() is None:
+                time.sleep(_POLL)  # dbt closed its output but has not exited yet
+            now = time.monotonic()
+            timeout = self.options.timeout
+            if (
+                timeout is not None
+                and not self._cancel_requested.is_set()
+                and time.time() - started_at > timeout
+            ):
+                self._timed_out = True
+                self._cancel_requested.set()
+            if self._cancel_requested.is_set() and stop_at is None:
+                self._signal(signal.SIGINT)
+                stop_at = now + self.options.cancel_grace
+            if (stop_at is not None and now >= stop_at) or self._kill_requested.is_set():
+                self._signal(signal.SIGKILL)
+            if process.poll() is not None:
+                if eof:
+                    return
+                exited_at = exited_at or now
+                if not line and now - exited_at > _EXITED_QUIET:
+                    self._signal(signal.SIGKILL)  # a leftover child holds the pipe: end it
+                    return
+
+    def _signal(self, signum: int) -> None:
+        """Send ``signum`` to dbt's whole process group."""
+        if self._process is None:
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self._process.pid, signum)
+
+    def _stop_process(self) -> None:
+        process = self._process
+        if process is None:
+            return
+        if process.poll() is None:
+            self._signal(signal.SIGINT)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=self.options.cancel_grace)
+        self._signal(signal.SIGKILL)  # whatever dbt left in its group
+        process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+
+    def _outcome(self, state: _State, reader: LogReader) -> tuple[str, int, str | None]:
+        process = self._process
+        assert process is not None
+        code = process.wait()
+        errors = [
+            log.message for log in state.logs if log.level in ("error", "output") and log.message.strip()
+        ]
+        detail = errors[-1].strip().splitlines()[0] if errors else None
+        if self._timed_out:
+            return (
+                "timeout",
+                EXIT_ERROR,
+                f"dbt did not finish within {self.options.timeout:g}s and was stopped",
+            )
+        if self._cancel_requested.is_set():
+            return "cancelled", EXIT_CANCELLED, "cancelled"
+        if any(r.status in FAILURE_STATUSES for r in state.results.values()):
+            first = next(r for r in state.results.values() if r.status in FAILURE_STATUSES)
+            return "failed", EXIT_FAILED, f"{len(state.failed)} failed, first {first.unique_id}"
+        if code == 0 and not state.results:
+            return "error", EXIT_ERROR, "dbt exited without reporting any result"
+        if code == 0:
+            return "success", EXIT_SUCCESS, None
+        if reader.dbt_version is None and not state.logs:
+            return "error", EXIT_ERROR, f"dbt exited with code {code} without any output"
+        return "error", EXIT_ERROR, f"dbt exited with code {code}" + (f": {detail}" if detail else "")
+
+    # --- events -------------------------------------------------------------------------
+
+    def _record(self, run_id: int | None, event: Event, state: _State) -> Event:
+        history = self.history if run_id is not None else None
+        if isinstance(event, AssetStarted):
+            state.started[event.unique_id] = event.at
+            if history is not None and run_id is not None:
+                history.record_start(run_id, event.unique_id, event.at)
+        elif isinstance(event, AssetFinished):
+            if event.status in FAILURE_STATUSES:
+                state.failed.add(event.unique_id)
+            elif event.status == "skipped":
+                causes = self._skip_causes(event.unique_id, state)
+                event = msgspec.structs.replace(event, skipped_because=sorted(causes))
+            state.results[event.unique_id] = event
+            if history is not None and run_id is not None:
+                history.record_result(run_id, event)
+        elif isinstance(event, DbtStarted):
+            if history is not None and run_id is not None:
+                history.set_invocation(run_id, event.dbt_version, event.invocation_id)
+        elif isinstance(event, DbtLog):
+            state.logs.append(event)
+            if history is not None and run_id is not None:
+                history.record_log(run_id, event)
+        return event
+
+    def _skip_causes(self, uid: str, state: _State) -> frozenset[str]:
+        """The failed assets (or failed tests of them) upstream of ``uid`` in this run, the
+        nearest on each path."""
+        memo = state.skip_causes
+        records = self.graph.records
+        stack = [uid]
+        while stack:
+            node = stack[-1]
+            if node in memo:
+                stack.pop()
+                continue
+            parents = records[node].depends_on.nodes if node in records else []
+            pending = [p for p in parents if p not in memo and p not in state.failed and p in records]
+            if pending:
+                stack.extend(pending)
+                continue
+            causes: set[str] = set()
+            for parent in parents:
+                if parent in state.failed:
+                    causes.add(parent)
+                elif parent in memo:
+                    causes |= memo[parent]
+                causes |= {c for c in self.graph.checks(parent) if c in state.failed and c != node}
+            memo[node] = frozenset(causes)
+            stack.pop()
+        return memo[uid]
+
+    def _checks_of(self) -> dict[str, list[str]]:
+        checks: dict[str, list[str]] = {}
+        for uid in self.plan.unique_ids:
+            record = self.graph.records.get(uid)
+            if record is None or record.resource_type not in CHECK_RESOURCE_TYPES:
+                continue
+            if record.attached_node:
+                checks[uid] = [record.attached_node]
+            else:
+                checks[uid] = [
+                    p
+                    for p in record.depends_on.nodes
+                    if p in self.graph.records
+                    and self.graph.records[p].resource_type not in CHECK_RESOURCE_TYPES
+                ]
+        return checks
+
+
+def retry_ids(planned: Sequence[str], results: dict[str, str]) -> list[str]:
+    """The assets a retry re-runs: those of the run that did not succeed (failed, skipped
+    because of a failure, cancelled, or never reached), given each reported asset's status."""
+    return sorted(uid for uid in planned if results.get(uid) not in SUCCESS_STATUSES)
