@@ -27,6 +27,8 @@ import msgspec
 SUCCESS_STATUSES = frozenset({"success", "pass", "warn", "no-op", "partial success"})
 FAILURE_STATUSES = frozenset({"error", "fail", "runtime error"})
 CANCELLED = "cancelled"
+HOOK_PREFIX = "operation."
+"""unique_ids of project hooks (on-run-start, on-run-end): run by dbt, not assets."""
 
 
 class AssetTiming(msgspec.Struct, frozen=True):
@@ -208,6 +210,8 @@ class LogReader:
             self.dbt_version = str(data.get("version", "")).lstrip("=")
             self.invocation_id = info.invocation_id
             return [DbtStarted(self.dbt_version, info.invocation_id, info.pid)]
+        if name in _ASSET_EVENTS and str(data["node_info"]["unique_id"]).startswith(HOOK_PREFIX):
+            return self._hook(name, data, at)
         if name == "NodeStart":
             node = data["node_info"]
             uid = node["unique_id"]
@@ -220,6 +224,20 @@ class LogReader:
         if name in _QUIET or (info.level == "debug"):
             return []
         return [DbtLog(level=info.level, message=_plain(info.msg), name=name, at=at)]
+
+    @staticmethod
+    def _hook(name: str, data: dict[str, Any], at: float | None) -> list[Event]:
+        """Project hooks (``on-run-start``/``on-run-end``) are not assets: a finished hook is a
+        log line, an error-level one when it failed."""
+        if name == "NodeStart":
+            return []
+        result = data.get("run_result") or {}
+        status = str(result.get("status") or "unknown").lower()
+        text = f"hook {data['node_info']['unique_id']}: {status}"
+        if status in FAILURE_STATUSES and result.get("message"):
+            text += f": {result['message']}"
+        level = "error" if status in FAILURE_STATUSES else "debug"
+        return [DbtLog(level=level, message=text, name="HookFinished", at=at)]
 
     def _finished(self, data: dict[str, Any]) -> AssetFinished:
         node = data["node_info"]

@@ -27,7 +27,15 @@ from typing import Any, TypeVar
 import msgspec
 
 from dbt_assets.errors import HistoryError
-from dbt_assets.events import CANCELLED, FAILURE_STATUSES, SUCCESS_STATUSES, AssetFinished, DbtLog, timestamp
+from dbt_assets.events import (
+    CANCELLED,
+    FAILURE_STATUSES,
+    HOOK_PREFIX,
+    SUCCESS_STATUSES,
+    AssetFinished,
+    DbtLog,
+    timestamp,
+)
 
 HISTORY_ENV = "DBT_ASSETS_HISTORY"
 DEFAULT_LOCATION = Path(".dbt-assets") / "history.db"
@@ -380,6 +388,7 @@ class History:
             raise HistoryError(f"{path} not found", "dbt writes it to target/run_results.json") from exc
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise HistoryError(f"{path} is not a dbt run_results.json ({exc})") from exc
+        results = [r for r in results if not str(r.get("unique_id", "")).startswith(HOOK_PREFIX)]
         invocation_id = metadata.get("invocation_id")
         if invocation_id and self._read("SELECT 1 FROM runs WHERE invocation_id = ?", (invocation_id,)):
             return None

@@ -1,0 +1,192 @@
+"""The run history store: schema versions and migration, damaged databases, concurrent
+writers, and imports of dbt's run_results.json."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from dbt_assets.errors import HistoryError
+from dbt_assets.events import AssetFinished, DbtLog
+from dbt_assets.history import MIGRATIONS, SCHEMA_VERSION, History, history_path
+
+
+def _record_run(path: Path, runs: int, assets: int) -> None:
+    """One writer: ``runs`` runs of ``assets`` results each, one transaction per result."""
+    with History.open(path) as history:
+        for _ in range(runs):
+            run_id = history.start_run(
+                command="run", argv=["run"], unique_ids=[f"model.p.m{i}" for i in range(assets)]
+            )
+            for i in range(assets):
+                history.record_start(run_id, f"model.p.m{i}", 1.0)
+                history.record_result(run_id, AssetFinished(f"model.p.m{i}", "success", 1.0, 2.0, 1.0))
+            history.record_log(run_id, DbtLog("warn", "careful"))
+            history.finish_run(run_id, status="success", exit_code=0)
+
+
+def test_a_new_database_has_the_current_schema(tmp_path: Path) -> None:
+    path = tmp_path / "deep" / "history.db"
+    with History.open(path) as history:
+        assert history.runs() == []
+    connection = sqlite3.connect(path)
+    assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_an_older_database_is_migrated_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "history.db"
+    old = sqlite3.connect(path)
+    old.executescript(MIGRATIONS[0])
+    old.execute("PRAGMA user_version=1")
+    old.execute("INSERT INTO runs (command, started_at, status) VALUES ('run', 1.0, 'success')")
+    old.execute("INSERT INTO asset_results (run_id, unique_id, status) VALUES (1, 'model.p.a', 'success')")
+    old.commit()
+    old.close()
+    with History.open(path) as history:
+        (run,) = history.runs()
+        assert run.command == "run" and run.counts == {"success": 1}
+        history.record_log(run.run_id, DbtLog("warn", "kept"))  # the table migration 2 adds
+        assert [log.message for log in history.logs(run.run_id)] == ["kept"]
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_a_corrupt_database_is_an_error_and_is_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "history.db"
+    garbage = b"definitely not sqlite" * 100
+    path.write_bytes(garbage)
+    with pytest.raises(HistoryError) as err:
+        History.open(path)
+    assert "unreadable" in err.value.message and "never resets" in err.value.hint
+    assert path.read_bytes() == garbage
+
+
+def test_someone_elses_sqlite_database_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    sqlite3.connect(path).execute("CREATE TABLE invoices (id INTEGER)")
+    with pytest.raises(HistoryError) as err:
+        History.open(path)
+    assert "not a dbt-assets run history" in err.value.message
+
+
+def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "history.db"
+    History.open(path).close()
+    connection = sqlite3.connect(path)
+    connection.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
+    connection.close()
+    with pytest.raises(HistoryError) as err:
+        History.open(path)
+    assert "newer than this dbt-assets" in err.value.message
+
+
+def test_missing_database_when_reading(tmp_path: Path) -> None:
+    with pytest.raises(HistoryError) as err:
+        History.open(tmp_path / "none.db", create=False)
+    assert "no run history" in err.value.message and "history import" in err.value.hint
+
+
+def test_location(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DBT_ASSETS_HISTORY", raising=False)
+    assert history_path(tmp_path) == tmp_path / ".dbt-assets" / "history.db"
+    monkeypatch.setenv("DBT_ASSETS_HISTORY", str(tmp_path / "env.db"))
+    assert history_path(tmp_path) == tmp_path / "env.db"
+    assert history_path(tmp_path, tmp_path / "opt.db") == tmp_path / "opt.db"
+
+
+def test_concurrent_writers_are_all_recorded(tmp_path: Path) -> None:
+    path = tmp_path / "history.db"
+    context = multiprocessing.get_context("spawn")
+    writers = [context.Process(target=_record_run, args=(path, 3, 60)) for _ in range(4)]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join(timeout=120)
+    assert [w.exitcode for w in writers] == [0, 0, 0, 0]
+    with History.open(path) as history:
+        runs = history.runs(limit=None)
+        assert len(runs) == 12
+        assert all(run.status == "success" and run.counts == {"success": 60} for run in runs)
+        assert all(len(history.logs(run.run_id)) == 1 for run in runs)
+
+
+def test_unfinished_results_are_closed_with_the_run(tmp_path: Path) -> None:
+    with History.open(tmp_path / "h.db") as history:
+        run_id = history.start_run(command="run", argv=[], unique_ids=["model.p.a", "model.p.b"])
+        history.record_start(run_id, "model.p.a", 1.0)
+        history.record_result(run_id, AssetFinished("model.p.b", "success", 1.0, 2.0, 1.0))
+        history.finish_run(run_id, status="cancelled", exit_code=130, message="cancelled")
+        statuses = {r.unique_id: r.status for r in history.results(run_id)}
+        assert statuses == {"model.p.a": "cancelled", "model.p.b": "success"}
+
+
+def test_import_is_idempotent_and_reads_dbt_fields(tmp_path: Path) -> None:
+    results = {
+        "metadata": {
+            "dbt_version": "1.8.0",
+            "generated_at": "2026-11-20T07:00:10Z",
+            "invocation_id": "abc",
+            "invocation_started_at": "2026-11-20T07:00:00Z",
+        },
+        "elapsed_time": 10,
+        "args": {"which": "build", "select": ["orders+"]},
+        "results": [
+            {
+                "unique_id": "model.p.orders",
+                "status": "success",
+                "execution_time": 2.5,
+                "adapter_response": {"rows_affected": 7},
+                "timing": [
+                    {
+                        "name": "compile",
+                        "started_at": "2026-11-20T07:00:01Z",
+                        "completed_at": "2026-11-20T07:00:02Z",
+                    },
+                    {
+                        "name": "execute",
+                        "started_at": "2026-11-20T07:00:02Z",
+                        "completed_at": "2026-11-20T07:00:04Z",
+                    },
+                ],
+                "message": "OK",
+                "failures": None,
+            },
+            {"unique_id": "test.p.t", "status": "fail", "execution_time": 0.1, "failures": 3, "timing": []},
+            {"unique_id": "operation.p.hook", "status": "success", "timing": []},
+        ],
+    }
+    path = tmp_path / "run_results.json"
+    path.write_text(json.dumps(results))
+    with History.open(tmp_path / "h.db") as history:
+        run_id = history.import_run_results(path)
+        assert run_id is not None
+        assert history.import_run_results(path) is None
+        run = history.run(run_id)
+        assert (run.command, run.status, run.origin, run.selection) == (
+            "build",
+            "failed",
+            "import",
+            {"select": ["orders+"]},
+        )
+        assert run.finished_at - run.started_at == 10  # type: ignore[operator]
+        by_id = {r.unique_id: r for r in history.results(run_id)}
+        assert set(by_id) == {"model.p.orders", "test.p.t"}  # hooks are not assets
+        orders = by_id["model.p.orders"]
+        assert orders.rows_affected == 7 and orders.execution_time == 2.5
+        assert orders.finished_at is not None and orders.started_at is not None
+        assert orders.finished_at - orders.started_at == 3
+        assert by_id["test.p.t"].failures == 3
+
+
+def test_import_errors_name_the_file(tmp_path: Path) -> None:
+    bad = tmp_path / "run_results.json"
+    bad.write_text("{not json")
+    with History.open(tmp_path / "h.db") as history:
+        with pytest.raises(HistoryError, match=r"is not a dbt run_results\.json"):
+            history.import_run_results(bad)
+        with pytest.raises(HistoryError, match="not found"):
+            history.import_run_results(tmp_path / "missing.json")

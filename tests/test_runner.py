@@ -1,0 +1,468 @@
+"""Running: the real dbt on the DuckDB fixture (events, history, summary, failures, retry,
+cancel, concurrency), plus a fake dbt for the faults a real one will not produce on demand."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from dbt_assets.api import open_history, start_run
+from dbt_assets.events import AssetFinished, AssetStarted, DbtLog, DbtStarted, RunFinished, RunStarted
+from dbt_assets.history import History
+from dbt_assets.project import Project
+from dbt_assets.runner import RunOptions
+
+from .conftest import DBT, REPO, cli, copy_project, dbt_ls
+
+pytestmark = pytest.mark.slow
+
+CLI = str(Path(sys.executable).with_name("dbt-assets"))
+DOWNSTREAM_OF_ORDERS_MODELS = {
+    "model.shop.orders",
+    "model.shop.customers",
+    "model.shop.order_revenue_daily",
+    "model.shop.revenue_by_category",
+    "model.shop.weekly_revenue",
+    "model.shop.customer_segments.v1",
+    "model.shop.customer_segments.v2",
+    "model.shop.executive_summary",
+}
+SLOW_MODEL = """
+import time
+
+
+def model(dbt, session):
+    time.sleep(120)
+    return session.sql("select 1 as id")
+"""
+
+
+def _json_lines(text: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+def _history(project: Path) -> History:
+    return History.open(project / ".dbt-assets" / "history.db", create=False)
+
+
+def _break_orders(project: Path) -> None:
+    path = project / "models/marts/core/orders.sql"
+    path.write_text(path.read_text().replace("select", "select no_such_column,", 1))
+
+
+def _fix_orders(project: Path) -> None:
+    path = project / "models/marts/core/orders.sql"
+    path.write_text(path.read_text().replace("select no_such_column,", "select", 1))
+
+
+@pytest.fixture
+def built_project(scratch_project: Path) -> Path:
+    """A private copy of the fixture, built once with ``dbt-assets build``."""
+    result = cli("build", "--project-dir", str(scratch_project))
+    assert result.exit_code == 0, result.output
+    return scratch_project
+
+
+def test_build_everything(scratch_project: Path) -> None:
+    result = cli("build", "--project-dir", str(scratch_project), "--output", "json")
+    assert result.exit_code == 0, result.stderr
+    events = _json_lines(result.stdout)
+    kinds = [e["event"] for e in events]
+    assert kinds[0] == "run_started" and kinds[-1] == "run_finished"
+    planned = set(events[0]["unique_ids"])  # type: ignore[arg-type]
+    expected = {str(n["unique_id"]) for n in dbt_ls(scratch_project, "--resource-type", "all")}
+    finished = {str(e["unique_id"]): e for e in events if e["event"] == "asset_finished"}
+    # every node dbt build ran is reported (the on-run-start hook is not an asset)
+    assert planned == set(finished)
+    assert planned <= expected
+    assert {e["status"] for e in finished.values()} <= {"success", "pass", "no-op"}
+    test = finished["test.shop.unique_orders_order_id.fed79b3a6e"]
+    assert test["check_of"] == ["model.shop.orders"] and test["failures"] == 0
+    seed = finished["seed.shop.raw_orders"]
+    assert seed["rows_affected"] == 10 and seed["adapter_response"]["rows_affected"] == 10  # type: ignore[index]
+    assert events[-1]["status"] == "success" and events[-1]["exit_code"] == 0
+
+    with _history(scratch_project) as history:
+        (run,) = history.runs()
+        assert run.status == "success" and run.exit_code == 0 and run.command == "build"
+        assert run.invocation_id and run.dbt_version and run.argv[0] == "build"
+        assert sum(run.counts.values()) == len(finished)
+        stored = {r.unique_id: r.status for r in history.results(run.run_id)}
+        assert stored == {uid: e["status"] for uid, e in finished.items()}
+    # dbt's own artifacts stay where dbt puts them
+    run_results = json.loads((scratch_project / "target/run_results.json").read_text())
+    assert run_results["metadata"]["invocation_id"] == run.invocation_id
+
+
+def test_run_downstream_of_orders_text_summary(built_project: Path) -> None:
+    result = cli("run", "--project-dir", str(built_project), "--select", "downstream_of:orders")
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "dbt run for 8 assets" in out
+    assert "[8/8]" in out and "OK     model orders" in out
+    assert "Finished `dbt run`" in out and "success 8" in out and "Slowest:" in out
+    with _history(built_project) as history:
+        run = history.runs()[0]
+        assert run.selection == {"select": ["downstream_of:orders"]}
+        assert set(run.unique_ids) == DOWNSTREAM_OF_ORDERS_MODELS
+        assert run.argv[:3] == ["run", "--select", "orders+"]
+        assert {r.unique_id for r in history.results(run.run_id)} == DOWNSTREAM_OF_ORDERS_MODELS
+        # partial parsing kept working: dbt did not have to re-parse from scratch
+        assert not [log for log in history.logs(run.run_id) if log.name == "UnableToPartialParse"]
+
+
+def test_api_run_yields_typed_events(built_project: Path) -> None:
+    project = Project(built_project)
+    with open_history(built_project) as history:
+        run = start_run(project, "seed", ["raw_orders"], history=history)
+        events = list(run)
+    assert isinstance(events[0], RunStarted) and isinstance(events[-1], RunFinished)
+    assert any(isinstance(e, DbtStarted) for e in events)
+    started = [e for e in events if isinstance(e, AssetStarted)]
+    finished = [e for e in events if isinstance(e, AssetFinished)]
+    assert [e.unique_id for e in started] == [e.unique_id for e in finished] == ["seed.shop.raw_orders"]
+    assert finished[0].status == "success" and finished[0].rows_affected == 10
+    assert finished[0].started_at and finished[0].finished_at and finished[0].execution_time
+    assert run.result is not None and run.result.exit_code == 0 and run.result.status == "success"
+    assert run.result.invocation_id == next(e for e in events if isinstance(e, DbtStarted)).invocation_id
+
+
+def test_sql_error_skips_downstream_then_retry_after_fix(built_project: Path) -> None:
+    _break_orders(built_project)
+    result = cli("run", "--project-dir", str(built_project), "-s", "downstream_of:orders")
+    assert result.exit_code == 1
+    assert "ERROR  model orders" in result.stdout
+    assert "no_such_column" in result.stdout  # the failure's message, in the progress and the summary
+    assert "SKIP   model customers (upstream failed: model orders)" in result.stdout
+    assert "Failures:" in result.stdout and "models/marts/core/orders.sql" in result.stdout
+    with _history(built_project) as history:
+        failed_run = history.runs()[0]
+        assert failed_run.status == "failed" and failed_run.exit_code == 1
+        results = {r.unique_id: r for r in history.results(failed_run.run_id)}
+    assert results["model.shop.orders"].status == "error"
+    assert "no_such_column" in (results["model.shop.orders"].message or "")
+    skipped = DOWNSTREAM_OF_ORDERS_MODELS - {"model.shop.orders"}
+    assert {uid for uid, r in results.items() if r.status == "skipped"} == skipped
+    assert all(results[uid].skipped_because == ["model.shop.orders"] for uid in skipped)
+
+    _fix_orders(built_project)
+    for path in (built_project / "target").iterdir():  # dbt's artifacts, not the DuckDB file
+        if path.name != "shop.duckdb":
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    result = cli("retry", "--project-dir", str(built_project), "--output", "json")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    events = _json_lines(result.stdout)
+    assert set(events[0]["unique_ids"]) == DOWNSTREAM_OF_ORDERS_MODELS  # type: ignore[arg-type]
+    finished = {e["unique_id"]: e["status"] for e in events if e["event"] == "asset_finished"}
+    assert finished == dict.fromkeys(DOWNSTREAM_OF_ORDERS_MODELS, "success")
+    with _history(built_project) as history:
+        retry = history.runs()[0]
+        assert retry.selection == {"retry_of": failed_run.run_id} and retry.status == "success"
+    # nothing left to retry
+    again = cli("retry", "--project-dir", str(built_project))
+    assert again.exit_code == 2 and "nothing to retry" in again.stderr
+
+
+def test_failing_test_under_build(built_project: Path) -> None:
+    (built_project / "tests/assert_no_orders.sql").write_text("select * from {{ ref('orders') }}\n")
+    result = cli("build", "--project-dir", str(built_project), "-s", "orders+", "-o", "json")
+    assert result.exit_code == 1
+    events = _json_lines(result.stdout)
+    finished = {e["unique_id"]: e for e in events if e["event"] == "asset_finished"}
+    failing = finished["test.shop.assert_no_orders"]
+    assert failing["status"] == "fail" and failing["failures"] == 10
+    assert failing["check_of"] == ["model.shop.orders"]
+    assert finished["model.shop.orders"]["status"] == "success"
+    customers = finished["model.shop.customers"]
+    assert customers["status"] == "skipped"
+    assert customers["skipped_because"] == ["test.shop.assert_no_orders"]
+    assert events[-1]["status"] == "failed"
+    with _history(built_project) as history:
+        run = history.runs()[0]
+        assert run.counts["fail"] == 1 and run.counts["skipped"] == sum(
+            1 for e in finished.values() if e["status"] == "skipped"
+        )
+
+
+def test_dry_run_runs_nothing(built_project: Path) -> None:
+    result = cli(
+        "run", "--project-dir", str(built_project), "-s", "downstream_of:orders", "--dry-run", "-o", "json"
+    )
+    assert result.exit_code == 0
+    payload = json.loads(result.stdout)
+    assert payload["argv"] == ["dbt", "run", "--select", "orders+"]
+    assert payload["command_line"][:4] == ["dbt", "run", "--select", "orders+"]
+    assert set(payload["unique_ids"]) == DOWNSTREAM_OF_ORDERS_MODELS
+    with _history(built_project) as history:
+        assert len(history.runs()) == 1  # only the build of the fixture
+
+
+def test_flags_and_args_after_double_dash_reach_dbt(built_project: Path) -> None:
+    result = cli(
+        "run", "--project-dir", str(built_project), "-s", "stg_orders", "--threads", "1",
+        "--full-refresh", "--vars", "{unused: 1}", "--output", "json", "--", "--empty",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stdout
+    argv = list(_json_lines(result.stdout)[0]["argv"])  # type: ignore[call-overload]
+    assert argv[argv.index("--threads") + 1] == "1" and argv[argv.index("--vars") + 1] == "{unused: 1}"
+    assert "--full-refresh" in argv and argv[-1] == "--empty"
+    run_results = json.loads((built_project / "target/run_results.json").read_text())
+    assert run_results["args"]["empty"] is True and run_results["args"]["threads"] == 1
+    assert run_results["args"]["full_refresh"] is True
+
+
+def test_history_import_of_plain_dbt_runs(built_project: Path) -> None:
+    subprocess.run(
+        [DBT, "seed", "--project-dir", str(built_project), "--profiles-dir", str(built_project)],
+        cwd=built_project, check=True, capture_output=True,
+    )  # fmt: skip
+    run_results = built_project / "target/run_results.json"
+    first = cli("history", "--project-dir", str(built_project), "import", str(run_results))
+    assert first.exit_code == 0 and "recorded as run" in first.stdout
+    second = cli("history", "--project-dir", str(built_project), "import", str(run_results))
+    assert second.exit_code == 0 and "already recorded" in second.stdout
+    with _history(built_project) as history:
+        runs = history.runs()
+        imported = [r for r in runs if r.origin == "import"]
+        assert len(imported) == 1 and imported[0].command == "seed" and imported[0].status == "success"
+        seeds = {f"seed.shop.raw_{name}" for name in ("customers", "orders", "payments", "products")}
+        assert {r.unique_id for r in history.results(imported[0].run_id)} == seeds
+    listing = cli("history", "--project-dir", str(built_project), "--output", "json")
+    rows = _json_lines(listing.stdout)
+    assert [r["run_id"] for r in rows] == sorted((r["run_id"] for r in rows), reverse=True)
+    assert rows[0]["origin"] == "import" and rows[0]["counts"] == {"success": 4}
+
+
+def test_status_and_history_show(built_project: Path) -> None:
+    result = cli(
+        "status",
+        "--project-dir",
+        str(built_project),
+        "-s",
+        "orders",
+        "--resource-type",
+        "model",
+        "-o",
+        "json",
+    )
+    assert result.exit_code == 0, result.stderr
+    (row,) = _json_lines(result.stdout)
+    assert row["unique_id"] == "model.shop.orders" and row["last_status"] == "success"
+    assert row["last_success_at"] == row["last_at"] and 0 <= row["age"] < 3600  # type: ignore[operator]
+    assert row["last_execution_time"] > 0  # type: ignore[operator]
+    text = cli("status", "--project-dir", str(built_project), "-s", "orders+", "--resource-type", "model")
+    assert "model.shop.orders" in text.stdout and "LAST SUCCESS" in text.stdout
+    shown = cli("history", "--project-dir", str(built_project), "show", "1")
+    assert shown.exit_code == 0 and "run 1: dbt build, success" in shown.stdout
+    assert "seed.shop.raw_orders" in shown.stdout
+    missing = cli("history", "--project-dir", str(built_project), "show", "99")
+    assert missing.exit_code == 2 and "no run 99" in missing.stderr
+
+
+def _start_cli(project: Path, *args: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    return subprocess.Popen(
+        [CLI, *args, "--project-dir", str(project), "--output", "json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+
+
+def _wait_for_start(process: subprocess.Popen[str], uid: str) -> tuple[int, list[dict[str, object]]]:
+    """Read events until ``uid`` started; the dbt pid from dbt_started."""
+    assert process.stdout is not None
+    events: list[dict[str, object]] = []
+    dbt_pid = None
+    for line in process.stdout:
+        event = json.loads(line)
+        events.append(event)
+        if event["event"] == "dbt_started":
+            dbt_pid = int(event["pid"])  # type: ignore[call-overload]
+        if event["event"] == "asset_started" and event["unique_id"] == uid:
+            assert dbt_pid is not None
+            return dbt_pid, events
+    raise AssertionError(f"{uid} never started: {events}")
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.killpg(pid, 0)  # dbt runs in its own process group: nothing of it may be left
+    except ProcessLookupError:
+        return True
+    return False
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_cancel_mid_run(built_project: Path, signum: signal.Signals) -> None:
+    (built_project / "models/slow_model.py").write_text(SLOW_MODEL)
+    process = _start_cli(built_project, "run", "-s", "stg_orders", "slow_model", "--cancel-grace", "3")
+    dbt_pid, _ = _wait_for_start(process, "model.shop.slow_model")
+    time.sleep(0.5)
+    process.send_signal(signum)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    deadline = time.monotonic() + 5
+    while not _gone(dbt_pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _gone(dbt_pid), "a dbt process was left behind"
+    last = json.loads(out.splitlines()[-1])
+    assert last["event"] == "run_finished" and last["status"] == "cancelled"
+    with _history(built_project) as history:
+        run = history.runs()[0]
+        assert run.status == "cancelled" and run.exit_code == 130
+        results = {r.unique_id: r.status for r in history.results(run.run_id)}
+    assert results["model.shop.slow_model"] == "cancelled"
+    assert results.get("model.shop.stg_orders") in ("success", "cancelled")
+    assert "running" not in results.values()
+
+
+def test_two_concurrent_runs_on_one_history(tmp_path: Path) -> None:
+    history = tmp_path / "shared-history.db"
+    projects = [copy_project(REPO / "fixtures/dbt_project", tmp_path / f"p{i}") for i in range(2)]
+    for project in projects:  # parse first, so the two runs overlap in dbt, not in dbt parse
+        cli("ls", "--project-dir", str(project), "-s", "orders")
+    processes = [_start_cli(p, "build", "--history", str(history)) for p in projects]
+    outputs = [p.communicate(timeout=300) for p in processes]
+    assert [p.returncode for p in processes] == [0, 0], [err for _, err in outputs]
+    with History.open(history, create=False) as store:
+        runs = store.runs()
+        assert len(runs) == 2 and {r.status for r in runs} == {"success"}
+        for run, (out, _) in zip(sorted(runs, key=lambda r: r.project_dir or ""), outputs, strict=False):
+            finished = [e for e in _json_lines(out) if e["event"] == "asset_finished"]
+            assert len(finished) > 40
+            assert sum(run.counts.values()) == len(finished)
+        # they really overlapped
+        first, second = sorted(runs, key=lambda r: r.started_at)
+        assert second.started_at < (first.finished_at or 0)
+
+
+# --- fault injection with a fake dbt -------------------------------------------------------
+
+
+@pytest.fixture
+def fake_dbt(tmp_path: Path) -> Path:
+    script = tmp_path / "fake-dbt"
+    script.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{REPO / "tests" / "fake_dbt.py"}" "$@"\n')
+    script.chmod(0o755)
+    return script
+
+
+@pytest.fixture
+def parsed_project(scratch_project: Path) -> Path:
+    Project(scratch_project).ensure_manifest()  # the real dbt parses; the fake one only runs
+    return scratch_project
+
+
+def _fake_run(
+    project: Path, fake: Path, mode: str, *args: str, exit_code: int = 0
+) -> tuple[int, list[dict[str, object]], str]:
+    env = {**os.environ, "FAKE_DBT_MODE": mode, "FAKE_DBT_EXIT": str(exit_code)}
+    done = subprocess.run(
+        [CLI, "run", "--project-dir", str(project), "--dbt-executable", str(fake), "-o", "json", *args],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    return done.returncode, _json_lines(done.stdout), done.stderr
+
+
+def test_fake_dbt_crash_mid_stream(parsed_project: Path, fake_dbt: Path) -> None:
+    code, events, _ = _fake_run(parsed_project, fake_dbt, "crash", "-s", "stg_orders+1")
+    assert code == 2
+    last = events[-1]
+    assert last["status"] == "error" and "exited with code 3" in str(last["message"])
+    logs = [e for e in events if e["event"] == "dbt_log"]
+    assert any("adapter exploded" in str(e["message"]) for e in logs)  # kept and shown
+    with _history(parsed_project) as history:
+        run = history.runs()[0]
+        results = {r.unique_id: r.status for r in history.results(run.run_id)}
+        assert any("Traceback" in log.message for log in history.logs(run.run_id))
+    assert run.status == "error" and run.exit_code == 2
+    assert results == {"model.shop.stg_orders": "success", "model.shop.orders": "error"}
+
+
+def test_fake_dbt_garbage_lines_do_not_stop_the_run(parsed_project: Path, fake_dbt: Path) -> None:
+    code, events, _ = _fake_run(parsed_project, fake_dbt, "garbage", "-s", "stg_orders")
+    assert code == 0
+    logs = [str(e["message"]) for e in events if e["event"] == "dbt_log"]
+    assert "this is not json" in logs
+    assert any("half" in m for m in logs) and any("a new kind of event" in m for m in logs)
+    assert any("node_info" in m for m in logs)  # JSON of dbt's shape with a bad payload: kept
+    finished = [e for e in events if e["event"] == "asset_finished"]
+    assert [(e["unique_id"], e["status"]) for e in finished] == [("model.shop.stg_orders", "success")]
+    assert events[-1]["status"] == "success"
+
+
+def test_fake_dbt_hang_is_bounded_by_the_timeout(parsed_project: Path, fake_dbt: Path) -> None:
+    started = time.monotonic()
+    code, events, _ = _fake_run(
+        parsed_project, fake_dbt, "hang", "-s", "stg_orders", "--timeout", "2", "--cancel-grace", "1"
+    )
+    assert time.monotonic() - started < 30
+    assert code == 2
+    assert events[-1]["status"] == "timeout" and "did not finish within 2s" in str(events[-1]["message"])
+    with _history(parsed_project) as history:
+        run = history.runs()[0]
+        assert run.status == "timeout"
+        assert {r.unique_id: r.status for r in history.results(run.run_id)} == {
+            "model.shop.stg_orders": "cancelled"
+        }
+
+
+@pytest.mark.parametrize(
+    ("exit_code", "message"), [(0, "without reporting any result"), (1, "without any output")]
+)
+def test_fake_dbt_exits_without_output(
+    parsed_project: Path, fake_dbt: Path, exit_code: int, message: str
+) -> None:
+    code, events, _ = _fake_run(parsed_project, fake_dbt, "silent", "-s", "stg_orders", exit_code=exit_code)
+    assert code == 2
+    assert events[-1]["status"] == "error" and message in str(events[-1]["message"])
+
+
+def test_missing_dbt_and_bad_target_are_startup_errors(parsed_project: Path) -> None:
+    missing = cli("run", "--project-dir", str(parsed_project), "--dbt-executable", "/nonexistent/dbt")
+    assert missing.exit_code == 2 and "dbt executable '/nonexistent/dbt' not found" in missing.stderr
+    bad = cli("run", "--project-dir", str(parsed_project), "--target", "nope")
+    assert bad.exit_code == 2
+    assert "nope" in bad.stderr and "hint:" in bad.stderr
+
+
+def test_empty_selection_runs_nothing(parsed_project: Path) -> None:
+    result = cli("run", "--project-dir", str(parsed_project), "-s", "tag:no_such_tag")
+    assert result.exit_code == 2 and "nothing to run" in result.stderr
+
+
+def test_generator_closed_early_kills_dbt(
+    parsed_project: Path, fake_dbt: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAKE_DBT_MODE", "hang")
+    project = Project(parsed_project, dbt_executable=str(fake_dbt))
+    with open_history(parsed_project) as history:
+        run = start_run(project, "run", ["stg_orders"], history=history, options=RunOptions(cancel_grace=1))
+        events = iter(run)
+        dbt_pid = next(e.pid for e in events if isinstance(e, DbtStarted))
+        assert any(isinstance(e, AssetStarted) for e in events)
+        events.close()  # type: ignore[attr-defined]
+        assert dbt_pid and _gone(dbt_pid)
+        assert history.runs()[0].status == "cancelled"
+
+
+def test_cancel_from_another_thread(
+    parsed_project: Path, fake_dbt: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAKE_DBT_MODE", "hang")
+    project = Project(parsed_project, dbt_executable=str(fake_dbt))
+    run = start_run(project, "run", ["stg_orders"], options=RunOptions(cancel_grace=1))
+    timer = threading.Timer(1.0, run.cancel)
+    timer.start()
+    events = list(run)
+    assert isinstance(events[-1], RunFinished) and events[-1].status == "cancelled"
+    assert run.result is not None and run.result.results["model.shop.stg_orders"].status == "cancelled"
+    assert not any(isinstance(e, DbtLog) and e.level == "error" for e in events)
