@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Set up and run dbt-assets from a fresh clone with nothing but Python and the package registry.
 
-    python3 dev.py demo     # virtualenv + install, build the DuckDB fixture, plan downstream_of:orders
+    python3 dev.py demo     # virtualenv + install, then dbt-assets run --select downstream_of:orders
     python3 dev.py test     # virtualenv + install, lint, type-check, the whole test suite
 
 The virtualenv is ./.venv (override with DBT_ASSETS_VENV); installation is skipped while
@@ -44,14 +44,14 @@ def setup() -> None:
 
 
 def demo() -> None:
-    """Build the fixture project on DuckDB with dbt, then show the orders subgraph with dbt-assets."""
-    env_dbt = BIN / "dbt"
-    sh(env_dbt, "build", "--project-dir", FIXTURE, "--profiles-dir", FIXTURE, cwd=FIXTURE)
+    """The main job on the fixture project: build what orders needs, then
+    ``dbt-assets run --select downstream_of:orders`` on DuckDB, then the history it recorded."""
     cli = BIN / "dbt-assets"
-    sh(cli, "ls", "--project-dir", FIXTURE, "--select", "orders", "--output", "name")
-    sh(cli, "show", "orders", "--project-dir", FIXTURE)
-    sh(cli, "graph", "--project-dir", FIXTURE, "--select", "downstream_of:orders")
-    sh(cli, "plan", "--project-dir", FIXTURE, "--command", "run", "--select", "downstream_of:orders")
+    project = ("--project-dir", FIXTURE)
+    sh(cli, "build", *project, "--exclude", "downstream_of:orders")
+    sh(cli, "run", *project, "--select", "downstream_of:orders")
+    sh(cli, "status", *project, "--select", "downstream_of:orders", "--resource-type", "model")
+    sh(cli, "history", *project, "--limit", "5")
 
 
 def test(pytest_args: list[str]) -> None:

@@ -13,7 +13,17 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from dbt_assets.api import describe_asset, lineage, list_assets, load_graph, plan_selection
+    from dbt_assets.api import (
+        asset_statuses,
+        describe_asset,
+        lineage,
+        list_assets,
+        load_graph,
+        open_history,
+        plan_selection,
+        retry_run,
+        start_run,
+    )
     from dbt_assets.asset import Asset, AssetDetail, Column, SourceFreshness
     from dbt_assets.compile import Plan
     from dbt_assets.errors import (
@@ -21,34 +31,87 @@ if TYPE_CHECKING:
         DbtAssetsError,
         DbtCommandError,
         DbtNotFoundError,
+        HistoryError,
         ManifestError,
         ManifestVersionError,
         ProfilesNotFoundError,
         ProjectNotFoundError,
+        RunError,
         SelectionError,
     )
+    from dbt_assets.events import (
+        AssetFinished,
+        AssetStarted,
+        DbtLog,
+        DbtStarted,
+        Event,
+        RunFinished,
+        RunStarted,
+    )
     from dbt_assets.graph import AssetGraph
+    from dbt_assets.history import AssetResult, AssetStatus, History, RunRecord
     from dbt_assets.manifest import SUPPORTED_SCHEMA_VERSIONS, read_manifest
     from dbt_assets.project import Project
+    from dbt_assets.runner import Run, RunOptions, RunResult
 
 _EXPORTS = {
-    "api": ("describe_asset", "lineage", "list_assets", "load_graph", "plan_selection"),
+    "api": (
+        "asset_statuses",
+        "describe_asset",
+        "lineage",
+        "list_assets",
+        "load_graph",
+        "open_history",
+        "plan_selection",
+        "retry_run",
+        "start_run",
+    ),
     "compile": ("Plan",),
-    "asset": ("Asset", "AssetDetail", "Column", "SourceFreshness"),
+    "asset": (
+        "Asset",
+        "AssetDetail",
+        "Column",
+        "SourceFreshness",
+    ),
     "errors": (
         "AssetNotFoundError",
         "DbtAssetsError",
         "DbtCommandError",
         "DbtNotFoundError",
+        "HistoryError",
         "ManifestError",
         "ManifestVersionError",
         "ProfilesNotFoundError",
         "ProjectNotFoundError",
+        "RunError",
         "SelectionError",
     ),
+    "events": (
+        "AssetFinished",
+        "AssetStarted",
+        "DbtLog",
+        "DbtStarted",
+        "Event",
+        "RunFinished",
+        "RunStarted",
+    ),
     "graph": ("AssetGraph",),
-    "manifest": ("SUPPORTED_SCHEMA_VERSIONS", "read_manifest"),
+    "history": (
+        "AssetResult",
+        "AssetStatus",
+        "History",
+        "RunRecord",
+    ),
+    "manifest": (
+        "SUPPORTED_SCHEMA_VERSIONS",
+        "read_manifest",
+    ),
     "project": ("Project",),
+    "runner": (
+        "Run",
+        "RunOptions",
+        "RunResult",
+    ),
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 
@@ -56,26 +119,46 @@ __all__ = [
     "SUPPORTED_SCHEMA_VERSIONS",
     "Asset",
     "AssetDetail",
+    "AssetFinished",
     "AssetGraph",
     "AssetNotFoundError",
+    "AssetResult",
+    "AssetStarted",
+    "AssetStatus",
     "Column",
     "DbtAssetsError",
     "DbtCommandError",
+    "DbtLog",
     "DbtNotFoundError",
+    "DbtStarted",
+    "Event",
+    "History",
+    "HistoryError",
     "ManifestError",
     "ManifestVersionError",
     "Plan",
     "ProfilesNotFoundError",
     "Project",
     "ProjectNotFoundError",
+    "Run",
+    "RunError",
+    "RunFinished",
+    "RunOptions",
+    "RunRecord",
+    "RunResult",
+    "RunStarted",
     "SelectionError",
     "SourceFreshness",
+    "asset_statuses",
     "describe_asset",
     "lineage",
     "list_assets",
     "load_graph",
+    "open_history",
     "plan_selection",
     "read_manifest",
+    "retry_run",
+    "start_run",
 ]
 assert sorted(__all__) == sorted(_MODULE_OF)
 

@@ -17,10 +17,12 @@ def test_readme_python_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     shutil.copytree(
         FIXTURE_PROJECT,
         tmp_path / "fixtures" / "dbt_project",
-        ignore=shutil.ignore_patterns("target", "logs"),
+        ignore=shutil.ignore_patterns("target", "logs", ".dbt-assets"),
     )
     monkeypatch.chdir(tmp_path)
     for block in blocks:
         namespace: dict[str, object] = {}
         exec(compile(block, "README.md", "exec"), namespace)
     assert "nx_graph" in namespace
+    result = namespace["run"].result  # type: ignore[attr-defined]
+    assert result.status == "success" and result.counts == {"success": 8}

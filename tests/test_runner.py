@@ -64,12 +64,19 @@ def _fix_orders(project: Path) -> None:
     path.write_text(path.read_text().replace("select no_such_column,", "select", 1))
 
 
-@pytest.fixture
-def built_project(scratch_project: Path) -> Path:
-    """A private copy of the fixture, built once with ``dbt-assets build``."""
-    result = cli("build", "--project-dir", str(scratch_project))
+@pytest.fixture(scope="session")
+def built_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The fixture built once with ``dbt-assets build`` (DuckDB file and history included)."""
+    project = copy_project(REPO / "fixtures/dbt_project", tmp_path_factory.mktemp("built") / "dbt_project")
+    result = cli("build", "--project-dir", str(project))
     assert result.exit_code == 0, result.output
-    return scratch_project
+    return project
+
+
+@pytest.fixture
+def built_project(built_template: Path, tmp_path: Path) -> Path:
+    """A private copy of the built fixture that a test may run and change."""
+    return Path(shutil.copytree(built_template, tmp_path / "built"))
 
 
 def test_build_everything(scratch_project: Path) -> None:
@@ -218,6 +225,14 @@ def test_flags_and_args_after_double_dash_reach_dbt(built_project: Path) -> None
     run_results = json.loads((built_project / "target/run_results.json").read_text())
     assert run_results["args"]["empty"] is True and run_results["args"]["threads"] == 1
     assert run_results["args"]["full_refresh"] is True
+    # --vars also went to `dbt parse`, so dbt could keep its partial parse
+    with _history(built_project) as history:
+        run_id = history.runs()[0].run_id
+        assert not [log for log in history.logs(run_id) if log.name == "UnableToPartialParse"]
+    # vars dbt-assets does not know about (after --) make dbt re-parse: the check above can fail
+    other = cli("run", "--project-dir", str(built_project), "-s", "stg_orders", "--", "--vars", "{other: 2}")
+    assert other.exit_code == 0
+    assert "dbt: Unable to do partial parsing because config vars" in other.stdout
 
 
 def test_history_import_of_plain_dbt_runs(built_project: Path) -> None:
