@@ -41,6 +41,7 @@ import time
 
 
 def model(dbt, session):
+    dbt.ref("stg_orders")  # runs after stg_orders
     time.sleep(120)
     return session.sql("select 1 as id")
 """
@@ -335,7 +336,7 @@ def test_cancel_mid_run(built_project: Path, signum: signal.Signals) -> None:
         assert run.status == "cancelled" and run.exit_code == 130
         results = {r.unique_id: r.status for r in history.results(run.run_id)}
     assert results["model.shop.slow_model"] == "cancelled"
-    assert results.get("model.shop.stg_orders") in ("success", "cancelled")
+    assert results["model.shop.stg_orders"] == "success"  # finished before the cancel: kept
     assert "running" not in results.values()
 
 
@@ -481,3 +482,27 @@ def test_cancel_from_another_thread(
     assert isinstance(events[-1], RunFinished) and events[-1].status == "cancelled"
     assert run.result is not None and run.result.results["model.shop.stg_orders"].status == "cancelled"
     assert not any(isinstance(e, DbtLog) and e.level == "error" for e in events)
+
+
+def test_killed_dbt_assets_keeps_what_finished(built_project: Path) -> None:
+    (built_project / "models/slow_model.py").write_text(SLOW_MODEL)
+    process = _start_cli(built_project, "run", "-s", "stg_orders", "slow_model", "--threads", "1")
+    assert process.stdout is not None
+    dbt_pid = None
+    for line in process.stdout:
+        event = json.loads(line)
+        dbt_pid = event["pid"] if event["event"] == "dbt_started" else dbt_pid
+        if event["event"] == "asset_finished" and event["unique_id"] == "model.shop.stg_orders":
+            break
+    for line in process.stdout:
+        if json.loads(line)["event"] == "asset_started":  # slow_model is running now
+            break
+    process.kill()  # no chance to clean up
+    process.wait()
+    assert isinstance(dbt_pid, int)
+    os.killpg(dbt_pid, signal.SIGKILL)  # the orphaned dbt, which the test must not leave behind
+    with _history(built_project) as history:
+        run = history.runs()[0]
+        results = {r.unique_id: r.status for r in history.results(run.run_id)}
+    assert run.status == "interrupted"
+    assert results["model.shop.stg_orders"] == "success"
