@@ -482,7 +482,28 @@ def _execute(run: Any, output: str) -> None:
 
 
 def _make_run_command(command: str, summary: str) -> click.Command:
-    @main.command(command, context_settings={"ignore_unknown_options": False})
+    help_text = f"""{summary}
+
+    \b
+    Selects exactly like `dbt-assets plan --command {command}` (dbt's syntax plus
+    downstream_of:, upstream_of:, owner:), runs dbt once with the exact arguments, shows
+    progress and a summary, and records every asset result in the run history.
+    Anything after -- goes to dbt unchanged.
+
+    \b
+    Exit codes: 0 success, 1 an asset failed, 2 usage error or dbt could not run
+    (or crashed, or hit --timeout), 130 cancelled (Ctrl-C, SIGTERM).
+
+    \b
+    Examples:
+      dbt-assets {command} --select downstream_of:orders
+      dbt-assets {command} -s tag:finance --exclude stg_* --threads 8 --target prod
+      dbt-assets {command} -s orders+ --dry-run --output json
+      dbt-assets {command} -s owner:finance@* --output json > events.jsonl
+      dbt-assets {command} -s orders -- --empty
+    """
+
+    @main.command(command, help=help_text)
     @run_options
     @selection_options
     @click.option(
@@ -521,26 +542,6 @@ def _make_run_command(command: str, summary: str) -> click.Command:
             return
         _execute(run, output)
 
-    run_command.__doc__ = f"""{summary}
-
-    \b
-    Selects exactly like `dbt-assets plan --command {command}` (dbt's syntax plus
-    downstream_of:, upstream_of:, owner:), runs dbt once with the exact arguments, shows
-    progress and a summary, and records every asset result in the run history.
-    Anything after -- goes to dbt unchanged.
-
-    \b
-    Exit codes: 0 success, 1 an asset failed, 2 usage error or dbt could not run
-    (or crashed, or hit --timeout), 130 cancelled (Ctrl-C, SIGTERM).
-
-    \b
-    Examples:
-      dbt-assets {command} --select downstream_of:orders
-      dbt-assets {command} -s tag:finance --exclude stg_* --threads 8 --target prod
-      dbt-assets {command} -s orders+ --dry-run --output json
-      dbt-assets {command} -s owner:finance@* --output json > events.jsonl
-      dbt-assets {command} -s orders -- --empty
-    """
     return run_command
 
 
