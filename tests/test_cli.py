@@ -268,7 +268,9 @@ def test_plan_text_json_and_select_ids(shop_project: Path) -> None:
     assert empty.exit_code == 0 and empty.stdout == "nothing to run: the selection is empty\n"
 
 
-@pytest.mark.parametrize("command", ["run", "build", "test", "seed", "snapshot", "retry", "history", "status"])
+@pytest.mark.parametrize(
+    "command", ["run", "build", "test", "seed", "snapshot", "retry", "history", "status"]
+)
 def test_running_commands_have_help_with_examples(command: str) -> None:
     result = cli(command, "--help")
     assert result.exit_code == 0
