@@ -17,7 +17,10 @@ import click
 from dbt_assets.errors import DbtAssetsError
 
 if TYPE_CHECKING:
+    from dbt_assets.compile import Plan
     from dbt_assets.graph import AssetGraph
+    from dbt_assets.project import Project
+    from dbt_assets.runner import Run, RunOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -419,7 +422,7 @@ def run_options(func: F) -> F:
     return _apply(func, options)
 
 
-def _project(kwargs: dict[str, Any]) -> Any:
+def _project(kwargs: dict[str, Any]) -> Project:
     from dbt_assets.project import Project
 
     return Project(
@@ -431,7 +434,7 @@ def _project(kwargs: dict[str, Any]) -> Any:
     )
 
 
-def _run_options(kwargs: dict[str, Any]) -> Any:
+def _run_options(kwargs: dict[str, Any]) -> RunOptions:
     from dbt_assets.runner import RunOptions
 
     return RunOptions(
@@ -447,7 +450,7 @@ def _run_options(kwargs: dict[str, Any]) -> Any:
     )
 
 
-def _execute(run: Any, output: str) -> None:
+def _execute(run: Run, output: str) -> None:
     """Run with a display; Ctrl-C and SIGTERM cancel the run (twice: kill dbt at once)."""
     import signal
 
@@ -471,6 +474,7 @@ def _execute(run: Any, output: str) -> None:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     result = run.result
+    assert result is not None  # the iteration ran to its end
     if output == "text":
         hint = None
         if result.run_id is not None and run.history is not None:
@@ -583,7 +587,7 @@ def retry_command(run_id: int | None, **kwargs: Any) -> None:
     _execute(retry_run(project, history, run_id, options=options), output)
 
 
-def _print_plan(graph: AssetGraph, plan: Any, output: str, argv: list[str] | None = None) -> None:
+def _print_plan(graph: AssetGraph, plan: Plan, output: str, argv: list[str] | None = None) -> None:
     if output == "json":
         payload = {"command": plan.command, "argv": ["dbt", *plan.argv], "unique_ids": list(plan.unique_ids)}
         if argv is not None:
