@@ -39,6 +39,14 @@ def find_dbt(executable: str | None = None) -> str:
     return found
 
 
+ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def dbt_env() -> dict[str, str]:
+    """The environment dbt runs in: the user's, without colours or usage tracking."""
+    return {**os.environ, "DBT_USE_COLORS": "false", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+
+
 def run_dbt(
     argv: Sequence[str], *, cwd: Path, executable: str | None = None, timeout: float | None = None
 ) -> subprocess.CompletedProcess[str]:
@@ -47,7 +55,7 @@ def run_dbt(
     The error message carries dbt's own last error lines, so the user sees what dbt said.
     """
     command = [find_dbt(executable), *argv]
-    env = {**os.environ, "DBT_USE_COLORS": "false", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    env = dbt_env()
     name = f"dbt {argv[0]}" if argv else "dbt"
     try:
         done = subprocess.run(
@@ -64,7 +72,7 @@ def run_dbt(
     return done
 
 
-_NOISE = re.compile(r"\x1b\[[0-9;]*m|^\d\d:\d\d:\d\d(\.\d+)?\s+")
+_NOISE = re.compile(ANSI_COLOUR.pattern + r"|^\d\d:\d\d:\d\d(\.\d+)?\s+")
 
 
 def dbt_error_summary(output: str) -> str:

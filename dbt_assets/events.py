@@ -16,11 +16,12 @@ stops a run.
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
+
+from dbt_assets.dbt_cli import ANSI_COLOUR
 
 # dbt's result statuses (RunStatus, TestStatus, ...) plus ``cancelled``: the asset was running
 # when the run was cancelled or dbt died.
@@ -269,9 +270,6 @@ class LogReader:
         )
 
 
-_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
-
-
 def _plain(message: str) -> str:
     """dbt's message without colour codes."""
-    return _COLOUR.sub("", message)
+    return ANSI_COLOUR.sub("", message)

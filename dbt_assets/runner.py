@@ -29,7 +29,7 @@ from typing import Any
 import msgspec
 
 from dbt_assets.compile import Plan
-from dbt_assets.dbt_cli import find_dbt
+from dbt_assets.dbt_cli import dbt_env, find_dbt
 from dbt_assets.errors import DbtNotFoundError, RunError
 from dbt_assets.events import (
     CANCELLED,
@@ -231,7 +231,7 @@ class Run:
                     errors="replace",
                     bufsize=1,
                     start_new_session=True,
-                    env={**os.environ, "DBT_USE_COLORS": "false", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
+                    env=dbt_env(),
                 )
             except OSError as exc:
                 raise DbtNotFoundError(

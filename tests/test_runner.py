@@ -413,6 +413,13 @@ def test_fake_dbt_garbage_lines_do_not_stop_the_run(parsed_project: Path, fake_d
     finished = [e for e in events if e["event"] == "asset_finished"]
     assert [(e["unique_id"], e["status"]) for e in finished] == [("model.shop.stg_orders", "success")]
     assert events[-1]["status"] == "success"
+    assert (parsed_project / ".dbt-assets/history.db").is_file()
+
+
+def test_no_history_records_nothing(parsed_project: Path, fake_dbt: Path) -> None:
+    code, events, _ = _fake_run(parsed_project, fake_dbt, "garbage", "-s", "stg_orders", "--no-history")
+    assert code == 0 and events[0]["run_id"] is None
+    assert not (parsed_project / ".dbt-assets").exists()
 
 
 def test_fake_dbt_hang_is_bounded_by_the_timeout(parsed_project: Path, fake_dbt: Path) -> None:
