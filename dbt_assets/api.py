@@ -59,8 +59,11 @@ def list_assets(
     exclude_resource_types: Collection[str] = (),
     indirect_selection: IndirectSelection = "eager",
     command: str = "ls",
+    state: str | Path | None = None,
 ) -> list[str]:
     """Sorted unique_ids that ``dbt ls`` (or ``command``) would select with the same options.
+
+    ``state`` is dbt's ``--state DIR`` (for ``state:``, ``result:``, ``source_status:``).
 
     >>> list_assets(graph, ["downstream_of:orders"], resource_types=["model"])   # doctest: +SKIP
     """
@@ -73,6 +76,7 @@ def list_assets(
         exclude_resource_types=exclude_resource_types,
         indirect_selection=indirect_selection,
         command=command,
+        state=state,
     )
 
 
@@ -127,6 +131,7 @@ def plan_selection(
     exclude_resource_types: Collection[str] = (),
     indirect_selection: IndirectSelection = "eager",
     unique_ids: Iterable[str] | None = None,
+    state: str | Path | None = None,
 ) -> Plan:
     """What ``dbt COMMAND`` would run for a selection (or explicit unique_ids), and the exact
     dbt argv that selects it.
@@ -144,6 +149,7 @@ def plan_selection(
         exclude_resource_types=exclude_resource_types,
         indirect_selection=indirect_selection,
         unique_ids=unique_ids,
+        state=state,
     )
 
 
@@ -170,6 +176,7 @@ def start_run(
     unique_ids: Iterable[str] | None = None,
     options: RunOptions | None = None,
     history: History | None = None,
+    state: str | Path | None = None,
 ) -> Run:
     """A run of ``dbt COMMAND`` for a selection, ready to iterate for its events.
 
@@ -192,6 +199,7 @@ def start_run(
         exclude_resource_types=exclude_resource_types,
         indirect_selection=indirect_selection,
         unique_ids=ids,
+        state=state,
     )
     selection: dict[str, object] = {
         key: list(value)
@@ -206,6 +214,7 @@ def start_run(
     selection.update({"selector": selector} if selector else {})
     selection.update({"indirect_selection": indirect_selection} if indirect_selection != "eager" else {})
     selection.update({"select_ids": len(ids)} if ids is not None else {})
+    selection.update({"state": str(state)} if state is not None else {})
     return Run(project, graph, planned, options, history=history, selection=selection)
 
 

@@ -134,6 +134,15 @@ def selection_options(func: F) -> F:
             type=click.Choice(RESOURCE_TYPES[:-2]),
             help="Leave these resource types out (repeatable).",
         ),
+        click.option(
+            "--state",
+            envvar="DBT_STATE",
+            type=click.Path(file_okay=False),
+            metavar="DIR",
+            help="An earlier run's artifacts (its target/), as dbt's --state: compared by state:new, "
+            "state:modified[.body|.configs|...], read by result:<status> and source_status:fresher, "
+            "and used by --defer. Relative to the project, as in dbt. Env: DBT_STATE.",
+        ),
     ]
     return _apply(func, options)
 
@@ -145,6 +154,7 @@ def _selection_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
         "resource_types": kwargs.pop("resource_types"),
         "exclude_resource_types": kwargs.pop("exclude_resource_types"),
         "indirect_selection": kwargs.pop("indirect_selection"),
+        "state": kwargs.pop("state"),
     }
 
 
@@ -391,7 +401,6 @@ def run_options(func: F) -> F:
         click.option("--full-refresh", is_flag=True, help="dbt --full-refresh."),
         click.option("--fail-fast", "-x", is_flag=True, help="dbt --fail-fast."),
         click.option("--defer", is_flag=True, help="dbt --defer (with --state)."),
-        click.option("--state", type=click.Path(file_okay=False), help="dbt --state DIR (for --defer)."),
         click.option("--favor-state", is_flag=True, help="dbt --favor-state."),
         _HISTORY,
         click.option("--no-history", is_flag=True, help="Do not record this run."),
@@ -434,7 +443,7 @@ def _project(kwargs: dict[str, Any]) -> Project:
     )
 
 
-def _run_options(kwargs: dict[str, Any]) -> RunOptions:
+def _run_options(kwargs: dict[str, Any], state: str | None = None) -> RunOptions:
     from dbt_assets.runner import RunOptions
 
     return RunOptions(
@@ -442,7 +451,7 @@ def _run_options(kwargs: dict[str, Any]) -> RunOptions:
         full_refresh=kwargs.pop("full_refresh"),
         fail_fast=kwargs.pop("fail_fast"),
         defer=kwargs.pop("defer"),
-        state=kwargs.pop("state"),
+        state=state,
         favor_state=kwargs.pop("favor_state"),
         extra_args=tuple(kwargs.pop("dbt_args")),
         timeout=kwargs.pop("timeout"),
@@ -530,7 +539,7 @@ def _make_run_command(command: str, summary: str) -> click.Command:
             kwargs.pop("dry_run"),
         )
         project = _project(kwargs)
-        options = _run_options(kwargs)
+        options = _run_options(kwargs, selection["state"])
         history = None if no_history or dry_run else open_history(project.project_dir, history_path)
         run = start_run(
             project,

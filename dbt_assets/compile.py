@@ -20,13 +20,21 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Literal
 
 from dbt_assets.errors import SelectionError
 from dbt_assets.graph import AssetGraph
 from dbt_assets.manifest import NodeRecord
-from dbt_assets.selection import DBT_METHODS, METHODS, resolve, resource_types_for, selection_spec
+from dbt_assets.selection import (
+    DBT_METHODS,
+    METHODS,
+    STATE_METHODS,
+    previous_state,
+    resolve,
+    resource_types_for,
+    selection_spec,
+)
 from dbt_assets.selection.evaluate import criterion_nodes
 from dbt_assets.selection.methods import MethodContext
 from dbt_assets.selection.parse import parse_term
@@ -59,8 +67,12 @@ def plan(
     exclude_resource_types: Collection[str] = (),
     indirect_selection: IndirectSelection = "eager",
     unique_ids: Iterable[str] | None = None,
+    state: str | Path | None = None,
 ) -> Plan:
-    """The plan of ``dbt COMMAND`` for a selection, or for an explicit set of ``unique_ids``."""
+    """The plan of ``dbt COMMAND`` for a selection, or for an explicit set of ``unique_ids``.
+
+    ``state`` is dbt's ``--state DIR``; the argv carries it (as an absolute path) when the
+    selection reads it (``state:``, ``result:``, ``source_status:``)."""
     types = resource_types_for(command, resource_types, exclude_resource_types)
     type_flags = _type_flags(command, resource_types, exclude_resource_types)
     if unique_ids is not None:
@@ -73,10 +85,13 @@ def plan(
     spec = selection_spec(
         graph, select_values, exclude, selector=selector, indirect_selection=indirect_selection
     )
-    selected = resolve(graph, spec, types)
+    previous = previous_state(graph, state)
+    selected = resolve(graph, spec, types, state=previous)
     if not selected:
         return Plan(command, (), (), "empty")
-    mode_flags = () if indirect_selection == "eager" else ("--indirect-selection", indirect_selection)
+    mode_flags: tuple[str, ...] = ()
+    mode_flags += () if indirect_selection == "eager" else ("--indirect-selection", indirect_selection)
+    mode_flags += ("--state", str(previous.path)) if previous is not None and _reads_state(spec) else ()
     if not _uses_extensions(spec):
         argv = [command]
         argv += ["--selector", selector] if selector else []
@@ -133,6 +148,15 @@ def _uses_extensions(spec: Spec) -> bool:
     if isinstance(spec, Criterion):
         return spec.method not in DBT_METHODS
     return any(_uses_extensions(c) for c in spec.components)
+
+
+def _reads_state(spec: Spec) -> bool:
+    """Whether dbt needs ``--state`` to evaluate the spec (also inside ``downstream_of:``)."""
+    if isinstance(spec, Criterion):
+        if spec.method in ("downstream_of", "upstream_of"):
+            return _reads_state(parse_term(spec.value, METHODS))
+        return spec.method in STATE_METHODS
+    return any(_reads_state(c) for c in spec.components)
 
 
 def _rewrite_word(word: str) -> str | None:

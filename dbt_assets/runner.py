@@ -73,15 +73,16 @@ class RunOptions:
     cancel_grace: float = 10.0
     """After asking dbt to stop, how long to wait before killing it."""
 
-    def dbt_flags(self) -> list[str]:
-        """The flags as dbt arguments (``--threads 4 --full-refresh ...``)."""
+    def dbt_flags(self, *, state: bool = True) -> list[str]:
+        """The flags as dbt arguments (``--threads 4 --full-refresh ...``); without
+        ``--state`` when ``state`` is false (a plan that compares with state carries it)."""
         flags: list[str] = []
         if self.threads is not None:
             flags += ["--threads", str(self.threads)]
         flags += ["--full-refresh"] if self.full_refresh else []
         flags += ["--fail-fast"] if self.fail_fast else []
         flags += ["--defer"] if self.defer else []
-        flags += ["--state", self.state] if self.state else []
+        flags += ["--state", self.state] if self.state and state else []
         flags += ["--favor-state"] if self.favor_state else []
         return flags + list(self.extra_args)
 
@@ -129,7 +130,7 @@ def dbt_argv(project: Project, plan: Plan, options: RunOptions, executable: str)
         "json",
         "--log-level",
         "debug",
-        *options.dbt_flags(),
+        *options.dbt_flags(state="--state" not in plan.argv),
     ]
 
 

@@ -91,7 +91,7 @@ def test_ls_select_plain_names_brings_their_tests(shop_manifest: Path) -> None:
             ["unknown selection method 'downstrem_of'", "did you mean 'downstream_of:'?"],
         ),
         ("resource_type:table", ["invalid resource_type 'table'"]),
-        ("state:modified", ["'state:' method is not supported by dbt-assets yet"]),
+        ("state:modified", ["'state:' method compares with an earlier run and needs --state DIR"]),
     ],
 )
 def test_malformed_selection_is_a_clear_error(

@@ -20,12 +20,16 @@ from dbt_assets.selection.methods import DBT_METHODS, METHODS, MethodContext
 from dbt_assets.selection.parse import parse_cli, parse_definition
 from dbt_assets.selection.selectors import default_selector, project_selectors
 from dbt_assets.selection.spec import INDIRECT_SELECTION_MODES, IndirectSelection, Spec
+from dbt_assets.selection.state import STATE_METHODS, PreviousState
 
 __all__ = [
     "COMMANDS",
     "DBT_METHODS",
     "INDIRECT_SELECTION_MODES",
     "METHODS",
+    "STATE_METHODS",
+    "PreviousState",
+    "previous_state",
     "resolve",
     "resource_types_for",
     "select",
@@ -125,22 +129,40 @@ def select(
     indirect_selection: IndirectSelection = "eager",
     command: str = "ls",
     project_dir: str | Path | None = None,
+    state: str | Path | None = None,
 ) -> list[str]:
     """The sorted unique_ids dbt would select for ``command`` with the same options.
 
     ``path:`` globs the files of ``project_dir`` (default: the graph's project), or the paths
-    the manifest knows when the graph came from a manifest file alone.
+    the manifest knows when the graph came from a manifest file alone. ``state`` is dbt's
+    ``--state DIR`` (relative to the project directory), read by ``state:``, ``result:``
+    and ``source_status:``.
     """
     spec = selection_spec(graph, select, exclude, selector=selector, indirect_selection=indirect_selection)
     types = resource_types_for(command, resource_types, exclude_resource_types)
-    return resolve(graph, spec, types, project_dir)
+    return resolve(graph, spec, types, project_dir, state)
 
 
 def resolve(
-    graph: AssetGraph, spec: Spec, types: Collection[str], project_dir: str | Path | None = None
+    graph: AssetGraph,
+    spec: Spec,
+    types: Collection[str],
+    project_dir: str | Path | None = None,
+    state: str | Path | PreviousState | None = None,
 ) -> list[str]:
     """The sorted unique_ids a spec selects, filtered to the command's resource ``types``."""
     root = Path(project_dir) if project_dir is not None else graph.project_dir
-    ctx = MethodContext(graph, root)
+    ctx = MethodContext(graph, root, previous_state(graph, state, root))
     direct, _ = evaluate(ctx, spec)
     return filter_resource_types(ctx, direct, types)
+
+
+def previous_state(
+    graph: AssetGraph, state: str | Path | PreviousState | None, project_dir: Path | None = None
+) -> PreviousState | None:
+    """dbt's ``--state DIR`` for a graph: relative to its project, and with the current
+    ``sources.json`` beside its manifest."""
+    if state is None or isinstance(state, PreviousState):
+        return state
+    root = project_dir if project_dir is not None else graph.project_dir
+    return PreviousState.locate(state, root, Path(graph.manifest.path).parent)

@@ -17,6 +17,11 @@ from typing import Any
 from dbt_assets.errors import SelectionError
 from dbt_assets.graph import AssetGraph
 from dbt_assets.manifest import NodeRecord
+from dbt_assets.selection.state import (
+    PreviousState,
+    result_nodes,
+    source_status_nodes,
+)
 
 KNOWN_RESOURCE_TYPES = frozenset(
     {
@@ -50,10 +55,21 @@ _WILDCARDS = ("*", "?", "[", "]")
 
 @dataclass
 class MethodContext:
-    """What methods may look at: the graph and, for ``path:``, the project directory."""
+    """What methods may look at: the graph, the project directory (for ``path:``) and the
+    artifacts of an earlier invocation (``--state``, for ``state:``, ``result:`` and
+    ``source_status:``)."""
 
     graph: AssetGraph
     project_dir: Path | None = None
+    state: PreviousState | None = None
+
+    def previous_state(self, method: str) -> PreviousState:
+        if self.state is None:
+            raise SelectionError(
+                f"the '{method}:' method compares with an earlier run and needs --state DIR",
+                "pass --state with the target/ directory (artifacts) of the run to compare with",
+            )
+        return self.state
 
     def records(self, kinds: frozenset[str] | None = None) -> Iterator[tuple[str, NodeRecord]]:
         for uid, record in self.graph.records.items():
@@ -419,14 +435,25 @@ def method_owner(ctx: MethodContext, args: tuple[str, ...], value: str) -> set[s
     return {uid for uid, r in ctx.records() if any(fnmatch(o, value) for o in owners_of(r, groups))}
 
 
-def _needs_state(name: str) -> Method:
-    def method(ctx: MethodContext, args: tuple[str, ...], value: str) -> set[str]:
-        raise SelectionError(
-            f"the '{name}:' method is not supported by dbt-assets yet",
-            "run `dbt ls` for state-based selection until it is",
-        )
+# --- state ----------------------------------------------------------------------------
 
-    return method
+
+def method_state(ctx: MethodContext, args: tuple[str, ...], value: str) -> set[str]:
+    """``state:new|old|modified[.body|.configs|...]|unmodified`` against ``--state``."""
+    comparison = ctx.previous_state("state").compare(Path(ctx.graph.manifest.path))
+    return comparison.check(value, ctx.graph.records)
+
+
+def method_result(ctx: MethodContext, args: tuple[str, ...], value: str) -> set[str]:
+    """``result:<status>``: the status of each node in ``--state``'s run_results.json."""
+    found = result_nodes(ctx.previous_state("result"), value)
+    return {uid for uid in found if uid in ctx.graph.records}
+
+
+def method_source_status(ctx: MethodContext, args: tuple[str, ...], value: str) -> set[str]:
+    """``source_status:fresher``: sources fresher now than in ``--state``'s sources.json."""
+    found = source_status_nodes(ctx.previous_state("source_status"), value)
+    return {uid for uid in found if uid in ctx.graph.records}
 
 
 METHODS: dict[str, Method] = {
@@ -448,9 +475,9 @@ METHODS: dict[str, Method] = {
     "saved_query": _named("saved_query", "saved_query"),
     "unit_test": _named("unit_test", "unit_test"),
     "version": method_version,
-    "state": _needs_state("state"),
-    "result": _needs_state("result"),
-    "source_status": _needs_state("source_status"),
+    "state": method_state,
+    "result": method_result,
+    "source_status": method_source_status,
     # dbt-assets extensions
     "downstream_of": method_downstream_of,
     "upstream_of": method_upstream_of,
