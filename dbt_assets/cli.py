@@ -598,7 +598,13 @@ def retry_command(run_id: int | None, **kwargs: Any) -> None:
 
 def _print_plan(graph: AssetGraph, plan: Plan, output: str, argv: list[str] | None = None) -> None:
     if output == "json":
-        payload = {"command": plan.command, "argv": ["dbt", *plan.argv], "unique_ids": list(plan.unique_ids)}
+        payload: dict[str, Any] = {
+            "command": plan.command,
+            "argv": ["dbt", *plan.argv],
+            "unique_ids": list(plan.unique_ids),
+        }
+        if plan.selector is not None:  # too long for a command line: add it to a selectors.yml
+            payload["selector"] = plan.selector
         if argv is not None:
             payload["command_line"] = ["dbt", *argv[1:]]
         click.echo(json.dumps(payload))

@@ -76,6 +76,13 @@ def render_plan(graph: AssetGraph, plan: Plan) -> str:
         lines.append(f"  {kind}: {', '.join(names)}")
     lines.append(f"arguments ({plan.strategy}):")
     lines.append("  dbt " + " ".join(shlex.quote(a) for a in plan.argv))
+    if plan.selector is not None:
+        definition = plan.selector["definition"]
+        lines.append(
+            f"  (too long for one command line: {plan.selector['name']} is a generated YAML selector "
+            f"of {len(definition['union'])} criteria; dbt-assets runs dbt on a shadow copy of the "
+            "project whose selectors.yml has it, never changing yours)"
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -23,7 +23,8 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -46,6 +47,7 @@ from dbt_assets.events import (
 )
 from dbt_assets.graph import CHECK_RESOURCE_TYPES, AssetGraph
 from dbt_assets.history import History
+from dbt_assets.long_selection import shadow_project
 from dbt_assets.project import Project
 
 RUN_COMMANDS = ("run", "build", "test", "seed", "snapshot")
@@ -115,14 +117,19 @@ class RunResult(msgspec.Struct):
         return [r for r in self.results.values() if r.status in FAILURE_STATUSES]
 
 
-def dbt_argv(project: Project, plan: Plan, options: RunOptions, executable: str) -> list[str]:
-    """The full dbt command line of a run: the plan's argv, the project, the flags, and JSON
-    logs at debug level on stdout (for the per-node start and finish events)."""
+def dbt_argv(
+    project: Project, plan: Plan, options: RunOptions, executable: str, project_dir: Path | None = None
+) -> list[str]:
+    """The full dbt command line of a run: the plan's argv, the project (or the shadow
+    project of a generated selector), the flags, and JSON logs at debug level on stdout (for
+    the per-node start and finish events)."""
+    if options.state is not None:  # relative to the project, as dbt has it; also from a shadow
+        options = replace(options, state=str(project.project_dir / options.state))
     return [
         executable,
         *plan.argv,
         "--project-dir",
-        str(project.project_dir),
+        str(project_dir or project.project_dir),
         "--profiles-dir",
         str(project.profiles_dir),
         *project.dbt_options(),
@@ -219,10 +226,17 @@ class Run:
         state = _State()
         reader = LogReader(self._checks_of())
         outcome: tuple[str, int, str | None] | None = None
+        shadow = contextlib.ExitStack()
         try:
+            argv = self.argv
+            if self.plan.selector is not None:  # a selection too long for one command line
+                project_dir = shadow.enter_context(
+                    shadow_project(self.project.project_dir, self.plan.selector)
+                )
+                argv = dbt_argv(self.project, self.plan, self.options, self.argv[0], project_dir)
             try:
                 self._process = subprocess.Popen(
-                    self.argv,
+                    argv,
                     cwd=self.project.project_dir,
                     stdin=subprocess.DEVNULL,
                     stdout=subprocess.PIPE,
@@ -247,6 +261,7 @@ class Run:
             raise
         finally:
             self._stop_process()
+            shadow.close()
             if outcome is None:  # the consumer stopped iterating, or something raised
                 outcome = ("cancelled", EXIT_CANCELLED, "the run was interrupted")
             status, exit_code, message = outcome
