@@ -1,0 +1,185 @@
+"""SLA declarations: what each asset promises, from its own YAML and from ``dbt_assets.yml``.
+
+An asset declares its SLA under ``config.meta.dbt_assets.sla`` (or ``meta.dbt_assets.sla``, as
+older projects write meta); ``dbt_assets.yml`` at the project root declares SLAs for many
+assets at once through selections. The asset's own keys win over the file's, key by key; among
+the file's entries, later ones win.
+
+    slas:
+      - select: "tag:finance"
+        freshness: 6h
+        severity: warn
+      - select: orders
+        deadline: "07:00"
+        timezone: Europe/Berlin
+
+Judging SLAs against the run history is not built yet (issue 5); this module is the validated
+declaration layer it will read.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from dbt_assets.errors import DbtAssetsError
+from dbt_assets.graph import AssetGraph
+
+SLA_TYPES = frozenset({"model", "seed", "snapshot"})
+"""Resource types that may declare an SLA in their own YAML."""
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+class SlaConfigError(DbtAssetsError):
+    """An SLA declaration that cannot be used."""
+
+
+def parse_duration(value: Any) -> float:
+    """Seconds of ``"90s"``, ``"10m"``, ``"6h"``, ``"1.5d"`` (or a number of seconds)."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a duration")
+    if isinstance(value, int | float):
+        if value <= 0:
+            raise ValueError(f"{value!r} is not a positive duration")
+        return float(value)
+    match = _DURATION.match(str(value))
+    if match is None or float(match.group(1)) <= 0:
+        raise ValueError(f"{value!r} is not a duration; write it like 90s, 10m, 6h or 1d")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+class Sla(BaseModel):
+    """The SLA of one asset; every key optional (an empty SLA promises nothing)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    freshness: float | None = Field(None, description="Last success at most this many seconds old.")
+    deadline: str | None = Field(None, description="HH:MM (or a cron expression) to have succeeded by.")
+    timezone: str | None = Field(None, description="IANA time zone of the deadline (default UTC).")
+    max_runtime: float | None = Field(None, description="One execution at most this many seconds.")
+    max_failures: int | None = Field(None, ge=0, description="Consecutive failed runs tolerated.")
+    severity: Literal["warn", "error"] | None = None
+
+    @field_validator("freshness", "max_runtime", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> float | None:
+        return None if value is None else parse_duration(value)
+
+    @field_validator("deadline")
+    @classmethod
+    def _deadline(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if _CLOCK.match(value) or len(value.split()) == 5:
+            return value
+        raise ValueError(f"{value!r} is neither HH:MM nor a five-field cron expression")
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Europe/Berlin") from exc
+        return value
+
+    def merged_over(self, base: Sla) -> Sla:
+        """This SLA's keys over ``base``'s, key by key."""
+        return Sla(**{**base.model_dump(exclude_none=True), **self.model_dump(exclude_none=True)})
+
+    @property
+    def empty(self) -> bool:
+        return not self.model_dump(exclude_none=True)
+
+
+class SlaRule(Sla):
+    """One entry of ``dbt_assets.yml``: a selection and the SLA of what it selects."""
+
+    select: str
+
+
+class SlaFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    slas: list[SlaRule] = []
+
+
+def _problem(where: str, exc: ValidationError) -> SlaConfigError:
+    first = exc.errors()[0]
+    key = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    return SlaConfigError(
+        f"{where}: invalid SLA: {key}: {first['msg']} (got {first.get('input')!r})",
+        "SLA keys: freshness, deadline, timezone, max_runtime, max_failures, severity (warn|error)",
+    )
+
+
+def read_sla_file(project_dir: Path | None) -> list[SlaRule]:
+    """The rules of ``<project>/dbt_assets.yml`` (none when there is no such file)."""
+    if project_dir is None:
+        return []
+    path = project_dir / "dbt_assets.yml"
+    if not path.is_file():
+        return []
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise SlaConfigError(f"{path}: not valid YAML: {exc}") from exc
+    try:
+        return SlaFile.model_validate(data).slas
+    except ValidationError as exc:
+        raise _problem(str(path), exc) from exc
+
+
+def own_sla(graph: AssetGraph, unique_id: str) -> Sla | None:
+    """The SLA an asset declares in its own YAML (config.meta wins over meta, key by key)."""
+    record = graph.records[unique_id]
+    if record.resource_type not in SLA_TYPES:
+        return None
+    merged: dict[str, Any] = {}
+    for meta in (record.meta, record.config.get("meta") or {}):
+        declared = (meta.get("dbt_assets") or {}) if isinstance(meta, Mapping) else {}
+        sla = declared.get("sla") if isinstance(declared, Mapping) else None
+        if sla is None:
+            continue
+        if not isinstance(sla, Mapping):
+            raise SlaConfigError(
+                f"{record.original_file_path}: {unique_id}: dbt_assets.sla must be a mapping, got {sla!r}"
+            )
+        merged.update(sla)
+    if not merged:
+        return None
+    try:
+        return Sla.model_validate(merged)
+    except ValidationError as exc:
+        where = f"{record.patch_path or record.original_file_path}: {unique_id}"
+        raise _problem(where, exc) from exc
+
+
+def effective_slas(graph: AssetGraph, rules: list[SlaRule] | None = None) -> dict[str, Sla]:
+    """Every asset with an SLA, and that SLA: the file's rules in order, then the asset's own keys."""
+    from dbt_assets.selection import select
+
+    if rules is None:
+        rules = read_sla_file(graph.project_dir)
+    found: dict[str, Sla] = {}
+    for rule in rules:
+        sla = Sla(**rule.model_dump(exclude={"select"}))
+        for uid in select(graph, [rule.select], indirect_selection="empty", resource_types=["all"]):
+            found[uid] = sla.merged_over(found[uid]) if uid in found else sla
+    for uid in graph.records:
+        own = own_sla(graph, uid)
+        if own is not None:
+            found[uid] = own.merged_over(found[uid]) if uid in found else own
+    return {uid: sla for uid, sla in found.items() if not sla.empty}

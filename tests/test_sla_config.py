@@ -1,0 +1,109 @@
+"""SLA declarations on a real parse of the fixture project: model YAML, dbt_assets.yml, merging, errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dbt_assets.project import Project
+from dbt_assets.sla_config import Sla, SlaConfigError, effective_slas, parse_duration
+from tests.conftest import run_dbt
+
+ORDERS_META = "    config:\n      meta:\n        owner: analytics@shop.example\n"
+
+
+def _project(root: Path, config_sla: str | None, meta_sla: str | None, project_file: str | None) -> Project:
+    """The fixture with SLAs on orders: under config.meta and under meta (dbt YAML), and a file."""
+    core = root / "models" / "marts" / "core" / "_core.yml"
+    text = core.read_text()
+    assert ORDERS_META in text
+    extra = ORDERS_META
+    if config_sla is not None:
+        extra += f"        dbt_assets:\n          sla: {config_sla}\n"
+    if meta_sla is not None:
+        extra = f"    meta:\n      dbt_assets:\n        sla: {meta_sla}\n" + extra
+    core.write_text(text.replace(ORDERS_META, extra, 1))
+    if project_file is not None:
+        (root / "dbt_assets.yml").write_text(project_file)
+    run_dbt(root, "parse")
+    return Project(root)
+
+
+RULES = """
+slas:
+  - select: "tag:finance"
+    freshness: 6h
+    severity: warn
+  - select: orders
+    freshness: 1d
+    deadline: "06:00"
+"""
+
+
+def test_model_yaml_wins_over_the_file_key_by_key(scratch_project: Path) -> None:
+    graph = _project(
+        scratch_project,
+        '{deadline: "07:00", timezone: Europe/Berlin, max_runtime: 10m, max_failures: 2}',
+        None,
+        RULES,
+    ).graph()
+    slas = effective_slas(graph)
+    orders = slas["model.shop.orders"]
+    assert orders == Sla(
+        freshness=86400, deadline="07:00", timezone="Europe/Berlin", max_runtime=600, max_failures=2
+    )
+    finance = [uid for uid in slas if uid.startswith("model.") and "revenue" in uid]
+    assert finance and all(slas[u] == Sla(freshness=21600, severity="warn") for u in finance)
+    assert "model.shop.stg_orders" not in slas
+
+
+@pytest.mark.parametrize(
+    ("sla", "needle"),
+    [
+        ("{freshness: soon}", "freshness"),
+        ("{deadline: '25:00'}", "deadline"),
+        ("{timezone: Mars/Olympus}", "unknown time zone"),
+        ("{max_failures: -1}", "max_failures"),
+        ("{severity: fatal}", "severity"),
+        ("{freshnes: 1h}", "freshnes"),
+    ],
+)
+def test_invalid_model_sla_names_file_asset_and_value(scratch_project: Path, sla: str, needle: str) -> None:
+    graph = _project(scratch_project, sla, None, None).graph()
+    with pytest.raises(SlaConfigError) as info:
+        effective_slas(graph)
+    message = str(info.value)
+    assert "model.shop.orders" in message and needle in message and "_core.yml" in message
+
+
+def test_invalid_project_file_is_named(scratch_project: Path) -> None:
+    graph = _project(scratch_project, None, None, "slas:\n  - select: orders\n    max_runtime: -5\n").graph()
+    with pytest.raises(SlaConfigError, match=r"dbt_assets.yml: invalid SLA: slas.0.max_runtime"):
+        effective_slas(graph)
+
+
+def test_older_top_level_meta_is_read(scratch_project: Path) -> None:
+    """dbt refuses meta both at the top level and under config, so each is tested alone."""
+    core = scratch_project / "models" / "marts" / "core" / "_core.yml"
+    core.write_text(
+        core.read_text().replace(ORDERS_META, "    config:\n      meta:\n        tier: gold\n", 1)
+    )
+    text = core.read_text().replace("        tier: gold\n        tier: gold\n", "        tier: gold\n", 1)
+    core.write_text(
+        text.replace(
+            "    config:\n      meta:\n        tier: gold\n      tags: [sla]\n",
+            "    meta:\n      dbt_assets:\n        sla: {max_failures: 3}\n    config:\n      tags: [sla]\n",
+            1,
+        )
+    )
+    run_dbt(scratch_project, "parse")
+    graph = Project(scratch_project).graph()
+    assert effective_slas(graph) == {"model.shop.orders": Sla(max_failures=3)}
+
+
+def test_durations() -> None:
+    assert [parse_duration(v) for v in ("90s", "10m", "6h", "1.5d", 30)] == [90, 600, 21600, 129600, 30]
+    for bad in ("", "6 hours", "0m", -1, True):
+        with pytest.raises(ValueError):
+            parse_duration(bad)
