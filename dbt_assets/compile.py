@@ -87,22 +87,42 @@ def plan(
     ``state`` is dbt's ``--state DIR``; the argv carries it (as an absolute path) when the
     selection reads it (``state:``, ``result:``, ``source_status:``). Above ``max_argv``
     bytes of arguments the selection becomes a generated YAML selector."""
-    return fit_command_line(
-        graph,
-        _plan(
-            graph,
-            command,
-            select_values,
-            exclude=exclude,
-            selector=selector,
-            resource_types=resource_types,
-            exclude_resource_types=exclude_resource_types,
-            indirect_selection=indirect_selection,
-            unique_ids=unique_ids,
-            state=state,
-        ),
-        max_argv,
+    types = resource_types_for(command, resource_types, exclude_resource_types)
+    type_flags = _type_flags(command, resource_types, exclude_resource_types)
+    if unique_ids is not None:
+        if select_values or exclude or selector:
+            raise SelectionError(
+                "explicit unique_ids cannot be combined with --select, --exclude or --selector"
+            )
+        chosen = _check_ids(graph, unique_ids, types, command)
+        return fit_command_line(graph, compile_explicit(graph, command, chosen, types, type_flags), max_argv)
+    spec = selection_spec(
+        graph, select_values, exclude, selector=selector, indirect_selection=indirect_selection
     )
+    previous = previous_state(graph, state)
+    selected = resolve(graph, spec, types, state=previous)
+    if not selected:
+        return Plan(command, (), (), "empty")
+    mode_flags: tuple[str, ...] = ()
+    mode_flags += () if indirect_selection == "eager" else ("--indirect-selection", indirect_selection)
+    mode_flags += ("--state", str(previous.path)) if previous is not None and _reads_state(spec) else ()
+    if not _uses_extensions(spec):
+        argv = [command]
+        argv += ["--selector", selector] if selector else []
+        argv += _flag_tokens("--select", select_values) + _flag_tokens("--exclude", exclude)
+        written = Plan(command, (*argv, *mode_flags, *type_flags), tuple(selected), "as written")
+        return fit_command_line(graph, written, max_argv)
+    if selector is None:
+        rewritten = [_rewrite_word(w) for v in select_values for w in v.split()]
+        excluded = [_rewrite_word(w) for v in exclude for w in v.split()]
+        kept = [w for w in rewritten if w is not None]
+        dropped = [w for w in excluded if w is not None]
+        if len(kept) == len(rewritten) and len(dropped) == len(excluded):
+            argv = [command, *_flag_tokens("--select", kept), *_flag_tokens("--exclude", dropped)]
+            rewritten_plan = Plan(command, (*argv, *mode_flags, *type_flags), tuple(selected), "rewritten")
+            return fit_command_line(graph, rewritten_plan, max_argv)
+    explicit = compile_explicit(graph, command, set(selected), types, type_flags)
+    return fit_command_line(graph, explicit, max_argv)
 
 
 def fit_command_line(graph: AssetGraph, result: Plan, max_argv: int = MAX_ARGV) -> Plan:
@@ -120,54 +140,6 @@ def fit_command_line(graph: AssetGraph, result: Plan, max_argv: int = MAX_ARGV) 
         "definition": selector_definition(select, exclude),
     }
     return replace(result, argv=(result.command, "--selector", name, *other), selector=generated)
-
-
-def _plan(
-    graph: AssetGraph,
-    command: str,
-    select_values: Sequence[str],
-    *,
-    exclude: Sequence[str],
-    selector: str | None,
-    resource_types: Collection[str],
-    exclude_resource_types: Collection[str],
-    indirect_selection: IndirectSelection,
-    unique_ids: Iterable[str] | None,
-    state: str | Path | None,
-) -> Plan:
-    types = resource_types_for(command, resource_types, exclude_resource_types)
-    type_flags = _type_flags(command, resource_types, exclude_resource_types)
-    if unique_ids is not None:
-        if select_values or exclude or selector:
-            raise SelectionError(
-                "explicit unique_ids cannot be combined with --select, --exclude or --selector"
-            )
-        chosen = _check_ids(graph, unique_ids, types, command)
-        return compile_explicit(graph, command, chosen, types, type_flags)
-    spec = selection_spec(
-        graph, select_values, exclude, selector=selector, indirect_selection=indirect_selection
-    )
-    previous = previous_state(graph, state)
-    selected = resolve(graph, spec, types, state=previous)
-    if not selected:
-        return Plan(command, (), (), "empty")
-    mode_flags: tuple[str, ...] = ()
-    mode_flags += () if indirect_selection == "eager" else ("--indirect-selection", indirect_selection)
-    mode_flags += ("--state", str(previous.path)) if previous is not None and _reads_state(spec) else ()
-    if not _uses_extensions(spec):
-        argv = [command]
-        argv += ["--selector", selector] if selector else []
-        argv += _flag_tokens("--select", select_values) + _flag_tokens("--exclude", exclude)
-        return Plan(command, (*argv, *mode_flags, *type_flags), tuple(selected), "as written")
-    if selector is None:
-        rewritten = [_rewrite_word(w) for v in select_values for w in v.split()]
-        excluded = [_rewrite_word(w) for v in exclude for w in v.split()]
-        kept = [w for w in rewritten if w is not None]
-        dropped = [w for w in excluded if w is not None]
-        if len(kept) == len(rewritten) and len(dropped) == len(excluded):
-            argv = [command, *_flag_tokens("--select", kept), *_flag_tokens("--exclude", dropped)]
-            return Plan(command, (*argv, *mode_flags, *type_flags), tuple(selected), "rewritten")
-    return compile_explicit(graph, command, set(selected), types, type_flags)
 
 
 def _flag_tokens(flag: str, values: Sequence[str]) -> list[str]:

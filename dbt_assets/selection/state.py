@@ -85,6 +85,7 @@ class PreviousState:
     target_dir: Path | None = None
     project_dir: Path | None = None
     _files: dict[str, Any] = field(default_factory=dict, repr=False)
+    _comparisons: dict[str, StateComparison] = field(default_factory=dict, repr=False)
 
     @classmethod
     def locate(cls, state: str | Path, project_dir: Path | None, target_dir: Path | None) -> PreviousState:
@@ -121,15 +122,16 @@ class PreviousState:
 
     def compare(self, current_manifest: Path) -> StateComparison:
         """The comparison of the manifest at ``current_manifest`` with this state's."""
-        key = f"comparison:{current_manifest}"
-        if key not in self._files:
+        key = str(current_manifest)
+        if key not in self._comparisons:
             try:
                 current = msgspec.json.decode(current_manifest.read_bytes())
             except (OSError, msgspec.DecodeError) as exc:
                 raise SelectionError(f"cannot re-read {current_manifest} to compare it: {exc}") from exc
-            self._files[key] = StateComparison(current, self.manifest(), _project_flags(self.project_dir))
-        comparison: StateComparison = self._files[key]
-        return comparison
+            self._comparisons[key] = StateComparison(
+                current, self.manifest(), _project_flags(self.project_dir)
+            )
+        return self._comparisons[key]
 
     def run_results(self) -> list[dict[str, Any]]:
         data = self._read(self.path / "run_results.json", "run results", "result:")
@@ -157,6 +159,7 @@ class StateComparison:
     previous: dict[str, Any]
     project_flags: dict[str, Any] = field(default_factory=dict)
     """The ``flags:`` of dbt_project.yml; dbt's comparisons read some of them."""
+    _macro_changed: dict[str, bool] = field(default_factory=dict, repr=False)
 
     @cached_property
     def current_entries(self) -> dict[str, tuple[str, dict[str, Any]]]:
@@ -178,10 +181,6 @@ class StateComparison:
             uid for uid, m in new.items() if uid not in old or m.get("macro_sql") != old[uid].get("macro_sql")
         }
         return changed | (set(old) - set(new))
-
-    @cached_property
-    def _macro_changed(self) -> dict[str, bool]:
-        return {}
 
     def macros_modified(self, entry: dict[str, Any]) -> bool:
         """Whether any macro the entry calls, directly or through other macros, changed."""
