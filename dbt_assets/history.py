@@ -36,6 +36,9 @@ from dbt_assets.events import (
     DbtLog,
     timestamp,
 )
+from dbt_assets.facts import DECODER as FACTS_DECODER
+from dbt_assets.facts import ENCODER as FACTS_ENCODER
+from dbt_assets.facts import RUNNING, AssetFacts, ResultRow, facts_from_rows, fold
 
 HISTORY_ENV = "DBT_ASSETS_HISTORY"
 DEFAULT_LOCATION = Path(".dbt-assets") / "history.db"
@@ -94,7 +97,18 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (run_id, seq)
     );
     """,
+    # 3: what each asset's history comes to (dbt_assets.facts), kept as results arrive;
+    # a source's newest load time from `dbt source freshness`
+    """
+    ALTER TABLE asset_results ADD COLUMN max_loaded_at REAL;
+    CREATE TABLE asset_facts (
+        unique_id TEXT PRIMARY KEY,
+        facts     BLOB NOT NULL
+    );
+    """,
 )
+FACTS_SINCE = 3
+"""The schema version that added asset_facts: databases migrated past it get theirs built."""
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -226,6 +240,8 @@ class History:
                 for statement in MIGRATIONS[number].split(";"):
                     if statement.strip():
                         self._db.execute(statement)
+            if version < FACTS_SINCE:
+                self._rebuild_facts(None)
             self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     def _corrupt(self, exc: sqlite3.DatabaseError) -> HistoryError:
@@ -312,32 +328,53 @@ class History:
         )
 
     def record_start(self, run_id: int, unique_id: str, at: float) -> None:
-        self._write(
-            "INSERT OR REPLACE INTO asset_results (run_id, unique_id, status, started_at) "
-            "VALUES (?, ?, 'running', ?)",
-            (run_id, unique_id, at),
-        )
+        def action() -> None:
+            with self._transaction():
+                self._db.execute(
+                    "INSERT OR REPLACE INTO asset_results (run_id, unique_id, status, started_at) "
+                    "VALUES (?, ?, 'running', ?)",
+                    (run_id, unique_id, at),
+                )
+                self._advance_facts(ResultRow(unique_id, run_id, RUNNING, at, None, None, None))
+
+        self._retry(action)
 
     def record_result(self, run_id: int, result: AssetFinished) -> None:
-        self._write(
-            "INSERT OR REPLACE INTO asset_results (run_id, unique_id, status, started_at, finished_at, "
-            "execution_time, rows_affected, failures, message, adapter_response, thread, skipped_because) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                run_id,
-                result.unique_id,
-                result.status,
-                result.started_at,
-                result.finished_at,
-                result.execution_time,
-                result.rows_affected,
-                result.failures,
-                result.message,
-                json.dumps(result.adapter_response) if result.adapter_response else None,
-                result.thread,
-                json.dumps(result.skipped_because) if result.skipped_because else None,
-            ),
-        )
+        def action() -> None:
+            with self._transaction():
+                self._db.execute(
+                    "INSERT OR REPLACE INTO asset_results (run_id, unique_id, status, started_at, "
+                    "finished_at, execution_time, rows_affected, failures, message, adapter_response, "
+                    "thread, skipped_because) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        run_id,
+                        result.unique_id,
+                        result.status,
+                        result.started_at,
+                        result.finished_at,
+                        result.execution_time,
+                        result.rows_affected,
+                        result.failures,
+                        result.message,
+                        json.dumps(result.adapter_response) if result.adapter_response else None,
+                        result.thread,
+                        json.dumps(result.skipped_because) if result.skipped_because else None,
+                    ),
+                )
+                self._advance_facts(
+                    ResultRow(
+                        result.unique_id,
+                        run_id,
+                        result.status,
+                        result.started_at,
+                        result.finished_at,
+                        result.execution_time,
+                        None,
+                        result.message,
+                    )
+                )
+
+        self._retry(action)
 
     def record_log(self, run_id: int, log: DbtLog) -> None:
         self._write(
@@ -361,11 +398,20 @@ class History:
 
         def action() -> None:
             with self._transaction():
+                unfinished = [
+                    row[0]
+                    for row in self._db.execute(
+                        "SELECT unique_id FROM asset_results WHERE run_id = ? AND status = 'running'",
+                        (run_id,),
+                    )
+                ]
                 self._db.execute(
                     "UPDATE asset_results SET status = ?, finished_at = ?, message = coalesce(message, ?) "
                     "WHERE run_id = ? AND status = 'running'",
                     (unfinished_status, finished, message, run_id),
                 )
+                if unfinished:
+                    self._rebuild_facts(unfinished)
                 self._db.execute(
                     "UPDATE runs SET status = ?, exit_code = ?, message = ?, finished_at = ? "
                     "WHERE run_id = ?",
@@ -379,27 +425,51 @@ class History:
     def import_run_results(self, path: str | Path) -> int | None:
         """Record a run from dbt's ``run_results.json``; None when it is already recorded
         (same invocation id)."""
-        path = Path(path)
-        try:
-            data = json.loads(path.read_text())
-            metadata = data["metadata"]
-            results = data["results"]
-        except FileNotFoundError as exc:
-            raise HistoryError(f"{path} not found", "dbt writes it to target/run_results.json") from exc
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise HistoryError(f"{path} is not a dbt run_results.json ({exc})") from exc
+        path, metadata, results, data = _read_artifact(path, "run_results.json")
         results = [r for r in results if not str(r.get("unique_id", "")).startswith(HOOK_PREFIX)]
+        args = data.get("args") or {}
+        return self._import(
+            path,
+            metadata,
+            str(args.get("which") or "unknown"),
+            {k: args[k] for k in ("select", "exclude", "selector") if args.get(k)},
+            args.get("target"),
+            float(data.get("elapsed_time") or 0),
+            [_imported_row(r) for r in results],
+        )
+
+    def import_source_freshness(self, path: str | Path) -> int | None:
+        """Record a ``dbt source freshness`` check from its ``sources.json``: each source's
+        status (pass, warn, error, runtime error) and the load time of its newest row. None
+        when it is already recorded (same invocation id)."""
+        path, metadata, results, data = _read_artifact(path, "sources.json")
+        return self._import(
+            path,
+            metadata,
+            "source freshness",
+            {},
+            None,
+            float(data.get("elapsed_time") or 0),
+            [_freshness_row(r) for r in results if r.get("unique_id")],
+        )
+
+    def _import(
+        self,
+        path: Path,
+        metadata: dict[str, Any],
+        command: str,
+        selection: dict[str, Any],
+        target: str | None,
+        elapsed: float,
+        rows: list[tuple[Any, ...]],
+    ) -> int | None:
         invocation_id = metadata.get("invocation_id")
         if invocation_id and self._read("SELECT 1 FROM runs WHERE invocation_id = ?", (invocation_id,)):
             return None
-        args = data.get("args") or {}
         finished = timestamp(metadata.get("generated_at")) or path.stat().st_mtime
-        started = timestamp(metadata.get("invocation_started_at")) or finished - float(
-            data.get("elapsed_time") or 0
-        )
-        statuses = {str(r.get("status")).lower() for r in results}
+        started = timestamp(metadata.get("invocation_started_at")) or finished - elapsed
+        statuses = {row[1] for row in rows}
         failed = bool(statuses & (FAILURE_STATUSES | {"skipped"}))
-        selection = {k: args[k] for k in ("select", "exclude", "selector") if args.get(k)}
 
         def action() -> int:
             with self._transaction():
@@ -408,10 +478,10 @@ class History:
                     "started_at, finished_at, status, exit_code, origin) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'import')",
                     (
-                        str(args.get("which") or "unknown"),
+                        command,
                         json.dumps(selection),
-                        json.dumps(sorted(str(r["unique_id"]) for r in results)),
-                        args.get("target"),
+                        json.dumps(sorted(row[0] for row in rows)),
+                        target,
                         metadata.get("dbt_version"),
                         invocation_id,
                         started,
@@ -425,13 +495,70 @@ class History:
                 self._db.executemany(
                     "INSERT OR REPLACE INTO asset_results (run_id, unique_id, status, started_at,"
                     " finished_at, execution_time, rows_affected, failures, message, adapter_response,"
-                    " thread) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [_imported_row(run_id, r) for r in results],
+                    " thread, max_loaded_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [(run_id, *row) for row in rows],
                 )
+                self._rebuild_facts(sorted({row[0] for row in rows}))
                 return run_id
 
         return self._retry(action)
+
+    # --- facts (dbt_assets.facts) ---------------------------------------------------
+
+    def _advance_facts(self, row: ResultRow) -> None:
+        """Fold one new result into its asset's facts (inside the writing transaction); a
+        result older than what the facts already hold makes them be rebuilt instead."""
+        got = self._db.execute(
+            "SELECT facts FROM asset_facts WHERE unique_id = ?", (row.unique_id,)
+        ).fetchone()
+        current = FACTS_DECODER.decode(got[0]) if got else None
+        if (
+            current is not None
+            and row.status != RUNNING
+            and current.last_at is not None
+            and (row.at is None or row.at < current.last_at)
+        ):
+            self._rebuild_facts([row.unique_id])
+            return
+        self._db.execute(
+            "INSERT OR REPLACE INTO asset_facts (unique_id, facts) VALUES (?, ?)",
+            (row.unique_id, FACTS_ENCODER.encode(fold(current, row))),
+        )
+
+    def _rebuild_facts(self, unique_ids: list[str] | None) -> None:
+        """Facts of these assets (None: of all) from every recorded result."""
+        if unique_ids is None:
+            self._db.execute("DELETE FROM asset_facts")
+            batches: list[list[str] | None] = [None]
+        else:
+            batches = [unique_ids[i : i + 500] for i in range(0, len(unique_ids), 500)]
+        for batch in batches:
+            where = "" if batch is None else f"WHERE unique_id IN ({_placeholders(batch)})"
+            rows = self._db.execute(f"{_RESULT_ROWS} {where} {_RESULT_ORDER}", batch or ())
+            facts = facts_from_rows(ResultRow(*row) for row in rows)
+            self._db.executemany(
+                "INSERT OR REPLACE INTO asset_facts (unique_id, facts) VALUES (?, ?)",
+                [(uid, FACTS_ENCODER.encode(f)) for uid, f in facts.items()],
+            )
+
+    def facts(self, at: float | None = None) -> dict[str, AssetFacts]:
+        """What the history says about each asset with any history, now or as of ``at``
+        (epoch seconds). Now, and any time after the last recorded result, reads the facts
+        kept up to date as results arrived; an earlier time replays the results until then."""
+        if at is None or self._facts_hold_at(at):
+            rows = self._read("SELECT facts FROM asset_facts")
+            return {f.unique_id: f for f in (FACTS_DECODER.decode(row[0]) for row in rows)}
+        rows = self._read(f"{_RESULT_ROWS} {_RESULT_ORDER}")
+        return facts_from_rows((ResultRow(*row) for row in rows), at)
+
+    def _facts_hold_at(self, at: float) -> bool:
+        """Whether nothing was recorded after ``at`` (then the kept facts are those of ``at``)."""
+        later = self._read(
+            "SELECT 1 FROM runs WHERE started_at > ? OR coalesce(finished_at, ?) > ? LIMIT 1",
+            (at, time.time(), at),
+        )
+        return not later
 
     # --- reading --------------------------------------------------------------------
 
@@ -573,14 +700,58 @@ def _alive(pid: int | None) -> bool:
     return True
 
 
-def _imported_row(run_id: int, result: dict[str, Any]) -> tuple[Any, ...]:
+_RESULT_ROWS = (
+    "SELECT unique_id, run_id, status, started_at, finished_at, execution_time, max_loaded_at, message "
+    "FROM asset_results"
+)
+_RESULT_ORDER = "ORDER BY unique_id, coalesce(finished_at, started_at), run_id"
+
+
+def _read_artifact(path: str | Path, name: str) -> tuple[Path, dict[str, Any], list[Any], dict[str, Any]]:
+    """(path, metadata, results, whole document) of a dbt artifact such as run_results.json."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+        metadata = data["metadata"]
+        results = list(data["results"])
+    except FileNotFoundError as exc:
+        raise HistoryError(f"{path} not found", f"dbt writes it to target/{name}") from exc
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise HistoryError(f"{path} is not a dbt {name} ({exc})") from exc
+    return path, metadata, results, data
+
+
+def _timings(result: dict[str, Any]) -> tuple[float | None, float | None]:
     timing = {t.get("name"): t for t in result.get("timing") or ()}
     started = timestamp((timing.get("compile") or timing.get("execute") or {}).get("started_at"))
     finished = timestamp((timing.get("execute") or timing.get("compile") or {}).get("completed_at"))
+    return started, finished
+
+
+def _freshness_row(result: dict[str, Any]) -> tuple[Any, ...]:
+    started, finished = _timings(result)
+    snapshotted = timestamp(result.get("snapshotted_at"))
+    adapter = result.get("adapter_response") or {}
+    return (
+        result["unique_id"],
+        str(result.get("status")).lower(),
+        started or snapshotted,
+        finished or snapshotted,
+        result.get("execution_time"),
+        None,
+        None,
+        result.get("error") or result.get("message"),
+        json.dumps(adapter) if adapter else None,
+        result.get("thread_id"),
+        timestamp(result.get("max_loaded_at")),
+    )
+
+
+def _imported_row(result: dict[str, Any]) -> tuple[Any, ...]:
+    started, finished = _timings(result)
     adapter = result.get("adapter_response") or {}
     rows = adapter.get("rows_affected")
     return (
-        run_id,
         result["unique_id"],
         str(result.get("status")).lower(),
         started,
@@ -591,4 +762,5 @@ def _imported_row(run_id: int, result: dict[str, Any]) -> tuple[Any, ...]:
         result.get("message"),
         json.dumps(adapter) if adapter else None,
         result.get("thread_id"),
+        None,
     )

@@ -13,8 +13,8 @@ the file's entries, later ones win.
         deadline: "07:00"
         timezone: Europe/Berlin
 
-Judging SLAs against the run history is not built yet (issue 5); this module is the validated
-declaration layer it will read.
+A source's SLA is dbt's own ``freshness`` (``warn_after``/``error_after``): :func:`source_slas`.
+:mod:`dbt_assets.sla` judges all of them against the run history.
 """
 
 from __future__ import annotations
@@ -29,13 +29,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from dbt_assets.errors import DbtAssetsError
 from dbt_assets.graph import AssetGraph
+from dbt_assets.schedule import Deadline
 
 SLA_TYPES = frozenset({"model", "seed", "snapshot"})
 """Resource types that may declare an SLA in their own YAML."""
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 
 class SlaConfigError(DbtAssetsError):
@@ -76,11 +76,9 @@ class Sla(BaseModel):
     @field_validator("deadline")
     @classmethod
     def _deadline(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        if _CLOCK.match(value) or len(value.split()) == 5:
-            return value
-        raise ValueError(f"{value!r} is neither HH:MM nor a five-field cron expression")
+        if value is not None:
+            Deadline.parse(value)  # ScheduleError is a ValueError: pydantic reports it
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -176,10 +174,43 @@ def effective_slas(graph: AssetGraph, rules: list[SlaRule] | None = None) -> dic
     found: dict[str, Sla] = {}
     for rule in rules:
         sla = Sla(**rule.model_dump(exclude={"select"}))
-        for uid in select(graph, [rule.select], indirect_selection="empty", resource_types=["all"]):
+        for uid in select(graph, [rule.select], indirect_selection="empty", resource_types=SLA_TYPES):
             found[uid] = sla.merged_over(found[uid]) if uid in found else sla
     for uid in graph.records:
         own = own_sla(graph, uid)
         if own is not None:
             found[uid] = own.merged_over(found[uid]) if uid in found else own
     return {uid: sla for uid, sla in found.items() if not sla.empty}
+
+
+class SourceSla(BaseModel):
+    """A source's SLA: dbt's ``freshness`` of it, in seconds (``warn_after``/``error_after``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    warn_after: float | None = None
+    error_after: float | None = None
+
+
+_PERIODS = {"minute": 60, "hour": 3600, "day": 86400}
+
+
+def _after(value: Any) -> float | None:
+    if not isinstance(value, Mapping) or not value.get("count") or value.get("period") not in _PERIODS:
+        return None
+    return float(value["count"]) * _PERIODS[value["period"]]
+
+
+def source_slas(graph: AssetGraph) -> dict[str, SourceSla]:
+    """Every source with a freshness SLA (dbt's ``freshness:`` with warn_after or error_after)."""
+    found = {}
+    for uid, record in graph.records.items():
+        if record.resource_type != "source" or not record.freshness:
+            continue
+        sla = SourceSla(
+            warn_after=_after(record.freshness.get("warn_after")),
+            error_after=_after(record.freshness.get("error_after")),
+        )
+        if sla.warn_after is not None or sla.error_after is not None:
+            found[uid] = sla
+    return found

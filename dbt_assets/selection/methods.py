@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fnmatch import fnmatch
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dbt_assets.errors import SelectionError
 from dbt_assets.graph import AssetGraph
@@ -22,6 +22,12 @@ from dbt_assets.selection.state import (
     result_nodes,
     source_status_nodes,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from dbt_assets.facts import AssetFacts
+    from dbt_assets.history import History
 
 KNOWN_RESOURCE_TYPES = frozenset(
     {
@@ -62,6 +68,53 @@ class MethodContext:
     graph: AssetGraph
     project_dir: Path | None = None
     state: PreviousState | None = None
+    history: History | None = None
+    """The run history read by ``status:`` and ``sla:`` (default: the project's)."""
+    at: float | None = None
+    """The moment ``status:`` and ``sla:`` look at (default: now)."""
+    _facts: Mapping[str, AssetFacts] | None = field(default=None, repr=False)
+    _sla_status: dict[str, set[str]] | None = field(default=None, repr=False)
+
+    def run_facts(self, method: str) -> Mapping[str, AssetFacts]:
+        """What the run history says about each asset (read once per selection)."""
+        if self._facts is None:
+            from dbt_assets.history import History, history_path
+
+            history = self.history
+            if history is None:
+                if self.project_dir is None:
+                    raise SelectionError(
+                        f"the '{method}:' method reads the run history, and a manifest alone has none",
+                        "pass --project-dir, or --history with the history database",
+                    )
+                path = history_path(self.project_dir)
+                if not path.exists():
+                    raise SelectionError(
+                        f"the '{method}:' method reads the run history, and there is none at {path}",
+                        "run `dbt-assets run` (or `dbt-assets history import`) first, or pass --history",
+                    )
+                with History.open(path, create=False) as opened:
+                    self._facts = opened.facts(self.at)
+            else:
+                self._facts = history.facts(self.at)
+        return self._facts
+
+    def sla_statuses(self) -> dict[str, set[str]]:
+        """The assets with an SLA in each SLA status (an asset is in every status one of its
+        SLAs has), plus ``any``."""
+        if self._sla_status is None:
+            import time
+
+            from dbt_assets.sla import judge
+
+            results = judge(
+                self.graph, self.run_facts("sla"), self.at if self.at is not None else time.time()
+            )
+            statuses: dict[str, set[str]] = {"any": {r.unique_id for r in results}}
+            for result in results:
+                statuses.setdefault(result.status, set()).add(result.unique_id)
+            self._sla_status = statuses
+        return self._sla_status
 
     def previous_state(self, method: str) -> PreviousState:
         if self.state is None:
@@ -456,6 +509,44 @@ def method_source_status(ctx: MethodContext, args: tuple[str, ...], value: str) 
     return {uid for uid in found if uid in ctx.graph.records}
 
 
+# --- run history and SLAs ---------------------------------------------------------------
+
+RUN_STATUSES = frozenset(
+    {"success", "error", "fail", "warn", "pass", "skipped", "cancelled", "no-op", "runtime_error"}
+)
+SLA_STATUSES = frozenset({"ok", "warn", "breached", "at_risk", "unknown", "any"})
+
+
+def method_status(ctx: MethodContext, args: tuple[str, ...], value: str) -> set[str]:
+    """``status:<last status>``: assets whose last recorded result has this status
+    (success, error, fail, warn, pass, skipped, cancelled, no-op, runtime_error)."""
+    if value not in RUN_STATUSES:
+        raise SelectionError(
+            f"invalid status selector '{value}'", f"use one of {', '.join(sorted(RUN_STATUSES))}"
+        )
+    wanted = value.replace("_", " ")
+    records = ctx.graph.records
+    return {
+        uid
+        for uid, facts in ctx.run_facts("status").items()
+        if facts.last_status == wanted and uid in records
+    }
+
+
+def method_sla(ctx: MethodContext, args: tuple[str, ...], value: str) -> set[str]:
+    """``sla:breached|warn|at_risk|unknown``: assets with an SLA in that status; ``sla:ok``:
+    assets whose every SLA is ok; ``sla:any``: assets with an SLA."""
+    if value not in SLA_STATUSES:
+        raise SelectionError(
+            f"invalid sla selector '{value}'", f"use one of {', '.join(sorted(SLA_STATUSES))}"
+        )
+    statuses = ctx.sla_statuses()
+    if value == "ok":
+        troubled = set().union(*(statuses.get(s, set()) for s in SLA_STATUSES - {"ok", "any"}))
+        return statuses.get("ok", set()) - troubled
+    return set(statuses.get(value, set()))
+
+
 METHODS: dict[str, Method] = {
     "fqn": method_fqn,
     "tag": method_tag,
@@ -482,5 +573,10 @@ METHODS: dict[str, Method] = {
     "downstream_of": method_downstream_of,
     "upstream_of": method_upstream_of,
     "owner": method_owner,
+    "status": method_status,
+    "sla": method_sla,
 }
-DBT_METHODS = frozenset(METHODS) - {"downstream_of", "upstream_of", "owner"}
+EXTENSION_METHODS = frozenset({"downstream_of", "upstream_of", "owner", "status", "sla"})
+HISTORY_METHODS = frozenset({"status", "sla"})
+"""Methods that read the run history."""
+DBT_METHODS = frozenset(METHODS) - EXTENSION_METHODS
