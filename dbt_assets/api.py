@@ -26,7 +26,10 @@ from dbt_assets.selection.spec import IndirectSelection
 if TYPE_CHECKING:  # pydantic is imported only by the calls that return models
     from dbt_assets.asset import AssetDetail
     from dbt_assets.history import AssetStatus, History
-    from dbt_assets.runner import Run, RunOptions
+    from dbt_assets.runner import Run, RunOptions, RunResult
+    from dbt_assets.sla import SlaResult
+    from dbt_assets.sla_config import Sla, SourceSla
+    from dbt_assets.sla_explain import Explanation
 
 
 def load_graph(
@@ -60,10 +63,12 @@ def list_assets(
     indirect_selection: IndirectSelection = "eager",
     command: str = "ls",
     state: str | Path | None = None,
+    history: History | None = None,
 ) -> list[str]:
     """Sorted unique_ids that ``dbt ls`` (or ``command``) would select with the same options.
 
-    ``state`` is dbt's ``--state DIR`` (for ``state:``, ``result:``, ``source_status:``).
+    ``state`` is dbt's ``--state DIR`` (for ``state:``, ``result:``, ``source_status:``);
+    ``history`` the run history ``status:`` and ``sla:`` read (default: the project's).
 
     >>> list_assets(graph, ["downstream_of:orders"], resource_types=["model"])   # doctest: +SKIP
     """
@@ -77,6 +82,7 @@ def list_assets(
         indirect_selection=indirect_selection,
         command=command,
         state=state,
+        history=history,
     )
 
 
@@ -85,11 +91,13 @@ def describe_asset(graph: AssetGraph, name: str) -> AssetDetail:
     from dbt_assets.asset import AssetDetail
 
     uid = graph.find(name)
+    sla = asset_sla(graph, uid)
     return AssetDetail(
         asset=graph.asset(uid),
         parents=graph.parents(uid),
         children=graph.children(uid),
         checks=graph.checks(uid),
+        sla=None if sla is None else sla.model_dump(exclude_none=True),
     )
 
 
@@ -132,6 +140,7 @@ def plan_selection(
     indirect_selection: IndirectSelection = "eager",
     unique_ids: Iterable[str] | None = None,
     state: str | Path | None = None,
+    history: History | None = None,
 ) -> Plan:
     """What ``dbt COMMAND`` would run for a selection (or explicit unique_ids), and the exact
     dbt argv that selects it.
@@ -150,6 +159,7 @@ def plan_selection(
         indirect_selection=indirect_selection,
         unique_ids=unique_ids,
         state=state,
+        history=history,
     )
 
 
@@ -200,6 +210,7 @@ def start_run(
         indirect_selection=indirect_selection,
         unique_ids=ids,
         state=state,
+        history=history,
     )
     selection: dict[str, object] = {
         key: list(value)
@@ -267,3 +278,73 @@ def asset_statuses(
     ids = list(unique_ids)
     known = history.asset_statuses(ids)
     return [(uid, known.get(uid)) for uid in ids]
+
+
+# --- SLAs ---------------------------------------------------------------------------------
+
+
+def asset_sla(graph: AssetGraph, name: str) -> Sla | SourceSla | None:
+    """The effective SLA of one asset: its own YAML over ``dbt_assets.yml``, key by key
+    (durations in seconds); for a source, dbt's freshness. None when it has none."""
+    from dbt_assets.sla import declared_slas
+
+    return declared_slas(graph).get(graph.find(name))
+
+
+def check_slas(
+    graph: AssetGraph,
+    history: History,
+    select_values: Sequence[str] = (),
+    *,
+    exclude: Sequence[str] = (),
+    at: float | None = None,
+) -> list[SlaResult]:
+    """Every SLA of the selected assets (default: every asset with an SLA) judged from the
+    run history as of ``at`` (epoch seconds, default now), by asset then SLA kind.
+
+    >>> results = check_slas(graph, history, ["tag:finance"])          # doctest: +SKIP
+    >>> [(r.unique_id, r.sla, r.status) for r in results]             # doctest: +SKIP
+    [('model.shop.order_revenue_daily', 'freshness', 'ok'), ...]
+    """
+    import time
+
+    from dbt_assets.sla import judge
+
+    ids = None
+    if select_values or exclude:
+        ids = select(
+            graph,
+            select_values,
+            exclude=exclude,
+            resource_types=["all"],
+            indirect_selection="empty",
+            history=history,
+            at=at,
+        )
+    when = at if at is not None else time.time()
+    return judge(graph, history.facts(at), when, unique_ids=ids)
+
+
+def explain_sla(graph: AssetGraph, history: History, name: str, *, at: float | None = None) -> Explanation:
+    """Why an asset's SLA is breached or at risk: its SLA results, its last run, and the
+    upstream assets that failed or are late (nearest first, root causes marked)."""
+    from dbt_assets.sla_explain import explain
+
+    return explain(graph, history.facts(at), at, graph.find(name))
+
+
+def run_slas(graph: AssetGraph, history: History, result: RunResult) -> list[SlaResult]:
+    """The SLAs of the assets a run touched, judged right after it: which it met or missed."""
+    from dbt_assets.sla import judge
+
+    return judge(graph, history.facts(), result.finished_at, unique_ids=result.results)
+
+
+def check_source_freshness(
+    project: Project, history: History, select_values: Sequence[str] = ()
+) -> int | None:
+    """Run ``dbt source freshness`` and record its results (the facts of source SLAs);
+    the run id, or None when dbt's invocation was recorded already."""
+    from dbt_assets.source_freshness import record_source_freshness
+
+    return record_source_freshness(project, history, select_values)

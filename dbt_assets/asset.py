@@ -84,6 +84,9 @@ class AssetDetail(BaseModel):
     parents: list[str]
     children: list[str]
     checks: list[str]
+    sla: dict[str, Any] | None = Field(
+        default=None, description="the effective SLA (durations in seconds); for a source, its freshness"
+    )
 
 
 def effective_meta(record: NodeRecord) -> dict[str, Any]:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -19,6 +20,7 @@ from dbt_assets.errors import DbtAssetsError
 if TYPE_CHECKING:
     from dbt_assets.compile import Plan
     from dbt_assets.graph import AssetGraph
+    from dbt_assets.history import History
     from dbt_assets.project import Project
     from dbt_assets.runner import Run, RunOptions
 
@@ -195,6 +197,20 @@ def _graph(kwargs: dict[str, Any]) -> AssetGraph:
     )
 
 
+@contextmanager
+def _history_for_selection(kwargs: dict[str, Any]) -> Iterator[History | None]:
+    """The history ``status:`` and ``sla:`` read when --history names one (else they read
+    the project's, only if the selection uses them)."""
+    path = kwargs.pop("history_path")
+    if path is None:
+        yield None
+        return
+    from dbt_assets.history import History
+
+    with History.open(path, create=False) as history:
+        yield history
+
+
 def _print_lines(lines: Any) -> None:
     out = sys.stdout
     try:
@@ -246,6 +262,7 @@ def main(ctx: click.Context, debug: bool) -> None:
     help="With --output json: only these keys (space-separated or repeated; dotted keys "
     "such as config.materialized reach into nested values).",
 )
+@_HISTORY
 def ls_command(**kwargs: Any) -> None:
     """List assets like `dbt ls`, from the manifest alone (no dbt start-up).
 
@@ -265,8 +282,9 @@ def ls_command(**kwargs: Any) -> None:
     from dbt_assets.listing import format_listing
 
     selection = _selection_kwargs(kwargs)
-    graph = _graph(kwargs)
-    uids = list_assets(graph, kwargs["select_values"], **selection)
+    with _history_for_selection(kwargs) as history:
+        graph = _graph(kwargs)
+        uids = list_assets(graph, kwargs["select_values"], history=history, **selection)
     _print_lines(format_listing(graph, uids, kwargs["output"], kwargs["output_keys"]))
 
 
@@ -291,6 +309,7 @@ main.add_command(ls_command, "list")
     help="Select exactly these unique_ids, one per line ('-' reads stdin), instead of --select.",
 )
 @click.option("--output", "-o", default="text", show_default=True, type=click.Choice(["text", "json"]))
+@_HISTORY
 def plan_command(**kwargs: Any) -> None:
     """Show what a dbt command would run and the exact dbt arguments for it.
 
@@ -310,10 +329,16 @@ def plan_command(**kwargs: Any) -> None:
     selection = _selection_kwargs(kwargs)
     ids_file = kwargs.pop("select_ids")
     unique_ids = ids_file.read().split() if ids_file is not None else None
-    graph = _graph(kwargs)
-    result = plan_selection(
-        graph, kwargs["dbt_command"], kwargs["select_values"], unique_ids=unique_ids, **selection
-    )
+    with _history_for_selection(kwargs) as history:
+        graph = _graph(kwargs)
+        result = plan_selection(
+            graph,
+            kwargs["dbt_command"],
+            kwargs["select_values"],
+            unique_ids=unique_ids,
+            history=history,
+            **selection,
+        )
     _print_plan(graph, result, kwargs["output"])
 
 
@@ -491,7 +516,28 @@ def _execute(run: Run, output: str) -> None:
             if result.exit_code != 0:
                 hint += f"; re-run what did not succeed with: dbt-assets retry {result.run_id}"
         click.echo(render_summary(run.graph, result, hint), nl=False)
+    _report_slas(run, output)
     sys.exit(result.exit_code)
+
+
+def _report_slas(run: Run, output: str) -> None:
+    """After a run: which SLAs of its assets it met or missed (text), or one
+    ``sla_result`` JSON line each (json)."""
+    from dbt_assets.api import run_slas
+
+    if run.history is None or run.result is None or run.result.run_id is None:
+        return
+    try:
+        results = run_slas(run.graph, run.history, run.result)
+    except DbtAssetsError as exc:  # a broken SLA declaration must not hide the run's outcome
+        click.echo(f"dbt-assets: SLAs not judged: {exc.message}", err=True)
+        return
+    if output == "json":
+        _print_lines(json.dumps({"event": "sla_result", **json.loads(_json(r))}) for r in results)
+    else:
+        from dbt_assets.render import render_run_slas
+
+        click.echo(render_run_slas(results), nl=False)
 
 
 def _make_run_command(command: str, summary: str) -> click.Command:
@@ -735,3 +781,7 @@ def _json(value: Any) -> str:
 def run() -> None:
     """Console-script entry point."""
     main(args=spread_multi_values(sys.argv[1:]), prog_name="dbt-assets")
+
+
+# The SLA commands live in their own module; importing it adds them to `main`.
+import dbt_assets.cli_sla  # noqa: E402, F401

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from dbt_assets.errors import SelectionError
 from dbt_assets.graph import AssetGraph
@@ -47,6 +47,9 @@ from dbt_assets.selection.evaluate import criterion_nodes
 from dbt_assets.selection.methods import MethodContext
 from dbt_assets.selection.parse import parse_term
 from dbt_assets.selection.spec import Criterion, IndirectSelection, Spec
+
+if TYPE_CHECKING:
+    from dbt_assets.history import History
 
 RESOURCE_TYPE_FLAG_COMMANDS = frozenset({"ls", "build", "test"})
 Strategy = Literal["as written", "rewritten", "explicit", "empty"]
@@ -81,12 +84,14 @@ def plan(
     unique_ids: Iterable[str] | None = None,
     state: str | Path | None = None,
     max_argv: int = MAX_ARGV,
+    history: History | None = None,
 ) -> Plan:
     """The plan of ``dbt COMMAND`` for a selection, or for an explicit set of ``unique_ids``.
 
     ``state`` is dbt's ``--state DIR``; the argv carries it (as an absolute path) when the
     selection reads it (``state:``, ``result:``, ``source_status:``). Above ``max_argv``
-    bytes of arguments the selection becomes a generated YAML selector."""
+    bytes of arguments the selection becomes a generated YAML selector. ``status:`` and
+    ``sla:`` read ``history`` (default: the project's)."""
     types = resource_types_for(command, resource_types, exclude_resource_types)
     type_flags = _type_flags(command, resource_types, exclude_resource_types)
     if unique_ids is not None:
@@ -100,7 +105,7 @@ def plan(
         graph, select_values, exclude, selector=selector, indirect_selection=indirect_selection
     )
     previous = previous_state(graph, state)
-    selected = resolve(graph, spec, types, state=previous)
+    selected = resolve(graph, spec, types, state=previous, history=history)
     if not selected:
         return Plan(command, (), (), "empty")
     mode_flags: tuple[str, ...] = ()

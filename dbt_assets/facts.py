@@ -31,6 +31,8 @@ class AssetFacts(msgspec.Struct, frozen=True):
     """One asset's history in brief, as of some moment."""
 
     unique_id: str
+    first_at: float | None = None
+    """When its first recorded result started (or finished)."""
     last_status: str | None = None
     last_run_id: int | None = None
     last_started_at: float | None = None
@@ -72,7 +74,7 @@ class ResultRow(NamedTuple):
 
 def fold(facts: AssetFacts | None, row: ResultRow) -> AssetFacts:
     """The facts after one more result (results must come in the order they finished)."""
-    current = facts if facts is not None else AssetFacts(row.unique_id)
+    current = facts if facts is not None else AssetFacts(row.unique_id, first_at=row.started_at or row.at)
     if row.status == RUNNING:
         return msgspec.structs.replace(current, running_since=row.started_at)
     changes: dict[str, object] = {

@@ -496,7 +496,7 @@ class History:
                     "INSERT OR REPLACE INTO asset_results (run_id, unique_id, status, started_at,"
                     " finished_at, execution_time, rows_affected, failures, message, adapter_response,"
                     " thread, max_loaded_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [(run_id, *row) for row in rows],
                 )
                 self._rebuild_facts(sorted({row[0] for row in rows}))

@@ -6,12 +6,18 @@ import shlex
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from dbt_assets.sla import human
+
 if TYPE_CHECKING:
     from dbt_assets.asset import AssetDetail
     from dbt_assets.compile import Plan
     from dbt_assets.events import DbtLog
     from dbt_assets.graph import AssetGraph
     from dbt_assets.history import AssetResult, AssetStatus, RunRecord
+    from dbt_assets.sla import SlaResult
+    from dbt_assets.sla_explain import Explanation, LastRun
+
+_DURATIONS = frozenset({"freshness", "max_runtime", "warn_after", "error_after"})
 
 
 def render_detail(detail: AssetDetail) -> str:
@@ -42,6 +48,11 @@ def render_detail(detail: AssetDetail) -> str:
     if a.meta:
         lines.append("  meta:")
         lines += [f"    {key}: {value}" for key, value in a.meta.items()]
+    if detail.sla:
+        lines.append("  sla:")
+        for key, value in detail.sla.items():
+            shown = human(value) if key in _DURATIONS and isinstance(value, int | float) else value
+            lines.append(f"    {key}: {shown}")
     if a.columns:
         lines.append("  columns:")
         for col in a.columns.values():
@@ -212,3 +223,81 @@ def render_status(graph: AssetGraph, rows: Sequence[tuple[str, AssetStatus | Non
             )
         )
     return _table(("ASSET", "LAST STATUS", "LAST RUN", "LAST SUCCESS", "AGE", "EXEC TIME"), table)
+
+
+# --- SLAs -------------------------------------------------------------------------------
+
+_MARKS = {"ok": "ok", "warn": "WARN", "breached": "BREACHED", "at_risk": "AT RISK", "unknown": "unknown"}
+
+
+def _sla_line(result: SlaResult) -> str:
+    return f"  {_MARKS.get(result.status, result.status):<9} {result.sla:<13} {result.message}"
+
+
+def render_sla_results(graph: AssetGraph, results: Sequence[SlaResult], at: str) -> str:
+    """``dbt-assets sla check`` as text: each asset, its SLAs, then the counts."""
+    lines = [f"SLAs as of {at}:"]
+    current = None
+    for result in results:
+        if result.unique_id != current:
+            current = result.unique_id
+            lines.append(result.unique_id)
+        lines.append(_sla_line(result))
+        path = result.details.get("critical_path")
+        if result.status == "at_risk" and path:
+            lines.append(f"            critical path: {' -> '.join(path)}")
+    counts: dict[str, int] = {}
+    for result in results:
+        counts[result.status] = counts.get(result.status, 0) + 1
+    if not results:
+        lines.append("  no SLAs declared for the selection (dbt_assets.yml, config.meta.dbt_assets.sla)")
+    else:
+        lines.append(" · ".join(f"{status} {counts[status]}" for status in sorted(counts)))
+    return "\n".join(lines) + "\n"
+
+
+def _last_run_text(run: LastRun) -> str:
+    if run.status is None:
+        return "no run recorded"
+    text = f"last run {run.run_id}: {run.status} at {run.at}"
+    text += f"; last success {run.last_success_at}" if run.last_success_at else "; never succeeded"
+    return text
+
+
+def render_explanation(explanation: Explanation) -> str:
+    """``dbt-assets why`` as text."""
+    lines = [f"{explanation.unique_id}: {_last_run_text(explanation.last_run)}"]
+    if explanation.last_run.message and explanation.last_run.status not in (None, "success"):
+        lines.append(f"  {explanation.last_run.message.strip().splitlines()[0]}")
+    if not explanation.results:
+        lines.append("  no SLA declared")
+    lines += [_sla_line(r) for r in explanation.results]
+    for result in explanation.results:
+        path = result.details.get("critical_path")
+        if result.status == "at_risk" and path:
+            estimate = human(result.details.get("estimate"))
+            lines.append(f"  critical path ({estimate}): {' -> '.join(path)}")
+    troubled = any(r.status in ("breached", "warn", "at_risk") for r in explanation.results)
+    if troubled and not explanation.causes:
+        lines.append("No upstream asset failed or is late: the asset itself is the cause.")
+    elif explanation.causes:
+        lines.append("Upstream causes (nearest first; * = root cause):")
+        for cause in explanation.causes:
+            mark = "*" if cause.root else " "
+            lines.append(f" {mark} {cause.unique_id} ({cause.distance} up): {'; '.join(cause.reasons)}")
+            lines.append(f"      {_last_run_text(cause.last_run)}")
+            if cause.last_run.message and cause.last_run.status not in (None, "success", "pass"):
+                lines.append(f"      {cause.last_run.message.strip().splitlines()[0]}")
+    return "\n".join(lines) + "\n"
+
+
+def render_run_slas(results: Sequence[SlaResult]) -> str:
+    """The SLA part of a run's summary: which SLAs the run's assets met or missed."""
+    if not results:
+        return ""
+    missed = [r for r in results if r.status in ("breached", "warn", "at_risk")]
+    met = sum(1 for r in results if r.status == "ok")
+    lines = [f"SLAs: {met} met, {len(missed)} missed or at risk, {len(results) - met - len(missed)} unknown"]
+    for result in missed:
+        lines.append(f"  {_MARKS[result.status]} {result.unique_id} {result.sla}: {result.message}")
+    return "\n".join(lines) + "\n"

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
@@ -165,3 +165,34 @@ class Deadline:
                 return later[0]
             day += timedelta(days=1)
         raise ScheduleError(f"the deadline {self.text!r} never falls due")
+
+
+_RELATIVE = re.compile(r"^([+-])\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_moment(text: str, now: float, timezone: str | None = None) -> float:
+    """Epoch seconds of a moment given as ISO 8601 (``2026-11-24T07:00``, without an offset
+    in ``timezone``, default UTC), ``HH:MM`` (the next such wall time), ``+2h``/``-30m``
+    (from ``now``) or epoch seconds."""
+    text = text.strip()
+    zone = ZoneInfo(timezone) if timezone else UTC
+    relative = _RELATIVE.match(text)
+    if relative:
+        sign = 1 if relative.group(1) == "+" else -1
+        return now + sign * float(relative.group(2)) * _UNITS[relative.group(3)]
+    if _CLOCK.match(text):
+        return Deadline.parse(text, timezone).next(now)
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise ScheduleError(
+            f"{text!r} is not a time; write 2026-11-24T07:00[+01:00], 07:00, +2h, -30m or epoch seconds"
+        ) from exc
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=zone)
+    return parsed.timestamp()

@@ -15,7 +15,8 @@ too late); ``unknown`` (no history to judge from).
   before. Between deadlines an asset that has not succeeded yet is ``at_risk`` when its
   not-yet-done upstream chain, run now with the p90 of each asset's recent execution times,
   would finish after the next deadline (the critical path is in ``details``). A miss stands
-  until the next deadline falls due, even if a later run succeeds.
+  until the next deadline falls due, even if a later run succeeds. An asset whose history
+  starts after a deadline is judged by the next one only.
 - **max_runtime**: the last execution (or the one running now) took at most this long.
 - **max_failures**: at most this many failed runs in a row (since the last success).
 """
@@ -204,7 +205,8 @@ class _Judge:
             return self.result(
                 uid, "deadline", "unknown", severity, None, limit, "never succeeded", zone=zone
             )
-        if not _succeeded_between(facts, since, due):
+        recorded_before = facts.first_at is not None and facts.first_at <= due
+        if recorded_before and not _succeeded_between(facts, since, due):
             late = next((t for t, _ in facts.recent if t > due), None)
             text = f"missed the deadline {_local(due, schedule)}: " + (
                 f"succeeded {human(late - due)} late" if late is not None else "not succeeded since"

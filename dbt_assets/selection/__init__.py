@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dbt_assets.errors import SelectionError
 from dbt_assets.graph import AssetGraph
@@ -21,6 +22,9 @@ from dbt_assets.selection.parse import parse_cli, parse_definition
 from dbt_assets.selection.selectors import default_selector, project_selectors
 from dbt_assets.selection.spec import INDIRECT_SELECTION_MODES, IndirectSelection, Spec
 from dbt_assets.selection.state import STATE_METHODS, PreviousState
+
+if TYPE_CHECKING:
+    from dbt_assets.history import History
 
 __all__ = [
     "COMMANDS",
@@ -130,17 +134,20 @@ def select(
     command: str = "ls",
     project_dir: str | Path | None = None,
     state: str | Path | None = None,
+    history: History | None = None,
+    at: float | None = None,
 ) -> list[str]:
     """The sorted unique_ids dbt would select for ``command`` with the same options.
 
     ``path:`` globs the files of ``project_dir`` (default: the graph's project), or the paths
     the manifest knows when the graph came from a manifest file alone. ``state`` is dbt's
     ``--state DIR`` (relative to the project directory), read by ``state:``, ``result:``
-    and ``source_status:``.
+    and ``source_status:``. ``status:`` and ``sla:`` read ``history`` (default: the
+    project's) as of ``at`` (default: now).
     """
     spec = selection_spec(graph, select, exclude, selector=selector, indirect_selection=indirect_selection)
     types = resource_types_for(command, resource_types, exclude_resource_types)
-    return resolve(graph, spec, types, project_dir, state)
+    return resolve(graph, spec, types, project_dir, state, history, at)
 
 
 def resolve(
@@ -149,10 +156,12 @@ def resolve(
     types: Collection[str],
     project_dir: str | Path | None = None,
     state: str | Path | PreviousState | None = None,
+    history: History | None = None,
+    at: float | None = None,
 ) -> list[str]:
     """The sorted unique_ids a spec selects, filtered to the command's resource ``types``."""
     root = Path(project_dir) if project_dir is not None else graph.project_dir
-    ctx = MethodContext(graph, root, previous_state(graph, state, root))
+    ctx = MethodContext(graph, root, previous_state(graph, state, root), history, at)
     direct, _ = evaluate(ctx, spec)
     return filter_resource_types(ctx, direct, types)
 
