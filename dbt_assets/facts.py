@@ -74,7 +74,9 @@ class ResultRow(NamedTuple):
 
 def fold(facts: AssetFacts | None, row: ResultRow) -> AssetFacts:
     """The facts after one more result (results must come in the order they finished)."""
-    current = facts if facts is not None else AssetFacts(row.unique_id, first_at=row.started_at or row.at)
+    if facts is None:
+        facts = AssetFacts(row.unique_id, first_at=row.started_at if row.started_at is not None else row.at)
+    current = facts
     if row.status == RUNNING:
         return msgspec.structs.replace(current, running_since=row.started_at)
     changes: dict[str, object] = {

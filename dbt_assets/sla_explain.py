@@ -3,9 +3,9 @@
     >>> explain(graph, history.facts(), time.time(), "model.shop.orders").causes[0].reason  # doctest: +SKIP
     'failed'
 
-A cause is an upstream asset (model, seed, snapshot or source) whose last result failed or
-was skipped or cancelled, whose own SLA is not met, or, for a deadline, that has not
-succeeded since the deadline before. Causes come nearest first; a *root* cause has no other
+A cause is an upstream asset (model, seed, snapshot or source) with run history whose last
+result failed or was skipped or cancelled, whose own SLA is not met, or, for a deadline,
+that has not succeeded since the deadline before. Causes come nearest first; a *root* cause has no other
 cause upstream of it.
 """
 
@@ -133,9 +133,9 @@ def _cycle_start(sla: object, troubled: list[SlaResult], at: float) -> float | N
 
 
 def _reasons(graph: AssetGraph, facts: AssetFacts | None, uid: str, cycle_start: float | None) -> list[str]:
+    if facts is None:  # nothing to judge by: an asset never run here (or run by other means)
+        return []
     runnable = graph.records[uid].resource_type in RUNNABLE
-    if facts is None:
-        return ["no run recorded"] if runnable and cycle_start is not None else []
     found = []
     if facts.last_status in FAILURE_STATUSES | {"skipped", CANCELLED}:
         found.append(f"last run {facts.last_status}")

@@ -76,3 +76,18 @@ def example_manifest(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator
     path = tmp_path / "manifest.json"
     path.write_bytes(gzip.decompress(request.param.read_bytes()))
     yield path
+
+
+@pytest.fixture(scope="session")
+def built_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The fixture built once with ``dbt-assets build`` (DuckDB file and history included)."""
+    project = copy_project(FIXTURE_PROJECT, tmp_path_factory.mktemp("built") / "dbt_project")
+    result = cli("build", "--project-dir", str(project))
+    assert result.exit_code == 0, result.output
+    return project
+
+
+@pytest.fixture
+def built_project(built_template: Path, tmp_path: Path) -> Path:
+    """A private copy of the built fixture that a test may run and change."""
+    return Path(shutil.copytree(built_template, tmp_path / "built"))

@@ -65,21 +65,6 @@ def _fix_orders(project: Path) -> None:
     path.write_text(path.read_text().replace("select no_such_column,", "select", 1))
 
 
-@pytest.fixture(scope="session")
-def built_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The fixture built once with ``dbt-assets build`` (DuckDB file and history included)."""
-    project = copy_project(REPO / "fixtures/dbt_project", tmp_path_factory.mktemp("built") / "dbt_project")
-    result = cli("build", "--project-dir", str(project))
-    assert result.exit_code == 0, result.output
-    return project
-
-
-@pytest.fixture
-def built_project(built_template: Path, tmp_path: Path) -> Path:
-    """A private copy of the built fixture that a test may run and change."""
-    return Path(shutil.copytree(built_template, tmp_path / "built"))
-
-
 def test_build_everything(scratch_project: Path) -> None:
     result = cli("build", "--project-dir", str(scratch_project), "--output", "json")
     assert result.exit_code == 0, result.stderr
