@@ -1,0 +1,139 @@
+"""Alerts: the webhook against a local HTTP server on 127.0.0.1 (answering, down, slow,
+failing, flaky), and both alert kinds through `dbt-assets sla check`."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+
+from dbt_assets.alerts import AlertError, post_webhook
+from dbt_assets.events import AssetFinished
+from dbt_assets.history import History
+
+from .conftest import cli
+
+
+class Hook(BaseHTTPRequestHandler):
+    """/ok answers 200; /down500 always 500; /flaky 500 twice then 200; /slow sleeps 2 s;
+    /gone 404. Every request body is kept, per path."""
+
+    received: ClassVar[dict[str, list[bytes]]] = {}
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        seen = self.received.setdefault(self.path, [])
+        seen.append(body)
+        if self.path == "/slow":
+            time.sleep(2)
+        code = {"/ok": 200, "/down500": 500, "/gone": 404, "/slow": 200}.get(self.path, 200)
+        if self.path == "/flaky":
+            code = 500 if len(seen) <= 2 else 200
+        try:
+            self.send_response(code)
+            self.end_headers()
+            self.wfile.write(b"{}")
+        except BrokenPipeError:  # /slow: the client gave up waiting, as it should
+            pass
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def server() -> Iterator[str]:
+    Hook.received = {}
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+PAYLOAD = {"results": [{"unique_id": "model.p.a", "status": "breached"}]}
+
+
+def test_delivered(server: str) -> None:
+    delivery = post_webhook(f"{server}/ok", PAYLOAD, backoff=0.01)
+    assert delivery.ok and delivery.attempts == 1
+    assert [json.loads(b) for b in Hook.received["/ok"]] == [PAYLOAD]
+
+
+def test_server_answering_500_is_retried_then_reported(server: str) -> None:
+    delivery = post_webhook(f"{server}/down500", PAYLOAD, retries=2, backoff=0.01)
+    assert not delivery.ok and delivery.attempts == 3 and delivery.error == "HTTP 500 Internal Server Error"
+    assert len(Hook.received["/down500"]) == 3
+
+
+def test_flaky_server_gets_it_on_the_third_try(server: str) -> None:
+    delivery = post_webhook(f"{server}/flaky", PAYLOAD, retries=3, backoff=0.01)
+    assert delivery.ok and delivery.attempts == 3
+
+
+def test_client_errors_are_not_retried(server: str) -> None:
+    delivery = post_webhook(f"{server}/gone", PAYLOAD, retries=3, backoff=0.01)
+    assert not delivery.ok and delivery.attempts == 1 and "404" in str(delivery.error)
+
+
+def test_slow_server_times_out(server: str) -> None:
+    started = time.monotonic()
+    delivery = post_webhook(f"{server}/slow", PAYLOAD, timeout=0.3, retries=1, backoff=0.01)
+    assert not delivery.ok and delivery.attempts == 2 and delivery.error == "timed out"
+    assert time.monotonic() - started < 1.9, "did not wait for the server's answer"
+
+
+def test_server_down() -> None:
+    delivery = post_webhook(f"http://127.0.0.1:{closed_port()}/hook", PAYLOAD, retries=1, backoff=0.01)
+    assert not delivery.ok and delivery.attempts == 2 and "no answer" in str(delivery.error)
+
+
+def test_not_a_url() -> None:
+    with pytest.raises(AlertError, match="not an http"):
+        post_webhook("ftp://example/hook", PAYLOAD)
+
+
+@pytest.fixture
+def breaching(shop_project: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """The fixture with `orders` failing once in its history and max_failures 0."""
+    project = Path(shutil.copytree(shop_project, tmp_path / "project"))
+    (project / "dbt_assets.yml").write_text("slas:\n  - select: orders\n    max_failures: 0\n")
+    history = tmp_path / "history.db"
+    with History.open(history) as opened:
+        run_id = opened.start_run(command="run", argv=[], unique_ids=["model.shop.orders"], started_at=100.0)
+        opened.record_result(
+            run_id,
+            AssetFinished(unique_id="model.shop.orders", status="error", started_at=100.0, finished_at=101.0),
+        )
+        opened.finish_run(run_id, status="failed", exit_code=1, finished_at=102.0)
+    return project, history
+
+
+def test_sla_check_posts_breaches(server: str, breaching: tuple[Path, Path]) -> None:
+    project, history = breaching
+    args = ["sla", "check", "orders", "--project-dir", str(project), "--history", str(history), "-o", "json"]
+    result = cli(*args, "--webhook", f"{server}/ok")
+    assert result.exit_code == 1
+    posted = json.loads(Hook.received["/ok"][0])
+    assert posted["count"] == 1 and posted["results"] == [json.loads(result.stdout)]
+    assert posted["results"][0]["sla"] == "max_failures"
+    failed = cli(*args, "--webhook", f"{server}/down500", "--webhook-retries", "1")
+    assert failed.exit_code == 2
+    assert "alert not delivered to" in failed.stderr and "after 2 attempt(s): HTTP 500" in failed.stderr
+    assert json.loads(failed.stdout)["status"] == "breached", "the results are printed all the same"
+    quiet = cli(*args, "--webhook", f"{server}/ok", "--alert-on", "warn")
+    assert quiet.exit_code == 1 and len(Hook.received["/ok"]) == 1, "nothing in warn: nothing posted"
