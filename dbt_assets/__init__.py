@@ -13,15 +13,21 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from dbt_assets.alerts import AlertError, Delivery, notify_command, post_webhook
     from dbt_assets.api import (
+        asset_sla,
         asset_statuses,
+        check_slas,
+        check_source_freshness,
         describe_asset,
+        explain_sla,
         lineage,
         list_assets,
         load_graph,
         open_history,
         plan_selection,
         retry_run,
+        run_slas,
         start_run,
     )
     from dbt_assets.asset import Asset, AssetDetail, Column, SourceFreshness
@@ -48,15 +54,26 @@ if TYPE_CHECKING:
         RunFinished,
         RunStarted,
     )
+    from dbt_assets.facts import AssetFacts
     from dbt_assets.graph import AssetGraph
     from dbt_assets.history import AssetResult, AssetStatus, History, RunRecord
     from dbt_assets.manifest import SUPPORTED_SCHEMA_VERSIONS, read_manifest
     from dbt_assets.project import Project
     from dbt_assets.runner import Run, RunOptions, RunResult
+    from dbt_assets.schedule import Deadline, ScheduleError
+    from dbt_assets.sla import SlaResult, judge
+    from dbt_assets.sla_config import Sla, SlaConfigError, SourceSla
+    from dbt_assets.sla_explain import Cause, Explanation
 
 _EXPORTS = {
+    "alerts": ("AlertError", "Delivery", "notify_command", "post_webhook"),
     "api": (
+        "asset_sla",
         "asset_statuses",
+        "check_slas",
+        "check_source_freshness",
+        "explain_sla",
+        "run_slas",
         "describe_asset",
         "lineage",
         "list_assets",
@@ -112,26 +129,37 @@ _EXPORTS = {
         "RunOptions",
         "RunResult",
     ),
+    "facts": ("AssetFacts",),
+    "schedule": ("Deadline", "ScheduleError"),
+    "sla": ("SlaResult", "judge"),
+    "sla_config": ("Sla", "SlaConfigError", "SourceSla"),
+    "sla_explain": ("Cause", "Explanation"),
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 
 __all__ = [
     "SUPPORTED_SCHEMA_VERSIONS",
+    "AlertError",
     "Asset",
     "AssetDetail",
+    "AssetFacts",
     "AssetFinished",
     "AssetGraph",
     "AssetNotFoundError",
     "AssetResult",
     "AssetStarted",
     "AssetStatus",
+    "Cause",
     "Column",
     "DbtAssetsError",
     "DbtCommandError",
     "DbtLog",
     "DbtNotFoundError",
     "DbtStarted",
+    "Deadline",
+    "Delivery",
     "Event",
+    "Explanation",
     "History",
     "HistoryError",
     "ManifestError",
@@ -147,17 +175,30 @@ __all__ = [
     "RunRecord",
     "RunResult",
     "RunStarted",
+    "ScheduleError",
     "SelectionError",
+    "Sla",
+    "SlaConfigError",
+    "SlaResult",
     "SourceFreshness",
+    "SourceSla",
+    "asset_sla",
     "asset_statuses",
+    "check_slas",
+    "check_source_freshness",
     "describe_asset",
+    "explain_sla",
+    "judge",
     "lineage",
     "list_assets",
     "load_graph",
+    "notify_command",
     "open_history",
     "plan_selection",
+    "post_webhook",
     "read_manifest",
     "retry_run",
+    "run_slas",
     "start_run",
 ]
 assert sorted(__all__) == sorted(_MODULE_OF)

@@ -140,6 +140,23 @@ def read_sla_file(project_dir: Path | None) -> list[SlaRule]:
         raise _problem(str(path), exc) from exc
 
 
+def _refuse_history_methods(graph: AssetGraph, number: int, expression: str) -> None:
+    """A rule decides which assets have an SLA, before any history is read: ``sla:`` (which
+    judges SLAs) and ``status:`` cannot decide it."""
+    from dbt_assets.selection import methods_used, selection_spec
+    from dbt_assets.selection.methods import HISTORY_METHODS
+
+    bad = sorted(methods_used(selection_spec(graph, [expression])) & HISTORY_METHODS)
+    if bad:
+        where = graph.project_dir / "dbt_assets.yml" if graph.project_dir else "dbt_assets.yml"
+        used = ", ".join(f"{b}:" for b in bad)
+        raise SlaConfigError(
+            f"{where}: invalid SLA: slas.{number}.select: {expression!r} uses {used}, "
+            "which read the run history",
+            "select assets by what they are (names, tags, paths, owners), not by how they ran",
+        )
+
+
 def own_sla(graph: AssetGraph, unique_id: str) -> Sla | None:
     """The SLA an asset declares in its own YAML (config.meta wins over meta, key by key)."""
     record = graph.records[unique_id]
@@ -172,7 +189,8 @@ def effective_slas(graph: AssetGraph, rules: list[SlaRule] | None = None) -> dic
     if rules is None:
         rules = read_sla_file(graph.project_dir)
     found: dict[str, Sla] = {}
-    for rule in rules:
+    for number, rule in enumerate(rules):
+        _refuse_history_methods(graph, number, rule.select)
         sla = Sla(**rule.model_dump(exclude={"select"}))
         for uid in select(graph, [rule.select], indirect_selection="empty", resource_types=SLA_TYPES):
             found[uid] = sla.merged_over(found[uid]) if uid in found else sla

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from dbt_assets.graph import AssetGraph
+from dbt_assets.manifest import read_manifest
 from dbt_assets.project import Project
 from dbt_assets.sla_config import Sla, SlaConfigError, effective_slas, parse_duration
 from tests.conftest import run_dbt
@@ -26,8 +28,17 @@ def _project(root: Path, config_sla: str | None, meta_sla: str | None, project_f
     core.write_text(text.replace(ORDERS_META, extra, 1))
     if project_file is not None:
         (root / "dbt_assets.yml").write_text(project_file)
+    else:
+        (root / "dbt_assets.yml").unlink()
     run_dbt(root, "parse")
     return Project(root)
+
+
+def _rules_only(manifest: Path, folder: Path, rules: str) -> AssetGraph:
+    """The parsed fixture's graph with ``folder`` as its project: only dbt_assets.yml there
+    (no dbt parse needed: dbt does not read that file)."""
+    (folder / "dbt_assets.yml").write_text(rules)
+    return AssetGraph(read_manifest(manifest), folder)
 
 
 RULES = """
@@ -97,6 +108,7 @@ def test_older_top_level_meta_is_read(scratch_project: Path) -> None:
             1,
         )
     )
+    (scratch_project / "dbt_assets.yml").unlink()
     run_dbt(scratch_project, "parse")
     graph = Project(scratch_project).graph()
     assert effective_slas(graph) == {"model.shop.orders": Sla(max_failures=3)}
@@ -107,3 +119,39 @@ def test_durations() -> None:
     for bad in ("", "6 hours", "0m", -1, True):
         with pytest.raises(ValueError):
             parse_duration(bad)
+
+
+def test_the_fixture_declares_slas(shop_project: Path) -> None:
+    slas = effective_slas(Project(shop_project).graph())
+    assert slas["model.shop.orders"] == Sla(
+        deadline="07:00", timezone="Europe/Berlin", max_runtime=300, max_failures=1
+    )
+
+
+@pytest.mark.parametrize(
+    ("rule", "needle"),
+    [
+        ("  - select: orders\n    deadline: '0 7 * * funday'\n", "slas.0.deadline"),
+        ("  - select: orders\n    deadline: '07:00'\n    timezone: Europe/Nowhere\n", "unknown time zone"),
+        ("  - select: orders\n    freshness: true\n", "slas.0.freshness"),
+        ("  - select: orders\n    max_failures: two\n", "slas.0.max_failures"),
+        ("  - freshness: 1h\n", "slas.0.select"),
+        ("  - select: sla:breached\n    freshness: 1h\n", "uses sla:, which read the run history"),
+        ("  - select: status:error+\n    freshness: 1h\n", "uses status:"),
+        ("  - select: downstream_of:status:error\n    freshness: 1h\n", "uses status:"),
+    ],
+)
+def test_every_invalid_rule_is_named(shop_manifest: Path, tmp_path: Path, rule: str, needle: str) -> None:
+    graph = _rules_only(shop_manifest, tmp_path, "slas:\n" + rule)
+    with pytest.raises(SlaConfigError, match=r"dbt_assets\.yml: invalid SLA") as info:
+        effective_slas(graph)
+    assert needle in str(info.value)
+
+
+def test_a_file_that_is_not_yaml_or_not_a_mapping(shop_manifest: Path, tmp_path: Path) -> None:
+    graph = _rules_only(shop_manifest, tmp_path, "slas: [oops\n")
+    with pytest.raises(SlaConfigError, match="not valid YAML"):
+        effective_slas(graph)
+    (tmp_path / "dbt_assets.yml").write_text("slas:\n  - 7\n")
+    with pytest.raises(SlaConfigError, match=r"slas\.0"):
+        effective_slas(graph)

@@ -18,9 +18,9 @@ from dbt_assets.errors import SelectionError
 from dbt_assets.graph import AssetGraph
 from dbt_assets.selection.evaluate import evaluate, filter_resource_types
 from dbt_assets.selection.methods import DBT_METHODS, METHODS, MethodContext
-from dbt_assets.selection.parse import parse_cli, parse_definition
+from dbt_assets.selection.parse import parse_cli, parse_definition, parse_term
 from dbt_assets.selection.selectors import default_selector, project_selectors
-from dbt_assets.selection.spec import INDIRECT_SELECTION_MODES, IndirectSelection, Spec
+from dbt_assets.selection.spec import INDIRECT_SELECTION_MODES, Criterion, IndirectSelection, Spec
 from dbt_assets.selection.state import STATE_METHODS, PreviousState
 
 if TYPE_CHECKING:
@@ -33,6 +33,7 @@ __all__ = [
     "METHODS",
     "STATE_METHODS",
     "PreviousState",
+    "methods_used",
     "previous_state",
     "resolve",
     "resource_types_for",
@@ -175,3 +176,17 @@ def previous_state(
         return state
     root = project_dir if project_dir is not None else graph.project_dir
     return PreviousState.locate(state, root, Path(graph.manifest.path).parent)
+
+
+NESTING_METHODS = frozenset({"downstream_of", "upstream_of"})
+"""Methods whose value is itself a criterion (``downstream_of:tag:finance``)."""
+
+
+def methods_used(spec: Spec) -> set[str]:
+    """Every method a spec uses, nested criteria included."""
+    if isinstance(spec, Criterion):
+        found = {spec.method}
+        if spec.method in NESTING_METHODS:
+            found |= methods_used(parse_term(spec.value, METHODS))
+        return found
+    return set().union(*(methods_used(c) for c in spec.components))
