@@ -75,8 +75,8 @@ def build_history(path: Path, models: list[str], days: int, first_day: float) ->
                 at = start + (i % 3600)
                 rows.append((run_id, uid, status, at, at + (took or 0.0), took))
             db.executemany(
-                "INSERT INTO asset_results (run_id, unique_id, status, started_at, finished_at, execution_time) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO asset_results (run_id, unique_id, status, started_at, finished_at, "
+                "execution_time) VALUES (?, ?, ?, ?, ?, ?)",
                 rows,
             )
         history._rebuild_facts(None)
@@ -110,7 +110,8 @@ def main() -> None:
     if not path.exists():
         started = time.perf_counter()
         build_history(path, models, args.days, first_day)
-        print(f"wrote {path.name}: {len(models) * args.days:,} results in {time.perf_counter() - started:.0f}s")
+        took = time.perf_counter() - started
+        print(f"wrote {path.name}: {len(models) * args.days:,} results in {took:.0f}s")
     with History.open(path, create=False) as history:
         results = check_slas(graph, history)
         before_deadline = first_day + args.days * DAY + 5 * 3600
@@ -118,12 +119,11 @@ def main() -> None:
         now = median_time(lambda: check_slas(graph, history), args.repeat)
         predicted = median_time(lambda: check_slas(graph, history, at=before_deadline), args.repeat)
         raw = sqlite3.connect(path)
-        reference = median_time(
-            lambda: raw.execute(
-                "SELECT unique_id, max(finished_at) FROM asset_results WHERE status = 'success' GROUP BY unique_id"
-            ).fetchall(),
-            args.repeat,
+        aggregate = (
+            "SELECT unique_id, max(finished_at) FROM asset_results WHERE status = 'success' "
+            "GROUP BY unique_id"
         )
+        reference = median_time(lambda: raw.execute(aggregate).fetchall(), args.repeat)
         raw.close()
         inside = median_time(lambda: check_slas(graph, history, at=first_day + args.days / 2 * DAY), 1)
     count = raw_count(path)
