@@ -13,7 +13,7 @@ Measures in one run, median of ``--repeat``:
 
 1. ``check_slas(graph, history)`` as of now: read the kept facts, resolve the SLA rules,
    judge every SLA;
-2. the same as of 05:00 UTC after the last run, before that day's deadline, when every mart
+2. the same as of 10 minutes before the deadline the day after the last run, when every mart
    is not done yet and its deadline is predicted along its critical path;
 3. the reference: one plain SQL aggregate over the results (each model's last success,
    ``max(finished_at) ... GROUP BY unique_id``), the least a judge reading the raw results
@@ -38,6 +38,7 @@ from bench_load import WORK, project_manifest  # noqa: E402
 
 from dbt_assets.api import check_slas, load_graph  # noqa: E402
 from dbt_assets.history import History  # noqa: E402
+from dbt_assets.schedule import Deadline  # noqa: E402
 
 RULES = """slas:
   - select: "*"
@@ -114,7 +115,8 @@ def main() -> None:
         print(f"wrote {path.name}: {len(models) * args.days:,} results in {took:.0f}s")
     with History.open(path, create=False) as history:
         results = check_slas(graph, history)
-        before_deadline = first_day + args.days * DAY + 5 * 3600
+        last_run_day = first_day + (args.days - 1) * DAY
+        before_deadline = Deadline.parse("07:00", "Europe/Berlin").next(last_run_day + DAY) - 600
         early = check_slas(graph, history, at=before_deadline)
         now = median_time(lambda: check_slas(graph, history), args.repeat)
         predicted = median_time(lambda: check_slas(graph, history, at=before_deadline), args.repeat)

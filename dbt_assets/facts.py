@@ -140,3 +140,4 @@ def percentile(values: Iterable[float], share: float = 0.9) -> float | None:
 
 ENCODER = msgspec.json.Encoder()
 DECODER = msgspec.json.Decoder(AssetFacts)
+LIST_DECODER = msgspec.json.Decoder(list[AssetFacts])

@@ -38,7 +38,9 @@ from dbt_assets.events import (
 )
 from dbt_assets.facts import DECODER as FACTS_DECODER
 from dbt_assets.facts import ENCODER as FACTS_ENCODER
+from dbt_assets.facts import LIST_DECODER as FACTS_LIST_DECODER
 from dbt_assets.facts import RUNNING, AssetFacts, ResultRow, facts_from_rows, fold
+from dbt_assets.manifest import paused_gc
 
 HISTORY_ENV = "DBT_ASSETS_HISTORY"
 DEFAULT_LOCATION = Path(".dbt-assets") / "history.db"
@@ -548,7 +550,9 @@ class History:
         kept up to date as results arrived; an earlier time replays the results until then."""
         if at is None or self._facts_hold_at(at):
             rows = self._read("SELECT facts FROM asset_facts")
-            return {f.unique_id: f for f in (FACTS_DECODER.decode(row[0]) for row in rows)}
+            with paused_gc():  # tens of thousands of small lists, no cycles among them
+                decoded = FACTS_LIST_DECODER.decode(b"[" + b",".join(row[0] for row in rows) + b"]")
+            return {f.unique_id: f for f in decoded}
         rows = self._read(f"{_RESULT_ROWS} {_RESULT_ORDER}")
         return facts_from_rows((ResultRow(*row) for row in rows), at)
 

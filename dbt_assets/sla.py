@@ -32,6 +32,7 @@ import msgspec
 
 from dbt_assets.facts import RECENT, AssetFacts, percentile
 from dbt_assets.graph import AssetGraph
+from dbt_assets.manifest import paused_gc
 from dbt_assets.schedule import Deadline
 from dbt_assets.sla_config import Sla, SourceSla, effective_slas, source_slas
 
@@ -93,8 +94,11 @@ class _Judge:
     graph: AssetGraph
     facts: Mapping[str, AssetFacts]
     at: float
-    deadlines: dict[tuple[str, str | None], Deadline] = field(default_factory=dict)
+    deadlines: dict[tuple[str, str | None], tuple[Deadline, float, float, float]] = field(
+        default_factory=dict
+    )
     paths: dict[float, dict[str, tuple[float, str | None]]] = field(default_factory=dict)
+    costs: dict[tuple[str, float], float] = field(default_factory=dict)
 
     def result(
         self,
@@ -186,19 +190,20 @@ class _Judge:
 
     # --- deadlines ------------------------------------------------------------------
 
-    def schedule(self, sla: Sla) -> Deadline:
+    def cycle(self, sla: Sla) -> tuple[Deadline, float, float, float]:
+        """The deadline, when it last fell due, the time before, and when it falls due next
+        (the same for every asset with this deadline)."""
         key = (sla.deadline or "", sla.timezone)
         if key not in self.deadlines:
-            self.deadlines[key] = Deadline.parse(key[0], sla.timezone)
+            schedule = Deadline.parse(key[0], sla.timezone)
+            due = schedule.latest(self.at)
+            self.deadlines[key] = (schedule, due, schedule.before(due), schedule.next(self.at))
         return self.deadlines[key]
 
     def deadline(
         self, uid: str, facts: AssetFacts | None, sla: Sla, severity: str, missed: Status
     ) -> SlaResult:
-        schedule = self.schedule(sla)
-        due = schedule.latest(self.at)
-        since = schedule.before(due)
-        upcoming = schedule.next(self.at)
+        schedule, due, since, upcoming = self.cycle(sla)
         zone = str(schedule.zone)
         limit = iso(due)
         if facts is None or facts.last_success_at is None:
@@ -291,6 +296,12 @@ class _Judge:
         """What running ``uid`` now still takes: nothing when it is done since the cycle
         started (or is not run by dbt), else the p90 of its recent execution times, less
         what it has run already when it is running."""
+        key = (uid, cycle_start)
+        if key not in self.costs:
+            self.costs[key] = self._cost(uid, cycle_start)
+        return self.costs[key]
+
+    def _cost(self, uid: str, cycle_start: float) -> float:
         if self.graph.records[uid].resource_type not in RUNNABLE:
             return 0.0
         facts = self.facts.get(uid)
@@ -358,16 +369,19 @@ def judge(
 ) -> list[SlaResult]:
     """Every SLA of the assets (default: all with an SLA) judged as of ``at`` (epoch seconds),
     by asset then kind."""
-    declared = declared_slas(graph) if slas is None else slas
-    wanted = sorted(declared) if unique_ids is None else sorted(u for u in set(unique_ids) if u in declared)
-    judge_ = _Judge(graph, facts, at)
-    results: list[SlaResult] = []
-    for uid in wanted:
-        sla = declared[uid]
-        if isinstance(sla, SourceSla):
-            results.append(judge_.source(uid, sla))
-        else:
-            results.extend(judge_.judge(uid, sla))
+    with paused_gc():  # tens of thousands of small results, no cycles among them
+        declared = declared_slas(graph) if slas is None else slas
+        wanted = (
+            sorted(declared) if unique_ids is None else sorted(u for u in set(unique_ids) if u in declared)
+        )
+        judge_ = _Judge(graph, facts, at)
+        results: list[SlaResult] = []
+        for uid in wanted:
+            sla = declared[uid]
+            if isinstance(sla, SourceSla):
+                results.append(judge_.source(uid, sla))
+            else:
+                results.extend(judge_.judge(uid, sla))
     return results
 
 

@@ -91,14 +91,6 @@ class Sla(BaseModel):
             raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Europe/Berlin") from exc
         return value
 
-    def merged_over(self, base: Sla) -> Sla:
-        """This SLA's keys over ``base``'s, key by key."""
-        return Sla(**{**base.model_dump(exclude_none=True), **self.model_dump(exclude_none=True)})
-
-    @property
-    def empty(self) -> bool:
-        return not self.model_dump(exclude_none=True)
-
 
 class SlaRule(Sla):
     """One entry of ``dbt_assets.yml``: a selection and the SLA of what it selects."""
@@ -188,17 +180,26 @@ def effective_slas(graph: AssetGraph, rules: list[SlaRule] | None = None) -> dic
 
     if rules is None:
         rules = read_sla_file(graph.project_dir)
-    found: dict[str, Sla] = {}
+    keys: dict[str, dict[str, Any]] = {}
     for number, rule in enumerate(rules):
         _refuse_history_methods(graph, number, rule.select)
-        sla = Sla(**rule.model_dump(exclude={"select"}))
+        values = rule.model_dump(exclude={"select"}, exclude_none=True)
         for uid in select(graph, [rule.select], indirect_selection="empty", resource_types=SLA_TYPES):
-            found[uid] = sla.merged_over(found[uid]) if uid in found else sla
+            keys.setdefault(uid, {}).update(values)
     for uid in graph.records:
         own = own_sla(graph, uid)
         if own is not None:
-            found[uid] = own.merged_over(found[uid]) if uid in found else own
-    return {uid: sla for uid, sla in found.items() if not sla.empty}
+            keys.setdefault(uid, {}).update(own.model_dump(exclude_none=True))
+    # many assets share one combination of keys: one (frozen) Sla each, built from valid values
+    shared: dict[frozenset[tuple[str, Any]], Sla] = {}
+    found = {}
+    for uid, values in keys.items():
+        if values:
+            combination = frozenset(values.items())
+            if combination not in shared:
+                shared[combination] = Sla.model_construct(**values)
+            found[uid] = shared[combination]
+    return found
 
 
 class SourceSla(BaseModel):
