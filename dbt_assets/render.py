@@ -6,8 +6,6 @@ import shlex
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from dbt_assets.sla import human
-
 if TYPE_CHECKING:
     from dbt_assets.asset import AssetDetail
     from dbt_assets.compile import Plan
@@ -51,7 +49,7 @@ def render_detail(detail: AssetDetail) -> str:
     if detail.sla:
         lines.append("  sla:")
         for key, value in detail.sla.items():
-            shown = human(value) if key in _DURATIONS and isinstance(value, int | float) else value
+            shown = duration_text(value) if key in _DURATIONS and isinstance(value, int | float) else value
             lines.append(f"    {key}: {shown}")
     if a.columns:
         lines.append("  columns:")
@@ -106,8 +104,8 @@ def _when(epoch: float | None) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
-def _duration(seconds: float | None) -> str:
-    """``0.42s``, ``3m07s``, ``5h02m``, ``2d04h``."""
+def duration_text(seconds: float | None) -> str:
+    """``0.42s``, ``3m07s``, ``5h02m``, ``2d04h`` (empty when unknown)."""
     if seconds is None:
         return ""
     if seconds < 60:
@@ -142,7 +140,7 @@ def render_runs(runs: Sequence[RunRecord]) -> str:
         (
             str(r.run_id),
             _when(r.started_at),
-            _duration(r.finished_at - r.started_at) if r.finished_at else "",
+            duration_text(r.finished_at - r.started_at) if r.finished_at else "",
             r.command,
             r.status,
             _counts(r.counts),
@@ -189,7 +187,7 @@ def render_run(run: RunRecord, results: Sequence[AssetResult], logs: Sequence[Db
         (
             r.unique_id,
             r.status,
-            _duration(r.execution_time),
+            duration_text(r.execution_time),
             "" if r.rows_affected is None else str(r.rows_affected),
             (r.message or "").strip().splitlines()[0][:80] if r.message else ", ".join(r.skipped_because[:2]),
         )
@@ -218,8 +216,8 @@ def render_status(graph: AssetGraph, rows: Sequence[tuple[str, AssetStatus | Non
                 status.last_status or "",
                 _when(status.last_at),
                 _when(success),
-                _duration(now - success) if success is not None else "",
-                _duration(status.last_execution_time),
+                duration_text(now - success) if success is not None else "",
+                duration_text(status.last_execution_time),
             )
         )
     return _table(("ASSET", "LAST STATUS", "LAST RUN", "LAST SUCCESS", "AGE", "EXEC TIME"), table)
@@ -275,7 +273,7 @@ def render_explanation(explanation: Explanation) -> str:
     for result in explanation.results:
         path = result.details.get("critical_path")
         if result.status == "at_risk" and path:
-            estimate = human(result.details.get("estimate"))
+            estimate = duration_text(result.details.get("estimate"))
             lines.append(f"  critical path ({estimate}): {' -> '.join(path)}")
     troubled = any(r.status in ("breached", "warn", "at_risk") for r in explanation.results)
     if troubled and not explanation.causes:

@@ -33,6 +33,7 @@ import msgspec
 from dbt_assets.facts import RECENT, AssetFacts, percentile
 from dbt_assets.graph import AssetGraph
 from dbt_assets.manifest import paused_gc
+from dbt_assets.render import duration_text
 from dbt_assets.schedule import Deadline
 from dbt_assets.sla_config import Sla, SourceSla, effective_slas, source_slas
 
@@ -64,21 +65,6 @@ class SlaResult(msgspec.Struct, frozen=True):
 def iso(epoch: float | None) -> str | None:
     """``2026-11-24T07:00:00+00:00`` for epoch seconds (UTC)."""
     return None if epoch is None else datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds")
-
-
-def human(seconds: float | None) -> str:
-    """``1h 05m``, ``3m 20s``, ``12.5s`` for a duration."""
-    if seconds is None:
-        return "?"
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, secs = divmod(round(seconds), 60)
-    if minutes < 60:
-        return f"{minutes}m {secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours}h {minutes:02d}m"
-    return f"{hours // 24}d {hours % 24}h"
 
 
 def declared_slas(graph: AssetGraph) -> dict[str, Sla | SourceSla]:
@@ -137,7 +123,7 @@ class _Judge:
             return self.result(uid, "freshness", "unknown", severity, None, limit, "never succeeded")
         age = self.at - facts.last_success_at
         status: Status = missed if age > limit else "ok"
-        text = f"last success {human(age)} ago (limit {human(limit)})"
+        text = f"last success {duration_text(age)} ago (limit {duration_text(limit)})"
         return self.result(
             uid,
             "freshness",
@@ -155,7 +141,7 @@ class _Judge:
     ) -> SlaResult:
         if facts is not None and facts.running_since is not None and self.at - facts.running_since > limit:
             running = self.at - facts.running_since
-            text = f"running for {human(running)} (limit {human(limit)})"
+            text = f"running for {duration_text(running)} (limit {duration_text(limit)})"
             return self.result(uid, "max_runtime", missed, severity, running, limit, text, running=True)
         took: float | None = None if facts is None else facts.last_execution_time
         if facts is not None and took is None and facts.recent:
@@ -163,7 +149,7 @@ class _Judge:
         if facts is None or took is None:
             return self.result(uid, "max_runtime", "unknown", severity, None, limit, "never ran")
         status: Status = missed if took > limit else "ok"
-        text = f"last execution took {human(took)} (limit {human(limit)})"
+        text = f"last execution took {duration_text(took)} (limit {duration_text(limit)})"
         return self.result(
             uid, "max_runtime", status, severity, took, limit, text, run_id=facts.last_run_id, running=False
         )
@@ -214,7 +200,7 @@ class _Judge:
         if recorded_before and not _succeeded_between(facts, since, due):
             late = next((t for t, _ in facts.recent if t > due), None)
             text = f"missed the deadline {_local(due, schedule)}: " + (
-                f"succeeded {human(late - due)} late" if late is not None else "not succeeded since"
+                f"succeeded {duration_text(late - due)} late" if late is not None else "not succeeded since"
             )
             return self.result(
                 uid,
@@ -244,8 +230,9 @@ class _Judge:
         estimate, path = self.critical_path(uid, due)
         finish = self.at + estimate
         status: Status = "at_risk" if finish > upcoming else "ok"
-        text = f"not done for {_local(upcoming, schedule)}; the work left needs about {human(estimate)}" + (
-            f", finishing {human(finish - upcoming)} late" if status == "at_risk" else ""
+        text = (
+            f"not done for {_local(upcoming, schedule)}; the work left needs about {duration_text(estimate)}"
+            + (f", finishing {duration_text(finish - upcoming)} late" if status == "at_risk" else "")
         )
         return self.result(
             uid,
@@ -331,7 +318,7 @@ class _Judge:
         elif sla.warn_after is not None and age > sla.warn_after:
             status, severity = "warn", "warn"
         bound = sla.error_after if status == "breached" or sla.warn_after is None else sla.warn_after
-        text = f"newest row loaded {human(age)} ago (limit {human(bound)})"
+        text = f"newest row loaded {duration_text(age)} ago (limit {duration_text(bound)})"
         return self.result(
             uid,
             "freshness",
