@@ -62,7 +62,7 @@ def test(pytest_args: list[str]) -> None:
     sh(BIN / "ruff", "check", ".")
     sh(BIN / "ruff", "format", "--check", ".")
     sh(BIN / "mypy")
-    sh(BIN / "python", "-m", "pytest", *pytest_args)
+    sh(BIN / "python", "-m", "pytest", "-n", "auto", *pytest_args)  # one worker per core
 
 
 def main() -> None:
