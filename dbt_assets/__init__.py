@@ -21,6 +21,7 @@ if TYPE_CHECKING:
         check_source_freshness,
         describe_asset,
         explain_sla,
+        export,
         lineage,
         list_assets,
         load_graph,
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
         plan_selection,
         retry_run,
         run_slas,
+        shard_selection,
         start_run,
     )
     from dbt_assets.asset import Asset, AssetDetail, Column, SourceFreshness
@@ -54,6 +56,7 @@ if TYPE_CHECKING:
         RunFinished,
         RunStarted,
     )
+    from dbt_assets.export import Export, ExportedAsset
     from dbt_assets.facts import AssetFacts
     from dbt_assets.graph import AssetGraph
     from dbt_assets.history import AssetResult, AssetStatus, History, RunRecord
@@ -61,6 +64,7 @@ if TYPE_CHECKING:
     from dbt_assets.project import Project
     from dbt_assets.runner import Run, RunOptions, RunResult
     from dbt_assets.schedule import Deadline, ScheduleError
+    from dbt_assets.shard import Shard, ShardedPlan
     from dbt_assets.sla import SlaResult, judge
     from dbt_assets.sla_config import Sla, SlaConfigError, SourceSla
     from dbt_assets.sla_explain import Cause, Explanation
@@ -73,7 +77,9 @@ _EXPORTS = {
         "check_slas",
         "check_source_freshness",
         "explain_sla",
+        "export",
         "run_slas",
+        "shard_selection",
         "describe_asset",
         "lineage",
         "list_assets",
@@ -129,7 +135,9 @@ _EXPORTS = {
         "RunOptions",
         "RunResult",
     ),
+    "export": ("Export", "ExportedAsset"),
     "facts": ("AssetFacts",),
+    "shard": ("Shard", "ShardedPlan"),
     "schedule": ("Deadline", "ScheduleError"),
     "sla": ("SlaResult", "judge"),
     "sla_config": ("Sla", "SlaConfigError", "SourceSla"),
@@ -160,6 +168,8 @@ __all__ = [
     "Delivery",
     "Event",
     "Explanation",
+    "Export",
+    "ExportedAsset",
     "History",
     "HistoryError",
     "ManifestError",
@@ -177,6 +187,8 @@ __all__ = [
     "RunStarted",
     "ScheduleError",
     "SelectionError",
+    "Shard",
+    "ShardedPlan",
     "Sla",
     "SlaConfigError",
     "SlaResult",
@@ -188,6 +200,7 @@ __all__ = [
     "check_source_freshness",
     "describe_asset",
     "explain_sla",
+    "export",
     "judge",
     "lineage",
     "list_assets",
@@ -199,6 +212,7 @@ __all__ = [
     "read_manifest",
     "retry_run",
     "run_slas",
+    "shard_selection",
     "start_run",
 ]
 assert sorted(__all__) == sorted(_MODULE_OF)

@@ -25,8 +25,10 @@ from dbt_assets.selection.spec import IndirectSelection
 
 if TYPE_CHECKING:  # pydantic is imported only by the calls that return models
     from dbt_assets.asset import AssetDetail
+    from dbt_assets.export import Export
     from dbt_assets.history import AssetStatus, History
     from dbt_assets.runner import Run, RunOptions, RunResult
+    from dbt_assets.shard import ShardedPlan
     from dbt_assets.sla import SlaResult
     from dbt_assets.sla_config import Sla, SourceSla
     from dbt_assets.sla_explain import Explanation
@@ -348,3 +350,68 @@ def check_source_freshness(
     from dbt_assets.source_freshness import record_source_freshness
 
     return record_source_freshness(project, history, select_values)
+
+
+def export(
+    graph: AssetGraph,
+    history: History | None = None,
+    select_values: Sequence[str] = (),
+    *,
+    exclude: Sequence[str] = (),
+) -> Export:
+    """Every selected asset (default: all) with its lineage, effective SLA and, from the run
+    history, its last result: ``dbt-assets export --format json``.
+
+    >>> export(graph, history).model_dump_json()      # doctest: +SKIP
+    """
+    from dbt_assets.export import export_assets
+
+    ids = None
+    if select_values or exclude:
+        ids = select(
+            graph,
+            select_values,
+            exclude=exclude,
+            resource_types=["all"],
+            indirect_selection="empty",
+            history=history,
+        )
+    return export_assets(graph, history, ids)
+
+
+def shard_selection(
+    graph: AssetGraph,
+    command: str,
+    select_values: Sequence[str] = (),
+    k: int = 2,
+    *,
+    exclude: Sequence[str] = (),
+    selector: str | None = None,
+    resource_types: Collection[str] = (),
+    exclude_resource_types: Collection[str] = (),
+    indirect_selection: IndirectSelection = "eager",
+    state: str | Path | None = None,
+    history: History | None = None,
+    threads: int = 4,
+) -> ShardedPlan:
+    """What ``dbt COMMAND`` would run for a selection, split into at most ``k`` groups that
+    respect dependencies and balance the history's execution times, each with exact dbt
+    arguments, and the predicted makespan against one invocation.
+
+    >>> [s.plan.argv for s in shard_selection(graph, "build", ["tag:finance+"], 3).shards]  # doctest: +SKIP
+    """
+    from dbt_assets.shard import shard
+
+    planned = plan(
+        graph,
+        command,
+        select_values,
+        exclude=exclude,
+        selector=selector,
+        resource_types=resource_types,
+        exclude_resource_types=exclude_resource_types,
+        indirect_selection=indirect_selection,
+        state=state,
+        history=history,
+    )
+    return shard(graph, planned, k, history.facts() if history is not None else {}, threads=threads)

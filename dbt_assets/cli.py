@@ -783,5 +783,7 @@ def run() -> None:
     main(args=spread_multi_values(sys.argv[1:]), prog_name="dbt-assets")
 
 
-# The SLA commands live in their own module; importing it adds them to `main`.
+# The SLA commands and those for embedding (export, shard) live in their own modules;
+# importing them adds them to `main`.
+import dbt_assets.cli_embed  # noqa: E402
 import dbt_assets.cli_sla  # noqa: E402, F401

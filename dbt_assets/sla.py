@@ -215,7 +215,8 @@ class _Judge:
                 next_due=iso(upcoming),
             )
         if facts.last_success_at > due:  # done for the next deadline already
-            text = f"met {_local(due, schedule)}; done for {_local(upcoming, schedule)}"
+            text = f"done for {_local(upcoming, schedule)}"
+            text = f"met {_local(due, schedule)}; {text}" if recorded_before else text
             return self.result(
                 uid,
                 "deadline",

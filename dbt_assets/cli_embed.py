@@ -1,0 +1,170 @@
+"""Commands for embedding dbt-assets elsewhere: ``export`` (assets, lineage, SLAs and last
+status for other tools) and ``shard`` (one selection split over K workers)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from dbt_assets.cli import (
+    _HISTORY,
+    _graph,
+    _selection_kwargs,
+    main,
+    project_options,
+    selection_options,
+)
+
+if TYPE_CHECKING:
+    from dbt_assets.history import History
+
+
+@contextmanager
+def _history_if_any(kwargs: dict[str, Any]) -> Iterator[History | None]:
+    """The run history (--history, else the project's) when there is one: these commands
+    work without history, and read it when it exists."""
+    from dbt_assets.history import History, history_path
+
+    located = history_path(Path(kwargs["project_dir"] or "."), kwargs.pop("history_path"))
+    if not located.exists():
+        yield None
+        return
+    with History.open(located, create=False) as history:
+        yield history
+
+
+@main.command("export")
+@click.argument("selection", nargs=-1)
+@project_options
+@_HISTORY
+@click.option("--exclude", multiple=True, metavar="SELECTION", help="Leave these assets out.")
+@click.option(
+    "--format",
+    "fmt",
+    default="json",
+    show_default=True,
+    type=click.Choice(["json"]),
+    help="json: one document with assets, lineage, effective SLAs and last status.",
+)
+@click.option(
+    "--out", type=click.Path(dir_okay=False, writable=True), help="Write to this file instead of stdout."
+)
+def export_command(selection: tuple[str, ...], **kwargs: Any) -> None:
+    """Export the selected assets (default: all) for tools that do not embed dbt-assets.
+
+    \b
+    One JSON document: dbt-assets and dbt versions, the project, each asset (the fields of
+    `dbt-assets show --output json`, its children and checks, its effective SLA, its last
+    result from the run history when there is one) and the lineage edges among them.
+
+    \b
+    Examples:
+      dbt-assets export > assets.json
+      dbt-assets export tag:finance --out finance.json
+    """
+    from dbt_assets.api import export
+
+    out = kwargs.pop("out")
+    exclude = kwargs.pop("exclude")
+    kwargs.pop("fmt")
+    with _history_if_any(kwargs) as history:
+        graph = _graph(kwargs)
+        document = export(graph, history, selection, exclude=exclude)
+    text = document.model_dump_json(indent=2)
+    if out:
+        Path(out).write_text(text + "\n")
+    else:
+        click.echo(text)
+
+
+@main.command("shard")
+@click.argument("k", type=click.IntRange(min=1))
+@project_options
+@selection_options
+@_HISTORY
+@click.option(
+    "--command",
+    "dbt_command",
+    default="build",
+    show_default=True,
+    type=click.Choice(["run", "build", "test", "seed", "snapshot"]),
+    help="The dbt command each group runs.",
+)
+@click.option(
+    "--threads", default=4, show_default=True, type=click.IntRange(min=1), help="dbt threads per worker."
+)
+@click.option("--output", "-o", default="text", show_default=True, type=click.Choice(["text", "json"]))
+def shard_command(k: int, **kwargs: Any) -> None:
+    """Split a selection over K workers: groups with exact dbt arguments, at most K at once.
+
+    \b
+    What several groups need forms a first group (the trunk); the others run side by side
+    after it. No asset depends on an asset of a later group: run a group once the groups it
+    is after are done. Groups balance the run history's execution times (p90 per asset);
+    the output gives each group's dbt argv, the groups it waits for, its predicted
+    duration, and the predicted makespan against one dbt invocation.
+
+    \b
+    Examples:
+      dbt-assets shard 4 --command build
+      dbt-assets shard 3 -s tag:finance+ --command run --output json
+    """
+    import json
+
+    from dbt_assets.api import shard_selection
+
+    selection = _selection_kwargs(kwargs)
+    with _history_if_any(kwargs) as history:
+        graph = _graph(kwargs)
+        sharded = shard_selection(
+            graph,
+            kwargs["dbt_command"],
+            kwargs["select_values"],
+            k,
+            history=history,
+            threads=kwargs["threads"],
+            **selection,
+        )
+    if kwargs["output"] == "json":
+        click.echo(
+            json.dumps(
+                {
+                    "command": sharded.command,
+                    "makespan": sharded.makespan,
+                    "single_invocation": sharded.single_invocation,
+                    "threads": sharded.threads,
+                    "shards": [
+                        {
+                            "index": s.index,
+                            "argv": ["dbt", *s.plan.argv],
+                            "selector": s.plan.selector,
+                            "unique_ids": list(s.plan.unique_ids),
+                            "after": list(s.after),
+                            "work": s.work,
+                            "duration": s.duration,
+                            "finish": s.finish,
+                        }
+                        for s in sharded.shards
+                    ],
+                }
+            )
+        )
+        return
+    from dbt_assets.render import duration_text
+
+    for s in sharded.shards:
+        after = f", after {', '.join(map(str, s.after))}" if s.after else ""
+        click.echo(
+            f"group {s.index}: {len(s.plan.unique_ids)} assets, ~{duration_text(s.duration)}{after}, "
+            f"done at ~{duration_text(s.finish)}"
+        )
+        click.echo(f"  dbt {' '.join(s.plan.argv)}")
+    click.echo(
+        f"predicted makespan {duration_text(sharded.makespan)} over {len(sharded.shards)} worker(s) "
+        f"vs {duration_text(sharded.single_invocation)} as one dbt invocation "
+        f"({sharded.threads} threads each)"
+    )

@@ -1,0 +1,111 @@
+"""Sharding: groups that cover the selection once, never depend on a later group, and whose
+compiled arguments select exactly their assets in ``dbt ls``; the predicted makespan."""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dbt_assets.api import load_graph, shard_selection
+from dbt_assets.compile import plan
+from dbt_assets.facts import AssetFacts
+from dbt_assets.graph import AssetGraph
+from dbt_assets.history import History
+from dbt_assets.manifest import read_manifest
+from dbt_assets.shard import ShardedPlan, shard
+from tests.conftest import cli, run_dbt
+from tests.dbt_oracle import DbtLs
+from tests.test_compile import dbt_selects
+
+pytestmark = pytest.mark.slow
+
+
+def check_groups(graph: AssetGraph, sharded: ShardedPlan, planned: list[str]) -> None:
+    """Every planned asset in exactly one group; dependencies only on earlier groups, and
+    ``after`` naming exactly the groups depended on."""
+    index_of: dict[str, int] = {}
+    for s in sharded.shards:
+        for uid in s.plan.unique_ids:
+            assert uid not in index_of, f"{uid} is in two groups"
+            index_of[uid] = s.index
+    assert sorted(index_of) == planned
+    for s in sharded.shards:
+        needed = {
+            index_of[p]
+            for uid in s.plan.unique_ids
+            for p in graph.records[uid].depends_on.nodes
+            if p in index_of and index_of[p] != s.index
+        }
+        assert all(i < s.index for i in needed), "a dependency crosses groups backwards"
+        assert set(s.after) == needed
+    assert 0 < sharded.makespan <= sharded.single_invocation + 1e-9
+
+
+@pytest.fixture(scope="module")
+def built(
+    built_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[AssetGraph, DbtLs, History]]:
+    project = Path(shutil.copytree(built_template, tmp_path_factory.mktemp("shard") / "project"))
+    graph = load_graph(project_dir=project)
+    with History.open(project / ".dbt-assets" / "history.db", create=False) as history:
+        yield graph, DbtLs(project), history
+
+
+@pytest.mark.parametrize("command", ["run", "build"])
+@pytest.mark.parametrize("k", [2, 3, 5])
+def test_fixture_groups_are_exact_in_dbt_ls(
+    built: tuple[AssetGraph, DbtLs, History], command: str, k: int
+) -> None:
+    graph, oracle, history = built
+    sharded = shard_selection(graph, command, [], k, history=history, threads=1)
+    check_groups(graph, sharded, list(plan(graph, command).unique_ids))
+    for s in sharded.shards:
+        assert dbt_selects(oracle, s.plan) == list(s.plan.unique_ids), s.plan.argv
+
+
+def test_independent_branches_run_in_parallel(built: tuple[AssetGraph, DbtLs, History]) -> None:
+    """Two heavy branches that share only cheap staging: two groups finish sooner than one."""
+    graph, oracle, _ = built
+    planned = plan(graph, "run", ["+revenue_by_category", "+customer_segments"])
+    heavy = {"model.shop.revenue_by_category": 100.0, "model.shop.customer_segments.v1": 100.0}
+    facts = {uid: AssetFacts(uid, recent=[[0.0, heavy.get(uid, 1.0)]]) for uid in planned.unique_ids}
+    sharded = shard(graph, planned, 2, facts, threads=1)
+    assert len(sharded.shards) == 3, "the shared staging and orders first, then two branches"
+    assert sharded.shards[1].after == (0,) and sharded.shards[2].after == (0,)
+    check_groups(graph, sharded, list(planned.unique_ids))
+    assert sharded.makespan == pytest.approx(109.0) and sharded.single_invocation == pytest.approx(209.0)
+    for s in sharded.shards:
+        assert dbt_selects(oracle, s.plan) == list(s.plan.unique_ids)
+
+
+def test_shard_command(built_project: Path) -> None:
+    result = cli("shard", "3", "--project-dir", str(built_project), "--command", "build", "-o", "json")
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["makespan"] <= payload["single_invocation"]
+    assert all(s["argv"][:2] == ["dbt", "build"] for s in payload["shards"])
+    text = cli("shard", "2", "--project-dir", str(built_project), "--command", "run").stdout
+    assert "predicted makespan" in text and "as one dbt invocation" in text
+
+
+def test_generated_project_groups_are_exact(tmp_path_factory: pytest.TempPathFactory) -> None:
+    from tests.test_differential_ls import _load_generator
+
+    project = tmp_path_factory.mktemp("shard-generated") / "project"
+    _load_generator().generate(project, 1000, seed=13)  # type: ignore[attr-defined]
+    run_dbt(project, "parse")
+    graph = AssetGraph(read_manifest(project / "target" / "manifest.json"), project)
+    planned = plan(graph, "run")
+    rng = random.Random(5)
+    facts = {uid: AssetFacts(uid, recent=[[0.0, rng.uniform(1, 120)]]) for uid in planned.unique_ids}
+    sharded = shard(graph, planned, 4, facts, threads=4)
+    check_groups(graph, sharded, list(planned.unique_ids))
+    assert len(sharded.shards) > 1
+    oracle = DbtLs(project)
+    for s in sharded.shards:
+        assert dbt_selects(oracle, s.plan) == list(s.plan.unique_ids), s.index
