@@ -126,14 +126,14 @@ def shard(
             if parent in members:
                 mine |= needs[parent]
         needs[uid] = frozenset(mine)
-    best: ShardedPlan | None = None
+    best: tuple[float, list[set[str]]] | None = None
     for clusters in range(1, k + 1):
         split = _split(graph, members, order, needs, cost, clusters)
-        candidate = _schedule(graph, planned.command, split, members, order, cost, threads)
-        if best is None or candidate.makespan < best.makespan - 1e-9:
-            best = candidate
+        makespan = max(finish for _, _, finish in _timeline(graph, split, members, order, cost, threads))
+        if best is None or makespan < best[0] - 1e-9:
+            best = (makespan, split)
     assert best is not None
-    return best
+    return _schedule(graph, planned.command, best[1], members, order, cost, threads)
 
 
 def _split(
@@ -169,18 +169,18 @@ def _split(
     return [chosen for chosen in split if chosen]
 
 
-def _schedule(
+def _timeline(
     graph: AssetGraph,
-    command: str,
     split: list[set[str]],
     members: set[str],
     order: list[str],
     cost: Mapping[str, float],
     threads: int,
-) -> ShardedPlan:
-    """The groups compiled for dbt, and when each would finish, run as a DAG."""
+) -> list[tuple[tuple[int, ...], float, float]]:
+    """For each group: the groups it waits for, its predicted duration and finish, the
+    groups running as a DAG."""
     index_of = {uid: index for index, chosen in enumerate(split) for uid in chosen}
-    shards: list[Shard] = []
+    timeline: list[tuple[tuple[int, ...], float, float]] = []
     for index, chosen in enumerate(split):
         after = sorted(
             {
@@ -191,13 +191,36 @@ def _schedule(
             }
         )
         duration = _duration(graph, chosen, cost, order, threads)
-        start = max((shards[a].finish for a in after), default=0.0)
-        compiled = plan(graph, command, unique_ids=sorted(chosen))
-        work = sum(cost[u] for u in chosen)
-        shards.append(Shard(index, compiled, tuple(after), work, duration, start + duration))
+        start = max((timeline[a][2] for a in after), default=0.0)
+        timeline.append((tuple(after), duration, start + duration))
+    return timeline
+
+
+def _schedule(
+    graph: AssetGraph,
+    command: str,
+    split: list[set[str]],
+    members: set[str],
+    order: list[str],
+    cost: Mapping[str, float],
+    threads: int,
+) -> ShardedPlan:
+    """The groups compiled for dbt, with their timeline."""
+    timeline = _timeline(graph, split, members, order, cost, threads)
+    shards = tuple(
+        Shard(
+            index,
+            plan(graph, command, unique_ids=sorted(chosen)),
+            after,
+            sum(cost[u] for u in chosen),
+            duration,
+            finish,
+        )
+        for index, (chosen, (after, duration, finish)) in enumerate(zip(split, timeline, strict=True))
+    )
     return ShardedPlan(
         command=command,
-        shards=tuple(shards),
+        shards=shards,
         makespan=max((s.finish for s in shards), default=0.0),
         single_invocation=_duration(graph, members, cost, order, threads),
         threads=threads,
