@@ -31,7 +31,8 @@ def sh(*argv: str | Path, cwd: Path = ROOT, ok: tuple[int, ...] = (0,)) -> None:
 
 
 def setup() -> None:
-    """Create the virtualenv and install the package with its dev extra (once per pyproject)."""
+    """Create the virtualenv and install the package with its dev extra and the orchestrator
+    extras the tests exercise (once per pyproject)."""
     if not (BIN / "python").exists():
         print(f"+ python3 -m venv {VENV}", flush=True)
         venv.create(VENV, with_pip=True)
@@ -39,7 +40,7 @@ def setup() -> None:
     digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
     if not stamp.exists() or stamp.read_text() != digest:
         sh(BIN / "python", "-m", "pip", "install", "--quiet", "--upgrade", "pip")
-        sh(BIN / "python", "-m", "pip", "install", "--quiet", "-e", ".[dev]")
+        sh(BIN / "python", "-m", "pip", "install", "--quiet", "-e", ".[dev,dagster]")
         stamp.write_text(digest)
 
 

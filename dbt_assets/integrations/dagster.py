@@ -1,0 +1,242 @@
+"""Dagster: the models, seeds and snapshots of a selection as Dagster assets, run by one
+multi-asset that builds exactly the subset Dagster asks for.
+
+    import dagster as dg
+    from dbt_assets import Project
+    from dbt_assets.integrations.dagster import dbt_assets_definition
+
+    shop = dbt_assets_definition(Project("fixtures/dbt_project"), select=["downstream_of:orders"])
+    defs = dg.Definitions(assets=[shop])
+
+- keys: ``[name]`` (``[name, "v2"]`` for a version), sources ``[source_name, table]``;
+  ephemeral models are not assets (their dependencies pass through them);
+- deps, group (the dbt group, else the first folder), owners (e-mail addresses), dbt tags,
+  description, ``kinds={"dbt"}``;
+- tests attached to one asset become its asset checks (a failing test fails the check, a
+  ``warn`` passes it with severity WARN);
+- SLAs: a deadline becomes a cron freshness policy, else a freshness SLA of severity error a
+  time-window freshness policy; all of the effective SLA is in the asset's metadata;
+- materializing runs ``dbt build`` once for the selected assets and checks, through the
+  exact compiler, recorded in the run history; a failure fails the Dagster run after every
+  asset that did succeed was reported materialized.
+"""
+
+import re
+import time
+from collections.abc import Iterator, Sequence
+from datetime import timedelta
+from pathlib import Path
+
+import dagster as dg
+
+from dbt_assets.api import open_history, start_run
+from dbt_assets.asset import group_of, owners_of
+from dbt_assets.events import SUCCESS_STATUSES, AssetFinished
+from dbt_assets.graph import AssetGraph
+from dbt_assets.project import Project
+from dbt_assets.runner import RunOptions
+from dbt_assets.schedule import Deadline
+from dbt_assets.selection import select as select_ids
+from dbt_assets.sla import declared_slas
+from dbt_assets.sla_config import Sla
+
+MATERIALIZED = frozenset({"model", "seed", "snapshot"})
+_NAME = re.compile(r"^[A-Za-z0-9_]+$")
+_TAG = re.compile(r"^[A-Za-z0-9_.-]{1,63}$")
+
+
+def asset_key(graph: AssetGraph, unique_id: str) -> dg.AssetKey:
+    """The Dagster key of a dbt asset."""
+    record = graph.records[unique_id]
+    if record.resource_type == "source":
+        return dg.AssetKey([record.source_name or "source", record.name])
+    if record.version is not None:
+        return dg.AssetKey([record.name, f"v{record.version}"])
+    return dg.AssetKey([record.name])
+
+
+def _is_asset(graph: AssetGraph, unique_id: str) -> bool:
+    record = graph.records[unique_id]
+    return record.resource_type in MATERIALIZED and record.config.get("materialized") != "ephemeral"
+
+
+def _deps(graph: AssetGraph, unique_id: str) -> list[dg.AssetKey]:
+    """The assets and sources ``unique_id`` reads, through ephemeral models."""
+    found: list[dg.AssetKey] = []
+    todo = list(graph.records[unique_id].depends_on.nodes)
+    seen: set[str] = set()
+    while todo:
+        parent = todo.pop(0)
+        if parent in seen or parent not in graph.records:
+            continue
+        seen.add(parent)
+        record = graph.records[parent]
+        if record.resource_type == "source" or _is_asset(graph, parent):
+            found.append(asset_key(graph, parent))
+        elif record.resource_type == "model":  # ephemeral
+            todo.extend(record.depends_on.nodes)
+    return found
+
+
+def freshness_policy(sla: Sla) -> dg.FreshnessPolicy | None:
+    """A deadline as a cron policy (the data of each cycle, due at the deadline), else an
+    error-severity freshness as a time-window policy."""
+    if sla.deadline is not None:
+        schedule = Deadline.parse(sla.deadline, sla.timezone)
+        minutes, hours = sorted(schedule.minutes), sorted(schedule.hours)
+        cron = sla.deadline if ":" not in sla.deadline else f"{minutes[0]} {hours[0]} * * *"
+        due = schedule.latest(time.time())
+        return dg.FreshnessPolicy.cron(
+            deadline_cron=cron,
+            lower_bound_delta=timedelta(seconds=due - schedule.before(due)),
+            timezone=sla.timezone or "UTC",
+        )
+    if sla.freshness is not None and (sla.severity or "error") == "error":
+        return dg.FreshnessPolicy.time_window(fail_window=timedelta(seconds=sla.freshness))
+    return None
+
+
+def asset_specs(
+    graph: AssetGraph, unique_ids: Sequence[str]
+) -> tuple[list[dg.AssetSpec], list[dg.AssetCheckSpec]]:
+    """The Dagster specs of the materialized assets among ``unique_ids`` and the checks of
+    their tests (tests among ``unique_ids`` attached to one of them)."""
+    slas = declared_slas(graph)
+    specs = []
+    chosen = {u for u in unique_ids if _is_asset(graph, u)}
+    for uid in sorted(chosen):
+        record = graph.records[uid]
+        group = group_of(record) or (record.fqn[1] if len(record.fqn) > 2 else None)
+        sla = slas.get(uid)
+        metadata: dict[str, object] = {"dbt_unique_id": uid, "dbt_resource_type": record.resource_type}
+        if sla is not None:
+            metadata["dbt_assets_sla"] = sla.model_dump(exclude_none=True)
+        specs.append(
+            dg.AssetSpec(
+                asset_key(graph, uid),
+                deps=_deps(graph, uid),
+                description=record.description or None,
+                metadata=metadata,
+                skippable=True,
+                group_name=group if group and _NAME.match(group) else None,
+                owners=[o for o in owners_of(record, graph.manifest.groups) if "@" in o],
+                tags={tag: "" for tag in record.tags if _TAG.match(tag)},
+                kinds={"dbt"},
+                freshness_policy=freshness_policy(sla) if isinstance(sla, Sla) else None,
+            )
+        )
+    checks = []
+    for uid in sorted(unique_ids):
+        target = _checked(graph, uid)
+        if target is not None and target in chosen:
+            checks.append(
+                dg.AssetCheckSpec(
+                    _check_name(graph, uid),
+                    asset=asset_key(graph, target),
+                    description=graph.records[uid].description or None,
+                )
+            )
+    return specs, checks
+
+
+def _checked(graph: AssetGraph, unique_id: str) -> str | None:
+    """The asset a test checks, when it checks exactly one."""
+    record = graph.records[unique_id]
+    if record.resource_type != "test":
+        return None
+    if record.attached_node:
+        return record.attached_node
+    parents = [p for p in record.depends_on.nodes if _is_asset(graph, p)]
+    return parents[0] if len(parents) == 1 else None
+
+
+def _check_name(graph: AssetGraph, unique_id: str) -> str:
+    name = graph.records[unique_id].name
+    return name if _NAME.match(name) else re.sub(r"[^A-Za-z0-9_]", "_", name)
+
+
+def dbt_assets_definition(
+    project: Project,
+    select: Sequence[str] = (),
+    *,
+    exclude: Sequence[str] = (),
+    name: str = "dbt_assets",
+    history_path: str | Path | None = None,
+    options: RunOptions | None = None,
+) -> dg.AssetsDefinition:
+    """One Dagster multi-asset for the selection (default: the whole project), running
+    ``dbt build`` for whatever subset of its assets and checks Dagster selects."""
+    graph = project.graph()
+    chosen = select_ids(graph, select, exclude=exclude, command="build")
+    specs, check_specs = asset_specs(graph, chosen)
+    by_key = {asset_key(graph, u): u for u in chosen if _is_asset(graph, u)}
+    by_check = {
+        dg.AssetCheckKey(asset_key(graph, target), _check_name(graph, u)): u
+        for u in chosen
+        if (target := _checked(graph, u)) is not None and target in by_key.values()
+    }
+
+    @dg.multi_asset(name=name, specs=specs, check_specs=check_specs, can_subset=True)
+    def _build(
+        context: dg.AssetExecutionContext,
+    ) -> Iterator[dg.MaterializeResult[None] | dg.AssetCheckResult]:
+        wanted = [by_key[k] for k in context.selected_asset_keys if k in by_key]
+        wanted += [by_check[k] for k in context.selected_asset_check_keys if k in by_check]
+        yield from _run(project, graph, wanted, by_key, by_check, history_path, options, context)
+
+    return _build
+
+
+def _run(
+    project: Project,
+    graph: AssetGraph,
+    wanted: list[str],
+    by_key: dict[dg.AssetKey, str],
+    by_check: dict[dg.AssetCheckKey, str],
+    history_path: str | Path | None,
+    options: RunOptions | None,
+    context: dg.AssetExecutionContext,
+) -> Iterator[dg.MaterializeResult[None] | dg.AssetCheckResult]:
+    keys = {uid: key for key, uid in by_key.items()}
+    checks = {uid: key for key, uid in by_check.items()}
+    with open_history(project.project_dir, history_path) as history:
+        run = start_run(project, "build", unique_ids=wanted, history=history, options=options)
+        context.log.info(f"dbt-assets run: dbt {' '.join(run.plan.argv)}")
+        for event in run:
+            if not isinstance(event, AssetFinished):
+                continue
+            metadata = _metadata(event)
+            if event.unique_id in keys and event.status in SUCCESS_STATUSES:
+                yield dg.MaterializeResult(asset_key=keys[event.unique_id], metadata=metadata)
+            elif event.unique_id in checks and event.status in ("pass", "warn", "fail", "error"):
+                check = checks[event.unique_id]
+                yield dg.AssetCheckResult(
+                    passed=event.status in ("pass", "warn"),
+                    asset_key=check.asset_key,
+                    check_name=check.name,
+                    metadata=metadata,
+                    severity=dg.AssetCheckSeverity.WARN
+                    if event.status == "warn"
+                    else dg.AssetCheckSeverity.ERROR,
+                )
+        result = run.result
+    assert result is not None
+    if result.exit_code != 0:
+        failed = [r.unique_id for r in result.failures]
+        raise dg.Failure(
+            description=f"dbt build failed: {', '.join(failed) or result.message or result.status}",
+            metadata={"dbt_assets_run_id": result.run_id, "failed": failed, "exit_code": result.exit_code},
+        )
+
+
+def _metadata(event: AssetFinished) -> dict[str, str | float | int]:
+    found: dict[str, str | float | int] = {"dbt_status": event.status}
+    if event.execution_time is not None:
+        found["execution_time"] = event.execution_time
+    if event.rows_affected is not None:
+        found["rows_affected"] = event.rows_affected
+    if event.failures is not None:
+        found["failures"] = event.failures
+    if event.message:
+        found["message"] = event.message
+    return found
