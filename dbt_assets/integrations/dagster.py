@@ -170,10 +170,11 @@ def dbt_assets_definition(
     chosen = select_ids(graph, select, exclude=exclude, command="build")
     specs, check_specs = asset_specs(graph, chosen)
     by_key = {asset_key(graph, u): u for u in chosen if _is_asset(graph, u)}
+    assets = set(by_key.values())
     by_check = {
         dg.AssetCheckKey(asset_key(graph, target), _check_name(graph, u)): u
         for u in chosen
-        if (target := _checked(graph, u)) is not None and target in by_key.values()
+        if (target := _checked(graph, u)) is not None and target in assets
     }
 
     @dg.multi_asset(name=name, specs=specs, check_specs=check_specs, can_subset=True)
