@@ -40,7 +40,7 @@ def setup() -> None:
     digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
     if not stamp.exists() or stamp.read_text() != digest:
         sh(BIN / "python", "-m", "pip", "install", "--quiet", "--upgrade", "pip")
-        sh(BIN / "python", "-m", "pip", "install", "--quiet", "-e", ".[dev,dagster]")
+        sh(BIN / "python", "-m", "pip", "install", "--quiet", "-e", ".[dev,dagster,prefect]")
         stamp.write_text(digest)
 
 

@@ -1,0 +1,127 @@
+"""Prefect: a flow that runs a selection as one dbt invocation and reports every asset as its
+own task run, a Prefect asset materialization with its upstream assets as lineage.
+
+    from dbt_assets import Project
+    from dbt_assets.integrations.prefect import dbt_flow
+
+    shop = dbt_flow(Project("fixtures/dbt_project"), ["downstream_of:orders"], retries=2)
+    shop()
+
+- asset keys: ``dbt://<package>/<resource type>/<name>`` (sources ``.../source/<source>.<table>``);
+- each finished model, seed or snapshot becomes a task run named after it: Completed when
+  dbt succeeded, Failed (with dbt's message) when it failed; skipped or cancelled assets
+  have none (Prefect has no state that says "not run because of another");
+- the flow fails when dbt does; a flow retry re-runs only what did not succeed in the
+  attempt before (failed assets and those skipped because of them, through the exact
+  compiler, from the run history), not the whole selection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from prefect import Flow, flow
+from prefect.assets import Asset, AssetProperties, materialize
+from prefect.runtime import flow_run
+
+from dbt_assets.api import open_history, retry_run, start_run
+from dbt_assets.asset import owners_of
+from dbt_assets.events import FAILURE_STATUSES, SUCCESS_STATUSES, AssetFinished
+from dbt_assets.graph import AssetGraph
+from dbt_assets.project import Project
+from dbt_assets.runner import Run, RunOptions
+
+MATERIALIZED = frozenset({"model", "seed", "snapshot"})
+
+
+def prefect_asset(graph: AssetGraph, unique_id: str) -> Asset:
+    """The Prefect asset of a dbt asset."""
+    record = graph.records[unique_id]
+    name = f"{record.source_name}.{record.name}" if record.resource_type == "source" else record.search_name
+    owners = [o for o in owners_of(record, graph.manifest.groups) if "@" in o]
+    return Asset(
+        key=f"dbt://{record.package_name}/{record.resource_type}/{name}",
+        properties=AssetProperties(name=name, description=record.description or None, owners=owners or None),
+    )
+
+
+def _upstream(graph: AssetGraph, unique_id: str) -> list[Asset | str]:
+    """The models, seeds, snapshots and sources an asset reads, through ephemeral models."""
+    found: list[Asset | str] = []
+    todo = list(graph.records[unique_id].depends_on.nodes)
+    seen: set[str] = set()
+    while todo:
+        parent = todo.pop(0)
+        if parent in seen or parent not in graph.records:
+            continue
+        seen.add(parent)
+        record = graph.records[parent]
+        if record.resource_type == "model" and record.config.get("materialized") == "ephemeral":
+            todo.extend(record.depends_on.nodes)
+        elif record.resource_type in MATERIALIZED | {"source"}:
+            found.append(prefect_asset(graph, parent))
+    return found
+
+
+def _report(graph: AssetGraph, event: AssetFinished) -> None:
+    """One task run for one asset's result: a materialization of its Prefect asset."""
+
+    @materialize(
+        prefect_asset(graph, event.unique_id),
+        by="dbt",
+        asset_deps=_upstream(graph, event.unique_id),
+        name=graph.records[event.unique_id].search_name,
+    )
+    def dbt_asset(status: str, message: str | None, seconds: float | None) -> dict[str, Any]:
+        if status not in SUCCESS_STATUSES:
+            raise RuntimeError(f"dbt {status}: {message or 'no message'}")
+        return {"status": status, "execution_time": seconds}
+
+    dbt_asset(event.status, event.message, event.execution_time, return_state=True)
+
+
+def dbt_flow(
+    project: Project,
+    select: Sequence[str] = (),
+    *,
+    exclude: Sequence[str] = (),
+    command: str = "build",
+    name: str = "dbt-assets",
+    retries: int = 0,
+    retry_delay_seconds: float = 0,
+    history_path: str | Path | None = None,
+    options: RunOptions | None = None,
+) -> Flow[[], dict[str, str]]:
+    """A Prefect flow running ``dbt COMMAND`` for the selection once; it returns each asset's
+    dbt status and fails when dbt failed. See the module docstring."""
+    graph = project.graph()
+    attempts: dict[str, int] = {}  # flow run id -> the dbt-assets run of its last attempt
+
+    @flow(name=name, retries=retries, retry_delay_seconds=retry_delay_seconds)
+    def run_dbt_assets() -> dict[str, str]:
+        this_run = str(flow_run.id)
+        with open_history(project.project_dir, history_path) as history:
+            run: Run
+            if this_run in attempts:  # a retry: only what did not succeed last time
+                run = retry_run(project, history, attempts[this_run], options=options)
+            else:
+                run = start_run(project, command, select, exclude=exclude, history=history, options=options)
+            statuses: dict[str, str] = {}
+            for event in run:
+                if isinstance(event, AssetFinished) and graph.records.get(event.unique_id) is not None:
+                    statuses[event.unique_id] = event.status
+                    reported = event.status in SUCCESS_STATUSES | FAILURE_STATUSES
+                    if reported and graph.records[event.unique_id].resource_type in MATERIALIZED:
+                        _report(graph, event)
+            result = run.result
+        assert result is not None
+        if result.run_id is not None:
+            attempts[this_run] = result.run_id
+        if result.exit_code != 0:
+            failed = ", ".join(r.unique_id for r in result.failures) or result.message or result.status
+            raise RuntimeError(f"dbt {command} failed (dbt-assets run {result.run_id}): {failed}")
+        return statuses
+
+    return run_dbt_assets

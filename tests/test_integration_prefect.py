@@ -1,0 +1,101 @@
+"""The Prefect adapter with the real prefect (its test harness: a local server and database):
+flows running the fixture on DuckDB, each asset a task run; a failure and a flow retry that
+re-runs only what failed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+from prefect.states import State
+from prefect.testing.utilities import prefect_test_harness
+
+from dbt_assets.api import load_graph
+from dbt_assets.history import History
+from dbt_assets.integrations.prefect import dbt_flow, prefect_asset
+from dbt_assets.project import Project
+
+pytestmark = pytest.mark.slow
+
+FLAKY = """
+import os
+
+
+def model(dbt, session):
+    dbt.ref("orders")
+    marker = {marker!r}
+    if not os.path.exists(marker):
+        open(marker, "w").close()
+        raise RuntimeError("flaky: fails the first time")
+    return session.sql("select 1 as id")
+"""
+
+
+@pytest.fixture(scope="module")
+def prefect_server() -> Iterator[None]:
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+def task_runs(state: State) -> dict[str, list[str]]:
+    """Task run names and their final state names, for the flow run of ``state``."""
+    flow_run_id: UUID | None = state.state_details.flow_run_id
+    assert flow_run_id is not None
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+    found: dict[str, list[str]] = {}
+    for run in runs:
+        found.setdefault(run.name.rsplit("-", 1)[0], []).append(run.state.name if run.state else "?")
+    return found
+
+
+def test_each_asset_is_a_task_run(prefect_server: None, built_project: Path, tmp_path: Path) -> None:
+    history = tmp_path / "history.db"
+    shop = dbt_flow(Project(built_project), ["downstream_of:orders"], command="run", history_path=history)
+    state = shop(return_state=True)
+    assert state.is_completed()
+    statuses = state.result()
+    assert set(statuses.values()) == {"success"} and len(statuses) == 8
+    runs = task_runs(state)
+    assert runs["orders"] == ["Completed"] and runs["customer_segments.v2"] == ["Completed"]
+    assert len(runs) == 8
+
+
+def test_lineage_of_an_asset(built_project: Path) -> None:
+    from dbt_assets.integrations.prefect import _upstream
+
+    graph = load_graph(project_dir=built_project)
+    assert prefect_asset(graph, "model.shop.orders").key == "dbt://shop/model/orders"
+    upstream = {a.key for a in _upstream(graph, "model.shop.orders") if not isinstance(a, str)}
+    # int_order_payments is ephemeral: its parent stg_payments instead
+    assert upstream == {
+        "dbt://shop/model/stg_orders",
+        "dbt://shop/model/int_order_items",
+        "dbt://shop/model/stg_payments",
+    }
+    assert prefect_asset(graph, "source.shop.shop.orders").key == "dbt://shop/source/shop.orders"
+
+
+def test_a_failure_then_a_retry_of_only_what_failed(
+    prefect_server: None, built_project: Path, tmp_path: Path
+) -> None:
+    core = built_project / "models" / "marts" / "core"
+    (core / "flaky.py").write_text(FLAKY.format(marker=str(tmp_path / "flaky-has-failed")))
+    (core / "flaky_child.sql").write_text("select id from {{ ref('flaky') }}\n")
+    history = tmp_path / "history.db"
+    shop = dbt_flow(Project(built_project), ["orders+"], command="run", retries=1, history_path=history)
+    state = shop(return_state=True)
+    assert state.is_completed(), "the retry succeeded"
+    runs = task_runs(state)
+    assert runs["flaky"] == ["Failed", "Completed"] or runs["flaky"] == ["Completed", "Failed"]
+    assert runs["flaky_child"] == ["Completed"], "skipped the first time: no task run then"
+    assert runs["orders"] == ["Completed"], "succeeded the first time: not run again"
+    with History.open(history, create=False) as opened:
+        first, retry = sorted(opened.runs(), key=lambda r: r.run_id)
+    assert first.status == "failed" and "model.shop.flaky" in first.unique_ids
+    assert retry.selection == {"retry_of": first.run_id}
+    assert set(retry.unique_ids) == {"model.shop.flaky", "model.shop.flaky_child"}
