@@ -1,0 +1,376 @@
+"""The running commands (``run``, ``build``, ``test``, ``seed``, ``snapshot``, ``retry``) and
+the run history (``history``, ``status``): a thin shell over :mod:`dbt_assets.api`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from dbt_assets.cli import (
+    _DBT_EXECUTABLE,
+    _HISTORY,
+    _PROFILES_DIR,
+    _PROJECT_DIR,
+    _TARGET,
+    F,
+    _apply,
+    _graph,
+    _json,
+    _print_lines,
+    _print_plan,
+    _selection_kwargs,
+    main,
+    project_options,
+    selection_options,
+)
+from dbt_assets.errors import DbtAssetsError
+
+if TYPE_CHECKING:
+    from dbt_assets.project import Project
+    from dbt_assets.runner import Run, RunOptions
+
+
+# --- running ------------------------------------------------------------------------------
+
+
+def run_options(func: F) -> F:
+    """dbt's run flags passed through, and how dbt-assets runs and reports."""
+    options = [
+        _PROJECT_DIR,
+        _PROFILES_DIR,
+        _TARGET,
+        _DBT_EXECUTABLE,
+        click.option("--vars", help="dbt --vars (YAML); also used to parse the project."),
+        click.option("--threads", type=click.IntRange(min=1), help="dbt --threads."),
+        click.option("--full-refresh", is_flag=True, help="dbt --full-refresh."),
+        click.option("--fail-fast", "-x", is_flag=True, help="dbt --fail-fast."),
+        click.option("--defer", is_flag=True, help="dbt --defer (with --state)."),
+        click.option("--favor-state", is_flag=True, help="dbt --favor-state."),
+        _HISTORY,
+        click.option("--no-history", is_flag=True, help="Do not record this run."),
+        click.option(
+            "--output",
+            "-o",
+            default="text",
+            show_default=True,
+            type=click.Choice(["text", "json"]),
+            help="text: progress and a summary; json: every event as a JSON line on stdout.",
+        ),
+        click.option(
+            "--timeout",
+            type=click.FloatRange(min=0, min_open=True),
+            metavar="SECONDS",
+            help="Stop dbt (like Ctrl-C) when the run takes longer.",
+        ),
+        click.option(
+            "--cancel-grace",
+            type=click.FloatRange(min=0),
+            default=10.0,
+            show_default=True,
+            metavar="SECONDS",
+            help="After Ctrl-C, SIGTERM or --timeout: how long dbt may take to stop before it is killed.",
+        ),
+        click.argument("dbt_args", nargs=-1, type=click.UNPROCESSED),
+    ]
+    return _apply(func, options)
+
+
+def _project(kwargs: dict[str, Any]) -> Project:
+    from dbt_assets.project import Project
+
+    return Project(
+        kwargs.pop("project_dir") or ".",
+        profiles_dir=kwargs.pop("profiles_dir"),
+        target=kwargs.pop("target"),
+        dbt_executable=kwargs.pop("dbt_executable"),
+        vars=kwargs.pop("vars"),
+    )
+
+
+def _run_options(kwargs: dict[str, Any], state: str | None = None) -> RunOptions:
+    from dbt_assets.runner import RunOptions
+
+    return RunOptions(
+        threads=kwargs.pop("threads"),
+        full_refresh=kwargs.pop("full_refresh"),
+        fail_fast=kwargs.pop("fail_fast"),
+        defer=kwargs.pop("defer"),
+        state=state,
+        favor_state=kwargs.pop("favor_state"),
+        extra_args=tuple(kwargs.pop("dbt_args")),
+        timeout=kwargs.pop("timeout"),
+        cancel_grace=kwargs.pop("cancel_grace"),
+    )
+
+
+def _execute(run: Run, output: str) -> None:
+    """Run with a display; Ctrl-C and SIGTERM cancel the run (twice: kill dbt at once)."""
+    import signal
+
+    from dbt_assets.progress import make_display, render_summary
+
+    display = make_display(run.graph, run.plan, output)
+
+    def cancel(signum: int, _frame: Any) -> None:
+        again = run.cancelling
+        run.cancel()
+        name = signal.Signals(signum).name
+        what = "killing dbt" if again else "stopping dbt (again to kill it now)"
+        click.echo(f"\ndbt-assets: {name}: {what}", err=True)
+
+    previous = {sig: signal.signal(sig, cancel) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        for event in run:
+            display.handle(event)
+    finally:
+        display.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    result = run.result
+    assert result is not None  # the iteration ran to its end
+    if output == "text":
+        hint = None
+        if result.run_id is not None and run.history is not None:
+            hint = f"Run {result.run_id} recorded in {run.history.path}"
+            if result.exit_code != 0:
+                hint += f"; re-run what did not succeed with: dbt-assets retry {result.run_id}"
+        click.echo(render_summary(run.graph, result, hint), nl=False)
+    _report_slas(run, output)
+    sys.exit(result.exit_code)
+
+
+def _report_slas(run: Run, output: str) -> None:
+    """After a run: which SLAs of its assets it met or missed (text), or one
+    ``sla_result`` JSON line each (json)."""
+    from dbt_assets.api import run_slas
+
+    if run.history is None or run.result is None or run.result.run_id is None:
+        return
+    try:
+        results = run_slas(run.graph, run.history, run.result)
+    except DbtAssetsError as exc:  # a broken SLA declaration must not hide the run's outcome
+        click.echo(f"dbt-assets: SLAs not judged: {exc.message}", err=True)
+        return
+    if output == "json":
+        _print_lines(json.dumps({"event": "sla_result", **json.loads(_json(r))}) for r in results)
+    else:
+        from dbt_assets.render import render_run_slas
+
+        click.echo(render_run_slas(results), nl=False)
+
+
+def _make_run_command(command: str, summary: str) -> click.Command:
+    help_text = f"""{summary}
+
+    \b
+    Selects exactly like `dbt-assets plan --command {command}` (dbt's syntax plus
+    downstream_of:, upstream_of:, owner:), runs dbt once with the exact arguments, shows
+    progress and a summary, and records every asset result in the run history.
+    Anything after -- goes to dbt unchanged.
+
+    \b
+    Exit codes: 0 success, 1 an asset failed, 2 usage error or dbt could not run
+    (or crashed, or hit --timeout), 130 cancelled (Ctrl-C, SIGTERM).
+
+    \b
+    Examples:
+      dbt-assets {command} --select downstream_of:orders
+      dbt-assets {command} -s tag:finance --exclude stg_* --threads 8 --target prod
+      dbt-assets {command} -s orders+ --dry-run --output json
+      dbt-assets {command} -s owner:finance@* --output json > events.jsonl
+      dbt-assets {command} -s orders -- --empty
+    """
+
+    @main.command(command, help=help_text)
+    @run_options
+    @selection_options
+    @click.option(
+        "--select-ids",
+        type=click.File("r"),
+        metavar="FILE",
+        help="Run exactly these unique_ids, one per line ('-' reads stdin), instead of --select.",
+    )
+    @click.option("--dry-run", is_flag=True, help="Print the plan (assets and exact dbt argv); run nothing.")
+    def run_command(**kwargs: Any) -> None:
+        from dbt_assets.api import open_history, start_run
+
+        selection = _selection_kwargs(kwargs)
+        ids_file = kwargs.pop("select_ids")
+        unique_ids = ids_file.read().split() if ids_file is not None else None
+        output = kwargs.pop("output")
+        history_path, no_history, dry_run = (
+            kwargs.pop("history_path"),
+            kwargs.pop("no_history"),
+            kwargs.pop("dry_run"),
+        )
+        project = _project(kwargs)
+        options = _run_options(kwargs, selection["state"])
+        history = None if no_history or dry_run else open_history(project.project_dir, history_path)
+        run = start_run(
+            project,
+            command,
+            kwargs["select_values"],
+            unique_ids=unique_ids,
+            options=options,
+            history=history,
+            **selection,
+        )
+        if dry_run:
+            _print_plan(run.graph, run.plan, output, run.argv)
+            return
+        _execute(run, output)
+
+    return run_command
+
+
+for _command, _summary in (
+    ("run", "Run models with dbt (dbt run), with live per-asset progress and history."),
+    ("build", "Build with dbt (dbt build: seeds, models, snapshots and their tests)."),
+    ("test", "Test with dbt (dbt test): each test reported as a check of its asset."),
+    ("seed", "Load seeds with dbt (dbt seed)."),
+    ("snapshot", "Take snapshots with dbt (dbt snapshot)."),
+):
+    _make_run_command(_command, _summary)
+
+
+@main.command("retry")
+@click.argument("run_id", type=int, required=False)
+@run_options
+def retry_command(run_id: int | None, **kwargs: Any) -> None:
+    """Re-run what did not succeed in a run (default: the newest).
+
+    \b
+    The failed assets, those skipped because of them, and any the run never reached
+    (cancelled), through the exact compiler, with the run's dbt flags again. Needs only
+    the run history and the project, not dbt's target/ of that run.
+
+    \b
+    Examples:
+      dbt-assets retry              # the newest run
+      dbt-assets retry 12 --threads 1
+    """
+    from dbt_assets.api import open_history, retry_run
+
+    output = kwargs.pop("output")
+    history_path = kwargs.pop("history_path")
+    if kwargs.pop("no_history"):
+        raise click.UsageError("retry reads the run history; --no-history does not apply")
+    project = _project(kwargs)
+    options = _run_options(kwargs)
+    history = open_history(project.project_dir, history_path, create=False)
+    _execute(retry_run(project, history, run_id, options=options), output)
+
+
+# --- history -------------------------------------------------------------------------------
+
+
+@main.group("history", invoke_without_command=True)
+@_PROJECT_DIR
+@_HISTORY
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1), help="How many runs.")
+@click.option("--output", "-o", default="text", show_default=True, type=click.Choice(["text", "json"]))
+@click.pass_context
+def history_group(ctx: click.Context, /, **kwargs: Any) -> None:
+    """The recorded runs, newest first, with their count of assets per status.
+
+    \b
+    Examples:
+      dbt-assets history --limit 5
+      dbt-assets history show 12 --output json
+      dbt-assets history import target/run_results.json   # a run made by plain dbt
+    """
+    ctx.obj = kwargs
+    if ctx.invoked_subcommand is not None:
+        return
+    from dbt_assets.api import open_history
+    from dbt_assets.render import render_runs
+
+    with open_history(kwargs["project_dir"] or ".", kwargs["history_path"], create=False) as history:
+        runs = history.runs(kwargs["limit"])
+    if kwargs["output"] == "json":
+        _print_lines(_json(run) for run in runs)
+    else:
+        click.echo(render_runs(runs), nl=False)
+
+
+@history_group.command("show")
+@click.argument("run_id", type=int)
+@click.option("--output", "-o", default="text", show_default=True, type=click.Choice(["text", "json"]))
+@click.pass_obj
+def history_show(parent: dict[str, Any], run_id: int, output: str) -> None:
+    """One run: how it went, and each asset's result."""
+    from dbt_assets.api import open_history
+    from dbt_assets.render import render_run
+
+    with open_history(parent["project_dir"] or ".", parent["history_path"], create=False) as history:
+        record = history.run(run_id)
+        results = history.results(run_id)
+        logs = history.logs(run_id)
+    if output == "json":
+        click.echo(
+            json.dumps({"run": json.loads(_json(record)), "assets": [json.loads(_json(r)) for r in results]})
+        )
+    else:
+        click.echo(render_run(record, results, logs), nl=False)
+
+
+@history_group.command("import")
+@click.argument("run_results", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.pass_obj
+def history_import(parent: dict[str, Any], run_results: tuple[str, ...]) -> None:
+    """Record runs made by plain dbt from their run_results.json (each only once)."""
+    from dbt_assets.api import open_history
+
+    with open_history(parent["project_dir"] or ".", parent["history_path"]) as history:
+        for path in run_results:
+            run_id = history.import_run_results(path)
+            if run_id is None:
+                click.echo(f"{path}: already recorded")
+            else:
+                click.echo(f"{path}: recorded as run {run_id}")
+
+
+@main.command("status")
+@project_options
+@selection_options
+@_HISTORY
+@click.option("--output", "-o", default="text", show_default=True, type=click.Choice(["text", "json"]))
+def status_command(**kwargs: Any) -> None:
+    """Per asset: last status, last success, its age, and the last execution time.
+
+    \b
+    Lists what `dbt build` would select (models, seeds, snapshots, tests, ...), or the
+    selection given.
+
+    \b
+    Examples:
+      dbt-assets status
+      dbt-assets status -s downstream_of:orders --resource-type model --output json
+    """
+    import time
+
+    from dbt_assets.api import asset_statuses, list_assets, open_history
+    from dbt_assets.render import render_status
+
+    selection = _selection_kwargs(kwargs)
+    history_path = kwargs.pop("history_path")
+    output = kwargs.pop("output")
+    project_dir = kwargs["project_dir"] or "."
+    graph = _graph(kwargs)
+    uids = list_assets(graph, kwargs["select_values"], command="build", **selection)
+    with open_history(project_dir, history_path, create=False) as history:
+        rows = asset_statuses(graph, history, uids)
+    now = time.time()
+    if output == "json":
+        for uid, status in rows:
+            payload = (
+                json.loads(_json(status)) if status is not None else {"unique_id": uid, "last_status": None}
+            )
+            success = status.last_success_at if status is not None else None
+            payload["age"] = None if success is None else now - success
+            click.echo(json.dumps(payload))
+    else:
+        click.echo(render_status(graph, rows, now), nl=False)
