@@ -125,7 +125,8 @@ def sla_check(selection: tuple[str, ...], **kwargs: Any) -> None:
         )
         with open_history(project.project_dir, kwargs["history_path"]) as history:
             run_id = check_source_freshness(project, history)
-        click.echo(f"dbt-assets: recorded `dbt source freshness` as run {run_id}", err=True)
+        recorded = f"as run {run_id}" if run_id is not None else "already (same dbt invocation)"
+        click.echo(f"dbt-assets: recorded `dbt source freshness` {recorded}", err=True)
     history_path, output = kwargs.pop("history_path"), kwargs["output"]
     graph = _graph(kwargs)
     with open_history(project_dir, history_path, create=False) as history:
