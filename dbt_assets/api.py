@@ -285,6 +285,28 @@ def asset_statuses(
 # --- SLAs ---------------------------------------------------------------------------------
 
 
+def _chosen(
+    graph: AssetGraph,
+    select_values: Sequence[str],
+    exclude: Sequence[str],
+    history: History | None,
+    at: float | None = None,
+) -> list[str] | None:
+    """The assets a selection names exactly (every resource type, no tests added), or None
+    for "all" when nothing is selected or excluded."""
+    if not select_values and not exclude:
+        return None
+    return select(
+        graph,
+        select_values,
+        exclude=exclude,
+        resource_types=["all"],
+        indirect_selection="empty",
+        history=history,
+        at=at,
+    )
+
+
 def asset_sla(graph: AssetGraph, name: str) -> Sla | SourceSla | None:
     """The effective SLA of one asset: its own YAML over ``dbt_assets.yml``, key by key
     (durations in seconds); for a source, dbt's freshness. None when it has none."""
@@ -312,17 +334,7 @@ def check_slas(
 
     from dbt_assets.sla import judge
 
-    ids = None
-    if select_values or exclude:
-        ids = select(
-            graph,
-            select_values,
-            exclude=exclude,
-            resource_types=["all"],
-            indirect_selection="empty",
-            history=history,
-            at=at,
-        )
+    ids = _chosen(graph, select_values, exclude, history, at)
     when = at if at is not None else time.time()
     return judge(graph, history.facts(at), when, unique_ids=ids)
 
@@ -366,17 +378,7 @@ def export(
     """
     from dbt_assets.export import export_assets
 
-    ids = None
-    if select_values or exclude:
-        ids = select(
-            graph,
-            select_values,
-            exclude=exclude,
-            resource_types=["all"],
-            indirect_selection="empty",
-            history=history,
-        )
-    return export_assets(graph, history, ids)
+    return export_assets(graph, history, _chosen(graph, select_values, exclude, history))
 
 
 def shard_selection(

@@ -147,6 +147,18 @@ def selection_options(func: F) -> F:
     return _apply(func, options)
 
 
+def command_option(text: str) -> Callable[[F], F]:
+    """``--command``: the dbt command a plan is for (default build)."""
+    return click.option(
+        "--command",
+        "dbt_command",
+        default="build",
+        show_default=True,
+        type=click.Choice(["run", "build", "test", "seed", "snapshot"]),
+        help=text,
+    )
+
+
 def _selection_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
     return {
         "exclude": kwargs.pop("exclude"),
@@ -292,14 +304,7 @@ main.add_command(ls_command, "list")
 @main.command("plan")
 @project_options
 @selection_options
-@click.option(
-    "--command",
-    "dbt_command",
-    default="build",
-    show_default=True,
-    type=click.Choice(["run", "build", "test", "seed", "snapshot"]),
-    help="The dbt command to plan.",
-)
+@command_option("The dbt command to plan.")
 @click.option(
     "--select-ids",
     type=click.File("r"),

@@ -14,6 +14,7 @@ from dbt_assets.cli import (
     _HISTORY,
     _graph,
     _selection_kwargs,
+    command_option,
     main,
     project_options,
     selection_options,
@@ -86,14 +87,7 @@ def export_command(selection: tuple[str, ...], **kwargs: Any) -> None:
 @project_options
 @selection_options
 @_HISTORY
-@click.option(
-    "--command",
-    "dbt_command",
-    default="build",
-    show_default=True,
-    type=click.Choice(["run", "build", "test", "seed", "snapshot"]),
-    help="The dbt command each group runs.",
-)
+@command_option("The dbt command each group runs.")
 @click.option(
     "--threads", default=4, show_default=True, type=click.IntRange(min=1), help="dbt threads per worker."
 )

@@ -33,6 +33,7 @@ from dbt_assets.api import open_history, start_run
 from dbt_assets.asset import group_of, owners_of
 from dbt_assets.events import SUCCESS_STATUSES, AssetFinished
 from dbt_assets.graph import AssetGraph
+from dbt_assets.integrations import is_materialized, materialized_parents
 from dbt_assets.project import Project
 from dbt_assets.runner import RunOptions
 from dbt_assets.schedule import Deadline
@@ -40,7 +41,6 @@ from dbt_assets.selection import select as select_ids
 from dbt_assets.sla import declared_slas
 from dbt_assets.sla_config import Sla
 
-MATERIALIZED = frozenset({"model", "seed", "snapshot"})
 _NAME = re.compile(r"^[A-Za-z0-9_]+$")
 _TAG = re.compile(r"^[A-Za-z0-9_.-]{1,63}$")
 
@@ -55,27 +55,8 @@ def asset_key(graph: AssetGraph, unique_id: str) -> dg.AssetKey:
     return dg.AssetKey([record.name])
 
 
-def _is_asset(graph: AssetGraph, unique_id: str) -> bool:
-    record = graph.records[unique_id]
-    return record.resource_type in MATERIALIZED and record.config.get("materialized") != "ephemeral"
-
-
 def _deps(graph: AssetGraph, unique_id: str) -> list[dg.AssetKey]:
-    """The assets and sources ``unique_id`` reads, through ephemeral models."""
-    found: list[dg.AssetKey] = []
-    todo = list(graph.records[unique_id].depends_on.nodes)
-    seen: set[str] = set()
-    while todo:
-        parent = todo.pop(0)
-        if parent in seen or parent not in graph.records:
-            continue
-        seen.add(parent)
-        record = graph.records[parent]
-        if record.resource_type == "source" or _is_asset(graph, parent):
-            found.append(asset_key(graph, parent))
-        elif record.resource_type == "model":  # ephemeral
-            todo.extend(record.depends_on.nodes)
-    return found
+    return [asset_key(graph, parent) for parent in materialized_parents(graph, unique_id)]
 
 
 def freshness_policy(sla: Sla) -> dg.FreshnessPolicy | None:
@@ -103,7 +84,7 @@ def asset_specs(
     their tests (tests among ``unique_ids`` attached to one of them)."""
     slas = declared_slas(graph)
     specs = []
-    chosen = {u for u in unique_ids if _is_asset(graph, u)}
+    chosen = {u for u in unique_ids if is_materialized(graph, u)}
     for uid in sorted(chosen):
         record = graph.records[uid]
         group = group_of(record) or (record.fqn[1] if len(record.fqn) > 2 else None)
@@ -146,7 +127,7 @@ def _checked(graph: AssetGraph, unique_id: str) -> str | None:
         return None
     if record.attached_node:
         return record.attached_node
-    parents = [p for p in record.depends_on.nodes if _is_asset(graph, p)]
+    parents = [p for p in record.depends_on.nodes if is_materialized(graph, p)]
     return parents[0] if len(parents) == 1 else None
 
 
@@ -169,7 +150,7 @@ def dbt_assets_definition(
     graph = project.graph()
     chosen = select_ids(graph, select, exclude=exclude, command="build")
     specs, check_specs = asset_specs(graph, chosen)
-    by_key = {asset_key(graph, u): u for u in chosen if _is_asset(graph, u)}
+    by_key = {asset_key(graph, u): u for u in chosen if is_materialized(graph, u)}
     assets = set(by_key.values())
     by_check = {
         dg.AssetCheckKey(asset_key(graph, target), _check_name(graph, u)): u

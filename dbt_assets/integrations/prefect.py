@@ -30,10 +30,9 @@ from dbt_assets.api import open_history, retry_run, start_run
 from dbt_assets.asset import owners_of
 from dbt_assets.events import FAILURE_STATUSES, SUCCESS_STATUSES, AssetFinished
 from dbt_assets.graph import AssetGraph
+from dbt_assets.integrations import is_materialized, materialized_parents
 from dbt_assets.project import Project
 from dbt_assets.runner import Run, RunOptions
-
-MATERIALIZED = frozenset({"model", "seed", "snapshot"})
 
 
 def prefect_asset(graph: AssetGraph, unique_id: str) -> Asset:
@@ -48,21 +47,8 @@ def prefect_asset(graph: AssetGraph, unique_id: str) -> Asset:
 
 
 def _upstream(graph: AssetGraph, unique_id: str) -> list[Asset | str]:
-    """The models, seeds, snapshots and sources an asset reads, through ephemeral models."""
-    found: list[Asset | str] = []
-    todo = list(graph.records[unique_id].depends_on.nodes)
-    seen: set[str] = set()
-    while todo:
-        parent = todo.pop(0)
-        if parent in seen or parent not in graph.records:
-            continue
-        seen.add(parent)
-        record = graph.records[parent]
-        if record.resource_type == "model" and record.config.get("materialized") == "ephemeral":
-            todo.extend(record.depends_on.nodes)
-        elif record.resource_type in MATERIALIZED | {"source"}:
-            found.append(prefect_asset(graph, parent))
-    return found
+    """The Prefect assets an asset reads, through ephemeral models."""
+    return [prefect_asset(graph, parent) for parent in materialized_parents(graph, unique_id)]
 
 
 def _report(graph: AssetGraph, event: AssetFinished) -> None:
@@ -113,7 +99,7 @@ def dbt_flow(
                 if isinstance(event, AssetFinished) and graph.records.get(event.unique_id) is not None:
                     statuses[event.unique_id] = event.status
                     reported = event.status in SUCCESS_STATUSES | FAILURE_STATUSES
-                    if reported and graph.records[event.unique_id].resource_type in MATERIALIZED:
+                    if reported and is_materialized(graph, event.unique_id):
                         _report(graph, event)
             result = run.result
         assert result is not None
