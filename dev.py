@@ -21,6 +21,10 @@ ROOT = Path(__file__).resolve().parent
 VENV = Path(os.environ.get("DBT_ASSETS_VENV", ROOT / ".venv"))
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 FIXTURE = ROOT / "fixtures" / "dbt_project"
+# A dbt of another version in a virtualenv of its own: the adapter tests reach it through
+# dbt_executable, as an orchestrator whose pins conflict with dbt's would.
+SEPARATE_DBT_VENV = ROOT / ".venv-dbt"
+SEPARATE_DBT = ("dbt-core~=1.10.0", "dbt-duckdb~=1.10.0")
 
 
 def sh(*argv: str | Path, cwd: Path = ROOT, ok: tuple[int, ...] = (0,)) -> None:
@@ -32,7 +36,7 @@ def sh(*argv: str | Path, cwd: Path = ROOT, ok: tuple[int, ...] = (0,)) -> None:
 
 def setup() -> None:
     """Create the virtualenv and install the package with its dev extra and the orchestrator
-    extras the tests exercise (once per pyproject)."""
+    extras the tests exercise (once per pyproject), and the separate dbt virtualenv."""
     if not (BIN / "python").exists():
         print(f"+ python3 -m venv {VENV}", flush=True)
         venv.create(VENV, with_pip=True)
@@ -40,8 +44,13 @@ def setup() -> None:
     digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
     if not stamp.exists() or stamp.read_text() != digest:
         sh(BIN / "python", "-m", "pip", "install", "--quiet", "--upgrade", "pip")
-        sh(BIN / "python", "-m", "pip", "install", "--quiet", "-e", ".[dev,dagster,prefect]")
+        sh(BIN / "python", "-m", "pip", "install", "--quiet", "-e", ".[dev,dagster,prefect,airflow]")
         stamp.write_text(digest)
+    separate = SEPARATE_DBT_VENV / ("Scripts" if os.name == "nt" else "bin")
+    if not (separate / "dbt").exists():
+        print(f"+ python3 -m venv {SEPARATE_DBT_VENV}", flush=True)
+        venv.create(SEPARATE_DBT_VENV, with_pip=True)
+        sh(separate / "python", "-m", "pip", "install", "--quiet", *SEPARATE_DBT)
 
 
 def demo() -> None:

@@ -113,3 +113,27 @@ def post_webhook(
         if attempt < retries:
             time.sleep(backoff * 2**attempt)
     return Delivery(url, False, attempts, error)
+
+
+def deliver(
+    results: Sequence[SlaResult],
+    *,
+    at: str,
+    alert_on: Sequence[str] = ("breached",),
+    command: str | None = None,
+    webhook: str | None = None,
+    webhook_timeout: float = 10.0,
+    webhook_retries: int = 3,
+) -> list[Delivery]:
+    """Send the results whose status is in ``alert_on`` to ``command`` (once per result) and
+    ``webhook`` (one POST of ``{"at", "count", "results"}``); how each delivery went."""
+    alerted = [r for r in results if r.status in set(alert_on)]
+    if not alerted:
+        return []
+    deliveries: list[Delivery] = []
+    if command:
+        deliveries += notify_command(command, alerted)
+    if webhook:
+        payload = {"at": at, "count": len(alerted), "results": alerted}
+        deliveries.append(post_webhook(webhook, payload, timeout=webhook_timeout, retries=webhook_retries))
+    return deliveries

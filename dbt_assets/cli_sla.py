@@ -14,7 +14,6 @@ from dbt_assets.cli import _HISTORY, _graph, _print_lines, main, project_options
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from dbt_assets.alerts import Delivery
     from dbt_assets.graph import AssetGraph
     from dbt_assets.sla import SlaResult
 
@@ -179,25 +178,17 @@ def junit_xml(results: Sequence[SlaResult], at: str) -> str:
 
 def _alert(results: Sequence[SlaResult], kwargs: dict[str, Any], at: str) -> bool:
     """Deliver the alerted results; report each failure on stderr. True when all arrived."""
-    from dbt_assets.alerts import notify_command, post_webhook
+    from dbt_assets.alerts import deliver
 
-    statuses = set(kwargs["alert_on"] or ("breached",))
-    alerted = [r for r in results if r.status in statuses]
-    if not alerted:
-        return True
-    deliveries: list[Delivery] = []
-    if kwargs["notify_command"]:
-        deliveries += notify_command(kwargs["notify_command"], alerted)
-    if kwargs["webhook"]:
-        payload = {"at": at, "count": len(alerted), "results": alerted}
-        deliveries.append(
-            post_webhook(
-                kwargs["webhook"],
-                payload,
-                timeout=kwargs["webhook_timeout"],
-                retries=kwargs["webhook_retries"],
-            )
-        )
+    deliveries = deliver(
+        results,
+        at=at,
+        alert_on=kwargs["alert_on"] or ("breached",),
+        command=kwargs["notify_command"],
+        webhook=kwargs["webhook"],
+        webhook_timeout=kwargs["webhook_timeout"],
+        webhook_retries=kwargs["webhook_retries"],
+    )
     failed = [d for d in deliveries if not d.ok]
     for delivery in failed:
         about = f" for {delivery.unique_id}" if delivery.unique_id else ""

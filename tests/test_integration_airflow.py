@@ -1,0 +1,267 @@
+"""The Airflow adapter with the real Airflow: DAGs run with ``dag.test()`` against the fixture
+on DuckDB (one task per asset, one per group), a failure, a task retry that re-runs only what
+failed, dbt from a virtualenv of its own, Assets, timeouts and deadline alerts."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# Airflow reads its configuration when it is first imported: a home of this test process.
+_HOME = Path(tempfile.mkdtemp(prefix="dbt-assets-airflow-"))
+os.environ.update(
+    {
+        "AIRFLOW_HOME": str(_HOME),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(_HOME / "dags"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+    }
+)
+
+from airflow.models.asset import AssetEvent  # noqa: E402
+from airflow.sdk import DAG  # noqa: E402
+from airflow.serialization.serialized_objects import DagSerialization  # noqa: E402
+from airflow.settings import Session  # noqa: E402
+
+from dbt_assets.api import load_graph, plan_selection  # noqa: E402
+from dbt_assets.history import History  # noqa: E402
+from dbt_assets.integrations.airflow import (  # noqa: E402
+    asset_units,
+    dbt_dag,
+    deadline_alerts,
+    deadline_missed,
+    plan_units,
+)
+from dbt_assets.project import Project  # noqa: E402
+from tests.conftest import dbt_ls  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+
+DAG_FILE = """
+import json, os
+from datetime import timedelta
+from dbt_assets import Project
+from dbt_assets.integrations.airflow import dbt_dag
+
+spec = json.loads(os.environ["DBT_ASSETS_TEST_DAG"])
+project = Project(spec.pop("project"), dbt_executable=spec.pop("dbt_executable", None))
+spec["retry_delay"] = timedelta(seconds=spec.pop("retry_delay", 0))
+dag = dbt_dag(project, **spec)
+"""
+
+FLAKY = """
+import os
+
+
+def model(dbt, session):
+    dbt.ref("orders")
+    marker = {marker!r}
+    if not os.path.exists(marker):
+        open(marker, "w").close()
+        raise RuntimeError("flaky: fails the first time")
+    return session.sql("select 1 as id")
+"""
+
+
+@pytest.fixture(scope="session")
+def separate_dbt() -> Path:
+    """dbt in a virtualenv of its own, another version than this one's (``python3 dev.py
+    setup`` makes it; made here, under a lock, when missing)."""
+    import fcntl
+
+    from dev import SEPARATE_DBT
+    from dev import SEPARATE_DBT_VENV as venv
+
+    dbt = venv / "bin" / "dbt"
+    with open(venv.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not dbt.exists():
+            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+            subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", *SEPARATE_DBT], check=True)
+    return dbt
+
+
+@pytest.fixture(scope="module")
+def airflow_db() -> Iterator[None]:
+    """Airflow's metadata database (SQLite in the test home) and a DAG folder whose one file
+    builds the DAG a test describes in ``$DBT_ASSETS_TEST_DAG`` (``dag.test()`` finds DAGs there)."""
+    (_HOME / "dags").mkdir(exist_ok=True)
+    (_HOME / "dags" / "dbt_assets_test_dag.py").write_text(DAG_FILE)
+    airflow = Path(sys.executable).parent / "airflow"
+    done = subprocess.run([str(airflow), "db", "migrate"], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    yield
+
+
+def run_dag(project: Path, **spec: Any) -> tuple[DAG, dict[str, str]]:
+    """Build the DAG ``spec`` describes, as the DAG file does, run it with ``dag.test()``; the
+    DAG and each task's final state."""
+    os.environ["DBT_ASSETS_TEST_DAG"] = json.dumps({"project": str(project), **spec})
+    kwargs = dict(spec)
+    kwargs["retry_delay"] = timedelta(seconds=kwargs.pop("retry_delay", 0))
+    dag = dbt_dag(Project(project, dbt_executable=kwargs.pop("dbt_executable", None)), **kwargs)
+    run = dag.test()
+    states = {ti.task_id.removeprefix("dbt."): str(ti.state) for ti in run.get_task_instances()}
+    return dag, states
+
+
+def history_runs(project: Path) -> list[tuple[str, set[str]]]:
+    """Each recorded run's status and the assets dbt reported, oldest first."""
+    with History.open(project / ".dbt-assets" / "history.db", create=False) as history:
+        runs = sorted(history.runs(limit=None), key=lambda r: r.run_id)
+        return [(r.status, {x.unique_id for x in history.results(r.run_id)}) for r in runs]
+
+
+def test_one_task_per_asset_each_running_exactly_its_assets(airflow_db: None, built_project: Path) -> None:
+    before = len(history_runs(built_project))
+    dag, states = run_dag(built_project, select=["downstream_of:orders"], dag_id="per_asset")
+    graph = load_graph(project_dir=built_project)
+    units = asset_units(graph, plan_selection(graph, "build", ["downstream_of:orders"]).unique_ids)
+    assert set(states) == {u.task_id for u in units} and len(states) == 8
+    assert set(states.values()) == {"success"}
+    # together the tasks are what dbt selects for the selection (dbt ls is the oracle) ...
+    kinds = [
+        a for kind in ("model", "seed", "snapshot", "test", "unit_test") for a in ("--resource-type", kind)
+    ]
+    listed = {str(n["unique_id"]) for n in dbt_ls(built_project, "--select", "orders+", *kinds)}
+    assert {uid for u in units for uid in u.unique_ids} == listed
+    # ... and each task's dbt invocation ran exactly its own assets and tests
+    ran = history_runs(built_project)[before:]
+    assert sorted(sorted(ids) for _, ids in ran) == sorted(sorted(u.unique_ids) for u in units)
+    # the dependencies are dbt's, through the ephemeral model and across tests
+    by_id = {t.task_id.removeprefix("dbt."): t for t in dag.tasks}
+    assert {t.removeprefix("dbt.") for t in by_id["customers"].upstream_task_ids} == {"orders"}
+    assert {t.removeprefix("dbt.") for t in by_id["executive_summary"].upstream_task_ids} >= {"customers"}
+    # Airflow recorded an asset event for every materialized asset
+    with Session() as session:
+        uris = {e.asset.uri for e in session.query(AssetEvent).all() if e.asset is not None}
+    assert {"dbt://shop/model/orders", "dbt://shop/model/customer_segments.v2"} <= uris
+
+
+def test_a_failure_fails_its_task_and_stops_what_is_downstream(airflow_db: None, built_project: Path) -> None:
+    broken = built_project / "models" / "marts" / "finance" / "order_revenue_daily.sql"
+    broken.write_text("select * from {{ ref('orders') }} where no_such_column = 1\n")
+    selection = ["order_revenue_daily+", "customers"]
+    _, states = run_dag(built_project, select=selection, command="run", dag_id="failing")
+    graph = load_graph(project_dir=built_project)
+    downstream = [u for u in graph.downstream("model.shop.order_revenue_daily") if u.startswith("model.")]
+    below = {graph.records[u].search_name.replace(".", "_") for u in downstream}
+    assert states["order_revenue_daily"] == "failed"
+    assert below and all(states[name] == "upstream_failed" for name in below)
+    others = set(states) - below - {"order_revenue_daily"}
+    assert others and all(states[name] == "success" for name in others)
+    failed = [ids for status, ids in history_runs(built_project) if status == "failed"]
+    assert failed == [{"model.shop.order_revenue_daily"}], "one task failed, running only its model"
+
+
+def test_a_group_retry_runs_only_what_failed(airflow_db: None, built_project: Path, tmp_path: Path) -> None:
+    core = built_project / "models" / "marts" / "core"
+    (core / "flaky.py").write_text(FLAKY.format(marker=str(tmp_path / "flaky-has-failed")))
+    (core / "flaky_child.sql").write_text("select id from {{ ref('flaky') }}\n")
+    before = len(history_runs(built_project))
+    _, states = run_dag(
+        built_project, select=["orders+"], command="run", mode="group", groups=1, retries=1, dag_id="groups"
+    )
+    assert states == {"group_0": "success"}
+    (first_status, first), (second_status, second) = history_runs(built_project)[before:]
+    assert first_status == "failed" and "model.shop.flaky" in first and "model.shop.orders" in first
+    assert second_status == "success"
+    assert second == {"model.shop.flaky", "model.shop.flaky_child"}, (
+        "the retry ran only what had not succeeded"
+    )
+
+
+def test_groups_follow_the_shards(built_project: Path) -> None:
+    project = Project(built_project)
+    units = plan_units(project, ["orders+"], command="build", mode="group", groups=3)
+    graph = project.graph()
+    members = [set(u.unique_ids) for u in units]
+    assert set().union(*members) == set(plan_selection(graph, "build", ["orders+"]).unique_ids)
+    assert sum(len(m) for m in members) == len(set().union(*members)), "each asset in one group"
+    position = {u.task_id: i for i, u in enumerate(units)}
+    assert all(position[before] < position[u.task_id] for u in units for before in u.after)
+
+
+def test_dbt_from_its_own_virtualenv(airflow_db: None, built_project: Path, separate_dbt: Path) -> None:
+    """The orchestrator's environment and dbt's apart: dbt-assets reaches dbt through
+    ``dbt_executable`` (a dbt of another version, in another virtualenv)."""
+    expected = subprocess.run(
+        [str(separate_dbt), "--version"], capture_output=True, text=True, check=True
+    ).stdout
+    _, states = run_dag(
+        built_project,
+        select=["stg_orders"],
+        command="run",
+        dag_id="own_venv",
+        dbt_executable=str(separate_dbt),
+    )
+    assert states == {"stg_orders": "success"}
+    with History.open(built_project / ".dbt-assets" / "history.db", create=False) as history:
+        newest = history.run()
+    assert newest.dbt_version is not None and newest.dbt_version in expected
+    import dbt.version
+
+    assert newest.dbt_version != dbt.version.__version__, "not the dbt of this virtualenv"
+
+
+def test_max_runtime_is_the_task_timeout(built_project: Path) -> None:
+    dag = dbt_dag(Project(built_project), ["orders+"], dag_id="timeouts")
+    by_id = {t.task_id.removeprefix("dbt."): t for t in dag.tasks}
+    assert by_id["orders"].execution_timeout == timedelta(minutes=5)  # dbt_assets.yml
+    assert by_id["customers"].execution_timeout is None
+    group = dbt_dag(Project(built_project), ["orders"], dag_id="timeouts2", mode="group", groups=1)
+    assert group.tasks[0].execution_timeout == timedelta(minutes=5)
+
+
+def test_deadlines_become_deadline_alerts(built_project: Path) -> None:
+    graph = load_graph(project_dir=built_project)
+    winter = datetime(2026, 11, 25, tzinfo=UTC).timestamp()
+    # orders is due 07:00 Europe/Berlin: 1 h after a 05:00 UTC run in winter
+    (alert,) = deadline_alerts(graph, ["model.shop.orders"], "0 5 * * *", now=winter)
+    assert alert.interval == timedelta(hours=1)
+    assert alert.callback.kwargs["unique_ids"] == ["model.shop.orders"]
+    assert alert.callback.path == "dbt_assets.integrations.airflow.deadline_missed"
+    # in Berlin time it is 2 h after a 05:00 run, summer and winter alike
+    (alert,) = deadline_alerts(graph, ["model.shop.orders"], "@daily", timezone="Europe/Berlin", now=winter)
+    assert alert.interval == timedelta(hours=7)
+    # across a DST change the distance from a UTC schedule moves: no alert, a warning
+    spring = datetime(2027, 3, 20, tzinfo=UTC).timestamp()
+    with pytest.warns(UserWarning, match="model.shop.orders: its deadline '07:00'"):
+        assert deadline_alerts(graph, ["model.shop.orders"], "0 5 * * *", now=spring) == []
+    # a scheduled DAG carries them, and they survive Airflow's serialization
+    dag = dbt_dag(Project(built_project), ["orders"], dag_id="deadlines", schedule="0 3 * * *")
+    serialized = DagSerialization.to_dict(dag)
+    assert "deadline" in json.dumps(serialized)
+    assert len(dag.deadline or []) == 1
+
+
+def test_a_missed_deadline_alert_judges_and_notifies(built_project: Path, tmp_path: Path) -> None:
+    broken = built_project / "models" / "marts" / "core" / "orders.sql"
+    broken.write_text("select no_such_column from {{ ref('stg_orders') }}\n")
+    from dbt_assets.api import open_history, start_run
+
+    with open_history(built_project) as history:
+        for _ in range(2):  # dbt_assets.yml allows orders one failure in a row
+            run = start_run(Project(built_project), "run", ["orders"], history=history)
+            for _ in run:
+                pass
+    got = tmp_path / "alerts.jsonl"
+    notify = f"{sys.executable} -c \"import sys; open({str(got)!r}, 'a').write(sys.stdin.read() + chr(10))\""
+    results = deadline_missed(
+        project_dir=str(built_project), unique_ids=["model.shop.orders"], notify_command=notify
+    )
+    by_sla = {r["sla"]: r["status"] for r in results}
+    assert by_sla["max_failures"] == "breached"
+    sent = [json.loads(line) for line in got.read_text().splitlines()]
+    assert {(s["unique_id"], s["sla"]) for s in sent} >= {("model.shop.orders", "max_failures")}
+    assert all(s["status"] in ("breached", "at_risk") for s in sent)
