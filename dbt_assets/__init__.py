@@ -13,19 +13,21 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from dbt_assets.alerts import AlertError, Delivery, notify_command, post_webhook
+    from dbt_assets.alerts import AlertError, Delivery, deliver, notify_command, post_webhook
     from dbt_assets.api import (
         asset_sla,
         asset_statuses,
         check_slas,
         check_source_freshness,
         describe_asset,
+        emit_openlineage,
         explain_sla,
         export,
         lineage,
         list_assets,
         load_graph,
         open_history,
+        openlineage_events,
         plan_selection,
         retry_run,
         run_slas,
@@ -70,14 +72,16 @@ if TYPE_CHECKING:
     from dbt_assets.sla_explain import Cause, Explanation
 
 _EXPORTS = {
-    "alerts": ("AlertError", "Delivery", "notify_command", "post_webhook"),
+    "alerts": ("AlertError", "Delivery", "deliver", "notify_command", "post_webhook"),
     "api": (
         "asset_sla",
         "asset_statuses",
         "check_slas",
         "check_source_freshness",
+        "emit_openlineage",
         "explain_sla",
         "export",
+        "openlineage_events",
         "run_slas",
         "shard_selection",
         "describe_asset",
@@ -198,7 +202,9 @@ __all__ = [
     "asset_statuses",
     "check_slas",
     "check_source_freshness",
+    "deliver",
     "describe_asset",
+    "emit_openlineage",
     "explain_sla",
     "export",
     "judge",
@@ -207,6 +213,7 @@ __all__ = [
     "load_graph",
     "notify_command",
     "open_history",
+    "openlineage_events",
     "plan_selection",
     "post_webhook",
     "read_manifest",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from dbt_assets.compile import Plan, plan
 from dbt_assets.graph import CHECK_RESOURCE_TYPES, AssetGraph
@@ -24,6 +24,7 @@ from dbt_assets.selection import select
 from dbt_assets.selection.spec import IndirectSelection
 
 if TYPE_CHECKING:  # pydantic is imported only by the calls that return models
+    from dbt_assets.alerts import Delivery
     from dbt_assets.asset import AssetDetail
     from dbt_assets.export import Export
     from dbt_assets.history import AssetStatus, History
@@ -417,3 +418,28 @@ def shard_selection(
         history=history,
     )
     return shard(graph, planned, k, history.facts() if history is not None else {}, threads=threads)
+
+
+def openlineage_events(
+    graph: AssetGraph, history: History, run_id: int | None = None, *, namespace: str = "dbt-assets"
+) -> list[dict[str, Any]]:
+    """The OpenLineage run events (spec 2-0-2) of a recorded run (default: the newest): a
+    parent run for the dbt invocation, a START and an end event per asset (see
+    :mod:`dbt_assets.openlineage`).
+
+    >>> emit_openlineage(openlineage_events(graph, history), "lineage.jsonl")   # doctest: +SKIP
+    """
+    from dbt_assets.openlineage import run_events
+
+    record = history.run(run_id)
+    return run_events(
+        graph, record, history.results(record.run_id), namespace=namespace, project_dir=record.project_dir
+    )
+
+
+def emit_openlineage(events: Sequence[dict[str, Any]], target: str) -> list[Delivery]:
+    """Send OpenLineage events to an http(s) URL (one POST each, retried like a webhook) or
+    append them to a file as JSON lines; how each delivery went."""
+    from dbt_assets.openlineage import emit
+
+    return emit(events, target)

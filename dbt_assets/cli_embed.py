@@ -1,5 +1,6 @@
 """Commands for embedding dbt-assets elsewhere: ``export`` (assets, lineage, SLAs and last
-status for other tools) and ``shard`` (one selection split over K workers)."""
+status for other tools), ``shard`` (one selection split over K workers) and ``openlineage``
+(a run's OpenLineage events)."""
 
 from __future__ import annotations
 
@@ -162,3 +163,64 @@ def shard_command(k: int, **kwargs: Any) -> None:
         f"vs {duration_text(sharded.single_invocation)} as one dbt invocation "
         f"({sharded.threads} threads each)"
     )
+
+
+@main.command("openlineage")
+@click.argument("run_id", type=int, required=False)
+@project_options
+@_HISTORY
+@click.option(
+    "--to",
+    envvar="DBT_ASSETS_OPENLINEAGE",
+    metavar="URL|FILE",
+    help="POST each event to an http(s) URL, or append them to a file; default: print them "
+    "[env DBT_ASSETS_OPENLINEAGE].",
+)
+@click.option(
+    "--namespace",
+    envvar="DBT_ASSETS_OPENLINEAGE_NAMESPACE",
+    default="dbt-assets",
+    show_default=True,
+    help="The OpenLineage namespace of the jobs [env DBT_ASSETS_OPENLINEAGE_NAMESPACE].",
+)
+def openlineage_command(run_id: int | None, to: str | None, namespace: str, **kwargs: Any) -> None:
+    """The OpenLineage run events of a recorded run (default: the newest).
+
+    \b
+    Spec 2-0-2 RunEvents: START and COMPLETE/FAIL of the dbt invocation (the parent run),
+    and for every asset of the run a START and a COMPLETE, FAIL or ABORT (skipped) with
+    its parent facet, job type, error message, and its input and output datasets
+    (<adapter>://<database>, <database>.<schema>.<identifier>). Printed one per line, or
+    sent with --to. `run`/`build` send them as they end with --openlineage URL|FILE.
+
+    \b
+    Exit codes: 0 sent (or printed), 2 not delivered, or no such run.
+
+    \b
+    Examples:
+      dbt-assets openlineage                       # the newest run, printed
+      dbt-assets openlineage 12 --to http://localhost:5000/api/v1/lineage
+      dbt-assets openlineage --to lineage.jsonl --namespace prod
+    """
+    import json
+
+    from dbt_assets.api import emit_openlineage, open_history, openlineage_events
+
+    history_path, project_dir = kwargs.pop("history_path"), kwargs["project_dir"] or "."
+    graph = _graph(kwargs)
+    with open_history(project_dir, history_path, create=False) as history:
+        events = openlineage_events(graph, history, run_id, namespace=namespace)
+    if not to:
+        for event in events:
+            click.echo(json.dumps(event, separators=(",", ":")))
+        return
+    failed = [d for d in emit_openlineage(events, to) if not d.ok]
+    for delivery in failed:
+        click.echo(
+            f"Error: OpenLineage events not delivered to {delivery.target} after "
+            f"{delivery.attempts} attempt(s): {delivery.error}",
+            err=True,
+        )
+    if failed:
+        raise SystemExit(2)
+    click.echo(f"{len(events)} OpenLineage events sent to {to}")

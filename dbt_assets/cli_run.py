@@ -73,6 +73,22 @@ def run_options(func: F) -> F:
             metavar="SECONDS",
             help="After Ctrl-C, SIGTERM or --timeout: how long dbt may take to stop before it is killed.",
         ),
+        click.option(
+            "--openlineage",
+            "openlineage_target",
+            envvar="DBT_ASSETS_OPENLINEAGE",
+            metavar="URL|FILE",
+            help="Send the run's OpenLineage events there when it ends: POST each to an http(s) "
+            "URL (e.g. Marquez's /api/v1/lineage) or append them to a file as JSON lines "
+            "[env DBT_ASSETS_OPENLINEAGE].",
+        ),
+        click.option(
+            "--openlineage-namespace",
+            envvar="DBT_ASSETS_OPENLINEAGE_NAMESPACE",
+            default="dbt-assets",
+            show_default=True,
+            help="The OpenLineage namespace of the jobs [env DBT_ASSETS_OPENLINEAGE_NAMESPACE].",
+        ),
         click.argument("dbt_args", nargs=-1, type=click.UNPROCESSED),
     ]
     return _apply(func, options)
@@ -106,8 +122,9 @@ def _run_options(kwargs: dict[str, Any], state: str | None = None) -> RunOptions
     )
 
 
-def _execute(run: Run, output: str) -> None:
-    """Run with a display; Ctrl-C and SIGTERM cancel the run (twice: kill dbt at once)."""
+def _execute(run: Run, output: str, lineage: tuple[str | None, str] = (None, "dbt-assets")) -> None:
+    """Run with a display; Ctrl-C and SIGTERM cancel the run (twice: kill dbt at once).
+    ``lineage``: where to send the run's OpenLineage events (if anywhere), and their namespace."""
     import signal
 
     from dbt_assets.progress import make_display, render_summary
@@ -139,7 +156,30 @@ def _execute(run: Run, output: str) -> None:
                 hint += f"; re-run what did not succeed with: dbt-assets retry {result.run_id}"
         click.echo(render_summary(run.graph, result, hint), nl=False)
     _report_slas(run, output)
+    if lineage[0]:
+        _send_lineage(run, lineage[0], lineage[1])
     sys.exit(result.exit_code)
+
+
+def _send_lineage(run: Run, target: str, namespace: str) -> None:
+    """The run's OpenLineage events to ``target``; a failed delivery is reported on stderr
+    (with how to send them again), and the run's exit code stays dbt's."""
+    from dbt_assets.api import emit_openlineage
+    from dbt_assets.openlineage import run_events
+
+    result = run.result
+    assert result is not None
+    events = run_events(run.graph, result, result.results.values(), namespace=namespace)
+    for delivery in emit_openlineage(events, target):
+        if not delivery.ok:
+            again = f"dbt-assets openlineage {result.run_id} --to {target}" if result.run_id else ""
+            click.echo(
+                f"dbt-assets: OpenLineage events not delivered to {delivery.target} after "
+                f"{delivery.attempts} attempt(s): {delivery.error}"
+                + (f"; send them again with: {again}" if again else ""),
+                err=True,
+            )
+            return
 
 
 def _report_slas(run: Run, output: str) -> None:
@@ -206,6 +246,7 @@ def _make_run_command(command: str, summary: str) -> click.Command:
             kwargs.pop("no_history"),
             kwargs.pop("dry_run"),
         )
+        lineage = (kwargs.pop("openlineage_target"), kwargs.pop("openlineage_namespace"))
         project = _project(kwargs)
         options = _run_options(kwargs, selection["state"])
         history = None if no_history or dry_run else open_history(project.project_dir, history_path)
@@ -221,7 +262,7 @@ def _make_run_command(command: str, summary: str) -> click.Command:
         if dry_run:
             _print_plan(run.graph, run.plan, output, run.argv)
             return
-        _execute(run, output)
+        _execute(run, output, lineage)
 
     return run_command
 
@@ -256,12 +297,13 @@ def retry_command(run_id: int | None, **kwargs: Any) -> None:
 
     output = kwargs.pop("output")
     history_path = kwargs.pop("history_path")
+    lineage = (kwargs.pop("openlineage_target"), kwargs.pop("openlineage_namespace"))
     if kwargs.pop("no_history"):
         raise click.UsageError("retry reads the run history; --no-history does not apply")
     project = _project(kwargs)
     options = _run_options(kwargs)
     history = open_history(project.project_dir, history_path, create=False)
-    _execute(retry_run(project, history, run_id, options=options), output)
+    _execute(retry_run(project, history, run_id, options=options), output, lineage)
 
 
 # --- history -------------------------------------------------------------------------------

@@ -83,6 +83,8 @@ class NodeRecord(msgspec.Struct, gc=False):
     access: str | None = None
     version: str | int | float | None = None
     latest_version: str | int | float | None = None
+    language: str | None = None
+    """A model's language: ``sql`` or ``python``."""
     # sources
     source_name: str | None = None
     identifier: str | None = None
