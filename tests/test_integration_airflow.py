@@ -181,6 +181,34 @@ def test_a_group_retry_runs_only_what_failed(airflow_db: None, built_project: Pa
     )
 
 
+def test_units_cover_a_whole_build(shop_project: Path) -> None:
+    """Every node ``dbt build`` would run is in exactly one task: source tests and tests of
+    several assets included."""
+    graph = load_graph(project_dir=shop_project)
+    units = asset_units(graph, plan_selection(graph, "build").unique_ids)
+    ids = [uid for u in units for uid in u.unique_ids]
+    kinds = [
+        a for kind in ("model", "seed", "snapshot", "test", "unit_test") for a in ("--resource-type", kind)
+    ]
+    listed = dbt_ls(shop_project, *kinds)
+    ephemeral = [n for n in listed if n.get("config", {}).get("materialized") == "ephemeral"]  # type: ignore[attr-defined]
+    assert ephemeral, "dbt lists the ephemeral model; it runs inside its children, not as a task"
+    assert sorted(ids) == sorted({str(n["unique_id"]) for n in listed if n not in ephemeral})
+    task_ids = [u.task_id for u in units]
+    assert len(set(task_ids)) == len(task_ids)
+    assert all(before in task_ids for u in units for before in u.after)
+    on_sources = [  # tests of sources only: no asset to go with, a task of their own
+        u
+        for u in units
+        if all(
+            graph.records[x].resource_type == "test"
+            and all(p.startswith("source.") for p in graph.records[x].depends_on.nodes)
+            for x in u.unique_ids
+        )
+    ]
+    assert on_sources and all(u.task_id.startswith("test__source_") and u.after == () for u in on_sources)
+
+
 def test_groups_follow_the_shards(built_project: Path) -> None:
     project = Project(built_project)
     units = plan_units(project, ["orders+"], command="build", mode="group", groups=3)

@@ -93,14 +93,15 @@ def asset_units(graph: AssetGraph, planned: Sequence[str]) -> list[Unit]:
         home = _downstream_of_all(graph, tested)
         if home is not None:
             checks[home].append(uid)
-        elif tested:
+        else:
             loose.append((uid, tested))
     units = [
         Unit(names[uid], (uid, *checks[uid]), tuple(sorted(names[p] for p in upstream[uid])))
         for uid in assets
     ]
-    for uid, tested in loose:
-        task_id = _safe("test__" + graph.records[uid].name)
+    taken = {unit.task_id for unit in units}
+    for uid, tested in loose:  # several assets, none downstream of the others; or only sources
+        task_id = _unique(_safe("test__" + graph.records[uid].name), taken)
         units.append(Unit(task_id, (uid,), tuple(sorted(names[p] for p in tested))))
     return units
 
@@ -158,10 +159,21 @@ def _task_ids(graph: AssetGraph, unique_ids: Sequence[str]) -> dict[str, str]:
     count: dict[str, int] = {}
     for name in base.values():
         count[name] = count.get(name, 0) + 1
+    taken: set[str] = set()
     return {
-        uid: name if count[name] == 1 else _safe(f"{graph.records[uid].package_name}__{name}")
+        uid: _unique(name if count[name] == 1 else _safe(f"{graph.records[uid].package_name}__{name}"), taken)
         for uid, name in base.items()
     }
+
+
+def _unique(task_id: str, taken: set[str]) -> str:
+    """``task_id``, or with a number after it when it is taken (``a_v1`` and ``a.v1``)."""
+    chosen, number = task_id, 1
+    while chosen in taken:
+        number += 1
+        chosen = f"{task_id}_{number}"
+    taken.add(chosen)
+    return chosen
 
 
 def _timeout(slas: Mapping[str, object], assets: Sequence[str]) -> timedelta | None:
@@ -309,7 +321,9 @@ def _task_group(
                 execution_timeout=_timeout(slas, built),
                 retries=retries,
                 retry_delay=retry_delay,
-                doc_md=f"dbt {command}: " + ", ".join(unit.unique_ids),
+                doc_md=f"dbt {command}: "
+                + ", ".join(unit.unique_ids[:50])
+                + (f" and {len(unit.unique_ids) - 50} more" if len(unit.unique_ids) > 50 else ""),
             )
         for unit in units:
             for before in unit.after:
