@@ -42,6 +42,7 @@ from airflow.sdk import DAG, Asset, TaskGroup
 from dbt_assets.api import open_history, plan_selection, shard_selection, start_run
 from dbt_assets.events import SUCCESS_STATUSES, AssetFinished
 from dbt_assets.graph import CHECK_RESOURCE_TYPES, AssetGraph
+from dbt_assets.history import History
 from dbt_assets.integrations import is_materialized, materialized_parents
 from dbt_assets.project import Project
 from dbt_assets.schedule import Deadline, ScheduleError
@@ -82,14 +83,15 @@ def asset_units(graph: AssetGraph, planned: Sequence[str]) -> list[Unit]:
     unit tests) and, as ``after``, the nearest units upstream of it."""
     members = set(planned)
     assets = sorted(u for u in members if is_materialized(graph, u))
+    among = set(assets)
     names = _task_ids(graph, assets)
-    upstream = {uid: _nearest(graph, uid, set(assets)) for uid in assets}
+    upstream = {uid: _nearest(graph, uid, among) for uid in assets}
     checks: dict[str, list[str]] = {uid: [] for uid in assets}
     loose: list[tuple[str, list[str]]] = []
     for uid in sorted(members):
         if graph.records[uid].resource_type not in CHECK_RESOURCE_TYPES:
             continue
-        tested = sorted({p for p in _nearest(graph, uid, set(assets))})
+        tested = sorted(_nearest(graph, uid, among))
         home = _downstream_of_all(graph, tested)
         if home is not None:
             checks[home].append(uid)
@@ -112,7 +114,7 @@ def group_units(
     select: Sequence[str],
     exclude: Sequence[str],
     groups: int,
-    history: Any,
+    history: History | None,
 ) -> list[Unit]:
     """At most ``groups`` units from the sharded selection, in dependency order."""
     sharded = shard_selection(graph, planned_command, select, groups, exclude=exclude, history=history)
@@ -227,7 +229,7 @@ def run_assets(
     return statuses
 
 
-def _not_done_since(history: Any, unique_ids: list[str], started: datetime | None) -> list[str]:
+def _not_done_since(history: History, unique_ids: list[str], started: datetime | None) -> list[str]:
     """The assets without a success since ``started`` (all of them when all have one: the
     task was cleared to run again, not retried)."""
     if started is None:
