@@ -91,3 +91,18 @@ def built_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def built_project(built_template: Path, tmp_path: Path) -> Path:
     """A private copy of the built fixture that a test may run and change."""
     return Path(shutil.copytree(built_template, tmp_path / "built"))
+
+
+# A Python model that fails the first time it runs (the marker file says it did), for retries.
+FLAKY = """
+import os
+
+
+def model(dbt, session):
+    dbt.ref("orders")
+    marker = {marker!r}
+    if not os.path.exists(marker):
+        open(marker, "w").close()
+        raise RuntimeError("flaky: fails the first time")
+    return session.sql("select 1 as id")
+"""

@@ -42,7 +42,7 @@ from dbt_assets.integrations.airflow import (  # noqa: E402
     plan_units,
 )
 from dbt_assets.project import Project  # noqa: E402
-from tests.conftest import dbt_ls  # noqa: E402
+from tests.conftest import FLAKY, dbt_ls  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -57,19 +57,6 @@ spec = json.loads(os.environ["DBT_ASSETS_TEST_DAG"])
 project = Project(spec.pop("project"), dbt_executable=spec.pop("dbt_executable", None))
 spec["retry_delay"] = timedelta(seconds=spec.pop("retry_delay", 0))
 dag = dbt_dag(project, **spec)
-"""
-
-FLAKY = """
-import os
-
-
-def model(dbt, session):
-    dbt.ref("orders")
-    marker = {marker!r}
-    if not os.path.exists(marker):
-        open(marker, "w").close()
-        raise RuntimeError("flaky: fails the first time")
-    return session.sql("select 1 as id")
 """
 
 

@@ -18,21 +18,9 @@ from dbt_assets.api import load_graph
 from dbt_assets.history import History
 from dbt_assets.integrations.prefect import dbt_flow, prefect_asset
 from dbt_assets.project import Project
+from tests.conftest import FLAKY
 
 pytestmark = pytest.mark.slow
-
-FLAKY = """
-import os
-
-
-def model(dbt, session):
-    dbt.ref("orders")
-    marker = {marker!r}
-    if not os.path.exists(marker):
-        open(marker, "w").close()
-        raise RuntimeError("flaky: fails the first time")
-    return session.sql("select 1 as id")
-"""
 
 
 @pytest.fixture(scope="module")
