@@ -52,6 +52,40 @@ def cli(*args: str, env: dict[str, str] | None = None) -> Result:
 
 
 @pytest.fixture(scope="session")
+def separate_dbt() -> Path:
+    """dbt in a virtualenv of its own, another version than this one's, as an orchestrator
+    whose pins conflict with dbt's would reach it (``python3 dev.py setup`` makes it; made
+    here, under a lock, when missing)."""
+    import fcntl
+
+    from dev import SEPARATE_DBT
+    from dev import SEPARATE_DBT_VENV as venv
+
+    dbt = venv / "bin" / "dbt"
+    with open(venv.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not dbt.exists():
+            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+            subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", *SEPARATE_DBT], check=True)
+    return dbt
+
+
+def assert_ran_with(project: Path, executable: Path, history: Path | None = None) -> None:
+    """The newest run in the project's history was made by the dbt at ``executable`` (its
+    version), not by the dbt of this virtualenv."""
+    import dbt.version
+
+    from dbt_assets.history import History
+
+    version = subprocess.run([str(executable), "--version"], capture_output=True, text=True, check=True)
+    expected = version.stdout
+    with History.open(history or project / ".dbt-assets" / "history.db", create=False) as store:
+        newest = store.run()
+    assert newest.dbt_version is not None and newest.dbt_version in expected
+    assert newest.dbt_version != dbt.version.__version__, "not the dbt of this virtualenv"
+
+
+@pytest.fixture(scope="session")
 def shop_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A parsed private copy of fixtures/dbt_project (read-only for tests)."""
     project = copy_project(FIXTURE_PROJECT, tmp_path_factory.mktemp("shop") / "dbt_project")

@@ -12,6 +12,7 @@ from dbt_assets.api import load_graph
 from dbt_assets.integrations.dagster import asset_key, asset_specs, dbt_assets_definition
 from dbt_assets.project import Project
 from dbt_assets.selection import select
+from tests.conftest import assert_ran_with
 
 pytestmark = pytest.mark.slow
 
@@ -76,3 +77,12 @@ def test_materialize_fail_and_retry(scratch_project: Path, tmp_path: Path) -> No
     sql.write_text(sql.read_text().replace("select no_such_column,", "select", 1))
     retried = dg.materialize([shop], instance=instance, selection=sorted(missing, key=str))
     assert retried.success and _materialized(retried) == missing
+
+
+def test_dbt_from_its_own_virtualenv(built_project: Path, separate_dbt: Path) -> None:
+    """Dagster's environment and dbt's apart: the multi-asset reaches dbt (another version,
+    another virtualenv) through ``dbt_executable``."""
+    shop = dbt_assets_definition(Project(built_project, dbt_executable=str(separate_dbt)), ["stg_orders"])
+    result = dg.materialize([shop], instance=dg.DagsterInstance.ephemeral())
+    assert result.success and _materialized(result) == {dg.AssetKey(["stg_orders"])}
+    assert_ran_with(built_project, separate_dbt)

@@ -18,7 +18,7 @@ from dbt_assets.api import load_graph
 from dbt_assets.history import History
 from dbt_assets.integrations.prefect import dbt_flow, prefect_asset
 from dbt_assets.project import Project
-from tests.conftest import FLAKY
+from tests.conftest import FLAKY, assert_ran_with
 
 pytestmark = pytest.mark.slow
 
@@ -87,3 +87,13 @@ def test_a_failure_then_a_retry_of_only_what_failed(
     assert first.status == "failed" and "model.shop.flaky" in first.unique_ids
     assert retry.selection == {"retry_of": first.run_id}
     assert set(retry.unique_ids) == {"model.shop.flaky", "model.shop.flaky_child"}
+
+
+def test_dbt_from_its_own_virtualenv(prefect_server: None, built_project: Path, separate_dbt: Path) -> None:
+    """Prefect's environment and dbt's apart: the flow reaches dbt (another version, another
+    virtualenv) through ``dbt_executable``."""
+    shop = dbt_flow(Project(built_project, dbt_executable=str(separate_dbt)), ["stg_orders"], command="run")
+    state = shop(return_state=True)
+    assert state.is_completed() and state.result() == {"model.shop.stg_orders": "success"}
+    assert task_runs(state) == {"stg_orders": ["Completed"]}
+    assert_ran_with(built_project, separate_dbt)
