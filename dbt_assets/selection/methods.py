@@ -410,18 +410,32 @@ def method_path(ctx: MethodContext, args: tuple[str, ...], value: str) -> set[st
     alone it runs on the paths the manifest knows (files of nodes and their folders), which
     misses a glob that only matches a file no node comes from (see the README).
     """
-    matched = _glob_project(ctx.project_dir, value) if ctx.project_dir else _glob_known(ctx, value)
-    found = set()
-    for uid, r in ctx.records():
-        path = PurePosixPath(r.original_file_path)
-        patch = r.patch_path.split("://", 1)[1] if r.patch_path and "://" in r.patch_path else None
-        if (
-            str(path) in matched
-            or (patch is not None and patch in matched)
-            or any(str(parent) in matched for parent in path.parents)
-        ):
-            found.add(uid)
-    return found
+    index = _path_index(ctx.graph)
+    if ctx.project_dir:
+        matched = _glob_project(ctx.project_dir, value)
+    else:
+        regex = _glob_regex(value.rstrip("/"))
+        matched = {p for p in index if p != "." and regex.fullmatch(p)}
+    return set().union(*(index[p] for p in matched if p in index))
+
+
+def _path_index(graph: AssetGraph) -> dict[str, set[str]]:
+    """Each path a node can be selected by (its file, its YAML patch file, each folder of its
+    file, ``.`` included) and the nodes it selects; built once per graph, so that compiling a
+    selection (hundreds of ``path:`` candidates) does not walk every node per candidate."""
+
+    def build() -> dict[str, set[str]]:
+        index: dict[str, set[str]] = {}
+        for uid, r in graph.records.items():
+            path = PurePosixPath(r.original_file_path)
+            paths = [str(path), *(str(parent) for parent in path.parents)]
+            if r.patch_path and "://" in r.patch_path:
+                paths.append(r.patch_path.split("://", 1)[1])
+            for known in paths:
+                index.setdefault(known, set()).add(uid)
+        return index
+
+    return graph.memo("path_index", build)
 
 
 def _glob_project(root: Path, pattern: str) -> set[str]:
@@ -429,18 +443,6 @@ def _glob_project(root: Path, pattern: str) -> set[str]:
         return {p.relative_to(root).as_posix() for p in root.glob(pattern)}
     except (ValueError, NotImplementedError) as exc:
         raise SelectionError(f"invalid path selector '{pattern}': {exc}") from exc
-
-
-def _glob_known(ctx: MethodContext, pattern: str) -> set[str]:
-    known: set[str] = set()
-    for _, r in ctx.records():
-        path = PurePosixPath(r.original_file_path)
-        known.add(str(path))
-        known.update(str(p) for p in path.parents if str(p) != ".")
-        if r.patch_path and "://" in r.patch_path:
-            known.add(r.patch_path.split("://", 1)[1])
-    regex = _glob_regex(pattern.rstrip("/"))
-    return {p for p in known if regex.fullmatch(p)}
 
 
 def _glob_regex(pattern: str) -> re.Pattern[str]:
