@@ -18,7 +18,7 @@ class DbtLs:
 
     def __init__(self, project: Path) -> None:
         self.project = project
-        self._common = ["--project-dir", str(project), "--profiles-dir", str(project), "--quiet"]
+        self._common = ["--project-dir", str(project), "--profiles-dir", str(project), "--log-level", "none"]
         parsed = dbtRunner().invoke(["parse", *self._common])
         if not parsed.success:
             raise RuntimeError(f"dbt parse failed on {project}: {parsed.exception}")

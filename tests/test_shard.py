@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import random
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from dbt_assets.graph import AssetGraph
 from dbt_assets.history import History
 from dbt_assets.manifest import read_manifest
 from dbt_assets.shard import ShardedPlan, shard
-from tests.conftest import cli, run_dbt
+from tests.conftest import cli
 from tests.dbt_oracle import DbtLs
 from tests.test_compile import dbt_selects
 
@@ -93,19 +94,43 @@ def test_shard_command(built_project: Path) -> None:
     assert "predicted makespan" in text and "as one dbt invocation" in text
 
 
-def test_generated_project_groups_are_exact(tmp_path_factory: pytest.TempPathFactory) -> None:
+@pytest.mark.parametrize("models", [1000, pytest.param(10_000, marks=pytest.mark.tenk)])
+def test_generated_project_groups_are_exact(models: int, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """A whole generated project's ``dbt run`` over 4 workers: the groups' structure, and each
+    group's compiled arguments against ``dbt ls`` itself. At 10,000 models dbt takes about a
+    quarter of an hour to evaluate the groups' thousands of criteria, so that case runs in CI
+    after the suite (``python3 dev.py test-10k``); it prints the figures benchmarks/README.md
+    quotes."""
     from tests.test_differential_ls import _load_generator
 
     project = tmp_path_factory.mktemp("shard-generated") / "project"
-    _load_generator().generate(project, 1000, seed=13)  # type: ignore[attr-defined]
-    run_dbt(project, "parse")
+    _load_generator().generate(project, models, seed=13)  # type: ignore[attr-defined]
+    started = time.perf_counter()
+    oracle = DbtLs(project)  # parses, writing target/manifest.json
+    _report(f"{models} models: dbt parse {time.perf_counter() - started:.1f} s")
     graph = AssetGraph(read_manifest(project / "target" / "manifest.json"), project)
     planned = plan(graph, "run")
     rng = random.Random(5)
     facts = {uid: AssetFacts(uid, recent=[[0.0, rng.uniform(1, 120)]]) for uid in planned.unique_ids}
+    started = time.perf_counter()
     sharded = shard(graph, planned, 4, facts, threads=4)
+    _report(
+        f"shard: {len(planned.unique_ids)} nodes -> {len(sharded.shards)} groups in "
+        f"{time.perf_counter() - started:.1f} s; predicted makespan {sharded.makespan:.0f} s vs "
+        f"{sharded.single_invocation:.0f} s as one invocation "
+        f"({sharded.makespan / sharded.single_invocation:.2f}x)"
+    )
     check_groups(graph, sharded, list(planned.unique_ids))
     assert len(sharded.shards) > 1
-    oracle = DbtLs(project)
     for s in sharded.shards:
+        started = time.perf_counter()
         assert dbt_selects(oracle, s.plan) == list(s.plan.unique_ids), s.index
+        _report(
+            f"group {s.index}: {len(s.plan.unique_ids)} nodes, {len(s.plan.argv)} args, exactly "
+            f"them in dbt ls ({time.perf_counter() - started:.1f} s)"
+        )
+
+
+def _report(line: str) -> None:
+    """A figure for the terminal (shown with ``pytest -s``)."""
+    print(line, flush=True)
