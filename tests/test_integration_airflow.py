@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog
 
 # Airflow reads its configuration when it is first imported: a home of this test process.
 _HOME = Path(tempfile.mkdtemp(prefix="dbt-assets-airflow-"))
@@ -38,10 +39,10 @@ from dbt_assets.integrations.airflow import (  # noqa: E402
     asset_units,
     dbt_dag,
     deadline_alerts,
-    deadline_missed,
     plan_units,
 )
 from dbt_assets.project import Project  # noqa: E402
+from tests.airflow_dag_spec import dag_kwargs  # noqa: E402
 from tests.conftest import FLAKY, assert_ran_with, dbt_ls  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -49,14 +50,13 @@ pytestmark = pytest.mark.slow
 
 DAG_FILE = """
 import json, os
-from datetime import timedelta
 from dbt_assets import Project
 from dbt_assets.integrations.airflow import dbt_dag
+from tests.airflow_dag_spec import dag_kwargs
 
 spec = json.loads(os.environ["DBT_ASSETS_TEST_DAG"])
 project = Project(spec.pop("project"), dbt_executable=spec.pop("dbt_executable", None))
-spec["retry_delay"] = timedelta(seconds=spec.pop("retry_delay", 0))
-dag = dbt_dag(project, **spec)
+dag = dbt_dag(project, **dag_kwargs(spec))
 """
 
 
@@ -76,8 +76,7 @@ def run_dag(project: Path, **spec: Any) -> tuple[DAG, dict[str, str]]:
     """Build the DAG ``spec`` describes, as the DAG file does, run it with ``dag.test()``; the
     DAG and each task's final state."""
     os.environ["DBT_ASSETS_TEST_DAG"] = json.dumps({"project": str(project), **spec})
-    kwargs = dict(spec)
-    kwargs["retry_delay"] = timedelta(seconds=kwargs.pop("retry_delay", 0))
+    kwargs = dag_kwargs(spec)
     dag = dbt_dag(Project(project, dbt_executable=kwargs.pop("dbt_executable", None)), **kwargs)
     run = dag.test()
     states = {ti.task_id.removeprefix("dbt."): str(ti.state) for ti in run.get_task_instances()}
@@ -234,23 +233,47 @@ def test_deadlines_become_deadline_alerts(built_project: Path) -> None:
     assert len(dag.deadline or []) == 1
 
 
-def test_a_missed_deadline_alert_judges_and_notifies(built_project: Path, tmp_path: Path) -> None:
-    broken = built_project / "models" / "marts" / "core" / "orders.sql"
-    broken.write_text("select no_such_column from {{ ref('stg_orders') }}\n")
+def test_a_dag_run_carries_its_deadline_and_airflow_runs_the_callback_when_missed(
+    airflow_db: None, built_project: Path, tmp_path: Path
+) -> None:
+    """The deadline alert in a real DAG run: Airflow creates the run's Deadline (logical date
+    + the distance to orders' 07:00 Berlin deadline); marked missed, Airflow's own callback
+    runner calls ``deadline_missed``, which judges and notifies. (The run fails on purpose:
+    Airflow 3.3.2's ``dag.test()`` crashes when a run with deadlines succeeds,
+    apache/airflow#73428.)"""
+    from airflow.models.deadline import Deadline as AirflowDeadline
+    from airflow.sdk.execution_time.callback_supervisor import execute_callback
+
     from dbt_assets.api import open_history, start_run
 
-    with open_history(built_project) as history:
-        for _ in range(2):  # dbt_assets.yml allows orders one failure in a row
-            run = start_run(Project(built_project), "run", ["orders"], history=history)
-            for _ in run:
-                pass
+    broken = built_project / "models" / "marts" / "core" / "orders.sql"
+    broken.write_text("select no_such_column from {{ ref('stg_orders') }}\n")
+    with open_history(built_project) as history:  # one failure before: the DAG run's is the second
+        for _ in start_run(Project(built_project), "run", ["orders"], history=history):
+            pass
     got = tmp_path / "alerts.jsonl"
     notify = f"{sys.executable} -c \"import sys; open({str(got)!r}, 'a').write(sys.stdin.read() + chr(10))\""
-    results = deadline_missed(
-        project_dir=str(built_project), unique_ids=["model.shop.orders"], notify_command=notify
-    )
-    by_sla = {r["sla"]: r["status"] for r in results}
-    assert by_sla["max_failures"] == "breached"
+    # 03:00 Berlin time: orders' deadline (07:00 Berlin) is 4 h after every run, any season
+    spec = {"select": ["orders"], "command": "run", "dag_id": "deadline_run", "schedule": "0 3 * * *"}
+    spec |= {"timezone": "Europe/Berlin", "notify_command": notify}
+    # dag.test() runs the DAG its DAG file builds, from the same description
+    os.environ["DBT_ASSETS_TEST_DAG"] = json.dumps({"project": str(built_project), **spec})
+    dag = dbt_dag(Project(built_project), **dag_kwargs(spec))
+    logical = datetime(2026, 11, 24, 2, tzinfo=UTC)  # 03:00 in Berlin
+    run = dag.test(logical_date=logical)
+    assert str(run.state) == "failed"
+    with Session() as session:
+        (deadline,) = session.query(AirflowDeadline).filter(AirflowDeadline.dagrun_id == run.id).all()
+        assert deadline.deadline_time == logical + timedelta(hours=4)
+        deadline.handle_miss(session)  # what the scheduler does once deadline_time has passed
+        session.flush()
+        data = dict(deadline.callback.data)
+        session.rollback()
+    assert data["path"] == "dbt_assets.integrations.airflow.deadline_missed"
+    assert data["kwargs"]["unique_ids"] == ["model.shop.orders"] and "context" in data["kwargs"]
+    ok, error = execute_callback(data["path"], data["kwargs"], "", None, structlog.get_logger("test"))
+    assert ok, error
     sent = [json.loads(line) for line in got.read_text().splitlines()]
-    assert {(s["unique_id"], s["sla"]) for s in sent} >= {("model.shop.orders", "max_failures")}
-    assert all(s["status"] in ("breached", "at_risk") for s in sent)
+    assert ("model.shop.orders", "max_failures", "breached") in {
+        (s["unique_id"], s["sla"], s["status"]) for s in sent
+    }
