@@ -8,13 +8,18 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from click.testing import CliRunner, Result
 
 from dbt_assets.cli import main, spread_multi_values
+
+if TYPE_CHECKING:
+    from tests.dbt_oracle import DbtLs
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURE_PROJECT = REPO / "fixtures" / "dbt_project"
@@ -49,6 +54,21 @@ def dbt_ls(project: Path, *args: str) -> list[dict[str, object]]:
 def cli(*args: str, env: dict[str, str] | None = None) -> Result:
     """Run the dbt-assets CLI in-process; stdout and stderr kept apart."""
     return CliRunner().invoke(main, spread_multi_values(list(args)), env=env, catch_exceptions=False)
+
+
+@pytest.fixture(scope="session")
+def generated_10k(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, DbtLs]:
+    """The generated 10,000-model project (seed 13) and dbt ls on it, parsed once (the parse
+    writes target/manifest.json). Only the ``tenk`` tests use it: parsing takes dbt ~90 s."""
+    from tests.dbt_oracle import DbtLs
+    from tests.test_differential_ls import _load_generator
+
+    project = tmp_path_factory.mktemp("generated-10k") / "project"
+    _load_generator().generate(project, 10_000, seed=13)  # type: ignore[attr-defined]
+    started = time.perf_counter()
+    oracle = DbtLs(project)
+    print(f"10,000 models: dbt parse {time.perf_counter() - started:.1f} s", flush=True)
+    return project, oracle
 
 
 @pytest.fixture(scope="session")

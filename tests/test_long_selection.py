@@ -150,20 +150,18 @@ def test_shadow_keeps_the_projects_own_selectors(tmp_path: Path) -> None:
     assert (root / "models").is_dir()
 
 
-@pytest.mark.slow
-def test_half_of_a_10000_model_build_fits_a_command_line(tmp_path_factory: pytest.TempPathFactory) -> None:
+@pytest.mark.tenk
+def test_half_of_a_10000_model_build_fits_a_command_line(generated_10k: tuple[Path, DbtLs]) -> None:
     """A random half of everything `dbt build` runs on a 10,000-model project (about 12,000
     assets, most of them tests with long names) never makes an argv over 128 KB: past 100 KB it
     becomes a generated selector, which selects exactly the half (checked with the evaluator
-    the differential suites prove equal to dbt; dbt itself checks the same construction above)."""
+    the differential suites prove equal to dbt; dbt itself checks the same construction above).
+    With the 10,000-model tests (``python3 dev.py test-10k``), which parse that project once."""
     from dbt_assets.manifest import read_manifest
     from dbt_assets.selection import METHODS, resolve
     from dbt_assets.selection.parse import parse_definition
-    from tests.test_differential_ls import _load_generator
 
-    root = tmp_path_factory.mktemp("big") / "project"
-    _load_generator().generate(root, 10000, seed=5)  # type: ignore[attr-defined]
-    run_dbt(root, "parse")
+    root, _ = generated_10k
     graph = AssetGraph(read_manifest(root / "target" / "manifest.json"), root)
     pool = sorted(u for u, r in graph.records.items() if r.resource_type in resource_types_for("build"))
     chosen = random.Random(3).sample(pool, len(pool) // 2)
