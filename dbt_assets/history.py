@@ -26,15 +26,14 @@ from typing import Any, TypeVar
 
 import msgspec
 
+from dbt_assets.artifacts import ImportedRun, read_run_results, read_source_freshness
 from dbt_assets.errors import HistoryError
 from dbt_assets.events import (
     CANCELLED,
     FAILURE_STATUSES,
-    HOOK_PREFIX,
     SUCCESS_STATUSES,
     AssetFinished,
     DbtLog,
-    timestamp,
 )
 from dbt_assets.facts import DECODER as FACTS_DECODER
 from dbt_assets.facts import ENCODER as FACTS_ENCODER
@@ -427,49 +426,19 @@ class History:
     def import_run_results(self, path: str | Path) -> int | None:
         """Record a run from dbt's ``run_results.json``; None when it is already recorded
         (same invocation id)."""
-        path, metadata, results, data = _read_artifact(path, "run_results.json")
-        results = [r for r in results if not str(r.get("unique_id", "")).startswith(HOOK_PREFIX)]
-        args = data.get("args") or {}
-        return self._import(
-            path,
-            metadata,
-            str(args.get("which") or "unknown"),
-            {k: args[k] for k in ("select", "exclude", "selector") if args.get(k)},
-            args.get("target"),
-            float(data.get("elapsed_time") or 0),
-            [_imported_row(r) for r in results],
-        )
+        return self._import(read_run_results(path))
 
     def import_source_freshness(self, path: str | Path) -> int | None:
         """Record a ``dbt source freshness`` check from its ``sources.json``: each source's
         status (pass, warn, error, runtime error) and the load time of its newest row. None
         when it is already recorded (same invocation id)."""
-        path, metadata, results, data = _read_artifact(path, "sources.json")
-        return self._import(
-            path,
-            metadata,
-            "source freshness",
-            {},
-            None,
-            float(data.get("elapsed_time") or 0),
-            [_freshness_row(r) for r in results if r.get("unique_id")],
-        )
+        return self._import(read_source_freshness(path))
 
-    def _import(
-        self,
-        path: Path,
-        metadata: dict[str, Any],
-        command: str,
-        selection: dict[str, Any],
-        target: str | None,
-        elapsed: float,
-        rows: list[tuple[Any, ...]],
-    ) -> int | None:
-        invocation_id = metadata.get("invocation_id")
+    def _import(self, imported: ImportedRun) -> int | None:
+        invocation_id = imported.invocation_id
         if invocation_id and self._read("SELECT 1 FROM runs WHERE invocation_id = ?", (invocation_id,)):
             return None
-        finished = timestamp(metadata.get("generated_at")) or path.stat().st_mtime
-        started = timestamp(metadata.get("invocation_started_at")) or finished - elapsed
+        rows = imported.rows
         statuses = {row[1] for row in rows}
         failed = bool(statuses & (FAILURE_STATUSES | {"skipped"}))
 
@@ -480,14 +449,14 @@ class History:
                     "started_at, finished_at, status, exit_code, origin) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'import')",
                     (
-                        command,
-                        json.dumps(selection),
+                        imported.command,
+                        json.dumps(imported.selection),
                         json.dumps(sorted(row[0] for row in rows)),
-                        target,
-                        metadata.get("dbt_version"),
+                        imported.target,
+                        imported.dbt_version,
                         invocation_id,
-                        started,
-                        finished,
+                        imported.started_at,
+                        imported.finished_at,
                         "failed" if failed else "success",
                         1 if failed else 0,
                     ),
@@ -709,62 +678,3 @@ _RESULT_ROWS = (
     "FROM asset_results"
 )
 _RESULT_ORDER = "ORDER BY unique_id, coalesce(finished_at, started_at), run_id"
-
-
-def _read_artifact(path: str | Path, name: str) -> tuple[Path, dict[str, Any], list[Any], dict[str, Any]]:
-    """(path, metadata, results, whole document) of a dbt artifact such as run_results.json."""
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text())
-        metadata = data["metadata"]
-        results = list(data["results"])
-    except FileNotFoundError as exc:
-        raise HistoryError(f"{path} not found", f"dbt writes it to target/{name}") from exc
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise HistoryError(f"{path} is not a dbt {name} ({exc})") from exc
-    return path, metadata, results, data
-
-
-def _timings(result: dict[str, Any]) -> tuple[float | None, float | None]:
-    timing = {t.get("name"): t for t in result.get("timing") or ()}
-    started = timestamp((timing.get("compile") or timing.get("execute") or {}).get("started_at"))
-    finished = timestamp((timing.get("execute") or timing.get("compile") or {}).get("completed_at"))
-    return started, finished
-
-
-def _freshness_row(result: dict[str, Any]) -> tuple[Any, ...]:
-    started, finished = _timings(result)
-    snapshotted = timestamp(result.get("snapshotted_at"))
-    adapter = result.get("adapter_response") or {}
-    return (
-        result["unique_id"],
-        str(result.get("status")).lower(),
-        started or snapshotted,
-        finished or snapshotted,
-        result.get("execution_time"),
-        None,
-        None,
-        result.get("error") or result.get("message"),
-        json.dumps(adapter) if adapter else None,
-        result.get("thread_id"),
-        timestamp(result.get("max_loaded_at")),
-    )
-
-
-def _imported_row(result: dict[str, Any]) -> tuple[Any, ...]:
-    started, finished = _timings(result)
-    adapter = result.get("adapter_response") or {}
-    rows = adapter.get("rows_affected")
-    return (
-        result["unique_id"],
-        str(result.get("status")).lower(),
-        started,
-        finished,
-        result.get("execution_time"),
-        int(rows) if isinstance(rows, (int, float)) else None,
-        result.get("failures"),
-        result.get("message"),
-        json.dumps(adapter) if adapter else None,
-        result.get("thread_id"),
-        None,
-    )
