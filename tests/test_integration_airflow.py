@@ -277,3 +277,4 @@ def test_a_dag_run_carries_its_deadline_and_airflow_runs_the_callback_when_misse
     assert ("model.shop.orders", "max_failures", "breached") in {
         (s["unique_id"], s["sla"], s["status"]) for s in sent
     }
+    assert all(s["status"] in ("breached", "at_risk") for s in sent), "only what needs attention"
