@@ -202,6 +202,17 @@ def test_dbt_from_its_own_virtualenv(airflow_db: None, built_project: Path, sepa
     assert_ran_with(built_project, separate_dbt)
 
 
+def test_a_dag_reads_the_manifest_once(built_project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Airflow parses DAG files again and again: building one loads the graph once, deadline
+    alerts included."""
+    loads = []
+    graph = Project.graph
+    monkeypatch.setattr(Project, "graph", lambda self: loads.append(1) or graph(self))
+    dag = dbt_dag(Project(built_project), ["orders+"], dag_id="one_load", schedule="0 3 * * *")
+    assert len(dag.tasks) > 1 and dag.deadline
+    assert len(loads) == 1
+
+
 def test_max_runtime_is_the_task_timeout(built_project: Path) -> None:
     dag = dbt_dag(Project(built_project), ["orders+"], dag_id="timeouts")
     by_id = {t.task_id.removeprefix("dbt."): t for t in dag.tasks}

@@ -259,9 +259,21 @@ def plan_units(
 ) -> list[Unit]:
     """The tasks a selection becomes: one per asset (:func:`asset_units`) or at most
     ``groups`` balanced groups (:func:`group_units`)."""
+    return _plan_units(project, project.graph(), select, exclude, command, mode, groups, history_path)
+
+
+def _plan_units(
+    project: Project,
+    graph: AssetGraph,
+    select: Sequence[str],
+    exclude: Sequence[str],
+    command: str,
+    mode: Mode,
+    groups: int,
+    history_path: str | Path | None,
+) -> list[Unit]:
     if mode not in ("asset", "group"):
         raise ValueError(f"mode must be 'asset' or 'group', not {mode!r}")
-    graph = project.graph()
     if mode == "asset":
         return asset_units(graph, plan_selection(graph, command, select, exclude=exclude).unique_ids)
     with open_history(project.project_dir, history_path) as history:
@@ -283,14 +295,14 @@ def dbt_task_group(
 ) -> TaskGroup:
     """A TaskGroup running ``dbt COMMAND`` for the selection; call it inside ``with DAG(...)``.
     See the module docstring."""
-    units = plan_units(
-        project, select, exclude=exclude, command=command, mode=mode, groups=groups, history_path=history_path
-    )
-    return _task_group(project, units, command, group_id, history_path, retries, retry_delay)
+    graph = project.graph()
+    units = _plan_units(project, graph, select, exclude, command, mode, groups, history_path)
+    return _task_group(project, graph, units, command, group_id, history_path, retries, retry_delay)
 
 
 def _task_group(
     project: Project,
+    graph: AssetGraph,
     units: Sequence[Unit],
     command: str,
     group_id: str,
@@ -298,7 +310,6 @@ def _task_group(
     retries: int,
     retry_delay: timedelta,
 ) -> TaskGroup:
-    graph = project.graph()
     slas = declared_slas(graph)
     common: dict[str, Any] = {
         "project_dir": str(project.project_dir),
@@ -441,15 +452,14 @@ def dbt_dag(
 ) -> DAG:
     """A DAG with the selection's tasks (:func:`dbt_task_group`) and, when ``schedule`` is a
     cron expression, deadline alerts for its SLA deadlines (:func:`deadline_alerts`). Other
-    keyword arguments go to ``DAG``."""
-    units = plan_units(
-        project, select, exclude=exclude, command=command, mode=mode, groups=groups, history_path=history_path
-    )
+    keyword arguments go to ``DAG``. The manifest is read once per DAG parse."""
+    graph = project.graph()
+    units = _plan_units(project, graph, select, exclude, command, mode, groups, history_path)
     with DAG(dag_id, schedule=schedule, **dag_kwargs) as dag:
-        _task_group(project, units, command, "dbt", history_path, retries, retry_delay)
+        _task_group(project, graph, units, command, "dbt", history_path, retries, retry_delay)
     if isinstance(schedule, str) and "deadline" not in dag_kwargs:
         alerts = deadline_alerts(
-            project.graph(),
+            graph,
             [uid for unit in units for uid in unit.unique_ids],
             schedule,
             timezone=getattr(dag.timezone, "name", "UTC"),
