@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from dbt_assets.manifest import GroupRecord, NodeRecord
 
@@ -137,18 +137,19 @@ def asset_from_record(record: NodeRecord, groups: dict[str, GroupRecord]) -> Ass
     freshness = None
     if record.resource_type == "source":
         fresh = record.freshness or {}
-        freshness = SourceFreshness(
-            loaded_at_field=record.loaded_at_field,
-            warn_after=fresh.get("warn_after"),
-            error_after=fresh.get("error_after"),
-            filter=fresh.get("filter"),
-        )
+        freshness = {
+            "loaded_at_field": record.loaded_at_field,
+            "warn_after": fresh.get("warn_after"),
+            "error_after": fresh.get("error_after"),
+            "filter": fresh.get("filter"),
+        }
     columns = {
-        key: Column.model_validate({k: v for k, v in col.items() if k in Column.model_fields})
+        key: {k: v for k, v in col.items() if k in Column.model_fields}
         for key, col in record.columns.items()
+        if isinstance(col, dict)
     }
     access = record.access or config.get("access")
-    return Asset(
+    return _validated(
         unique_id=record.unique_id,
         resource_type=record.resource_type,
         name=record.name,
@@ -169,7 +170,7 @@ def asset_from_record(record: NodeRecord, groups: dict[str, GroupRecord]) -> Ass
         access=access if isinstance(access, str) else None,
         version=_version_str(record.version),
         latest_version=_version_str(record.latest_version),
-        description=record.description,
+        description=record.description or "",
         columns=columns,
         checksum=checksum if isinstance(checksum, str) else None,
         config=config,
@@ -184,3 +185,18 @@ def asset_from_record(record: NodeRecord, groups: dict[str, GroupRecord]) -> Ass
         maturity=record.maturity,
         url=record.url,
     )
+
+
+def _validated(**values: Any) -> Asset:
+    """An :class:`Asset` from manifest values, leaving out (at their defaults) the values of an
+    unexpected shape: a column or a field that only ``show``/``export`` read must not stop them."""
+    try:
+        return Asset.model_validate(values)
+    except ValidationError as exc:
+        for error in exc.errors():
+            key, *rest = error["loc"]
+            if key == "columns" and rest:
+                values["columns"].pop(rest[0], None)
+            else:
+                values.pop(str(key), None)
+        return Asset.model_validate(values)

@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -46,6 +46,18 @@ ASSET_RESOURCE_TYPES = frozenset(
     }
 )
 
+RECORD_SECTIONS = (
+    "nodes",
+    "sources",
+    "exposures",
+    "metrics",
+    "semantic_models",
+    "saved_queries",
+    "unit_tests",
+    "functions",
+)
+"""The manifest's sections whose entries are graph records (``groups`` is read apart)."""
+
 _VERSION_RE = re.compile(r"/manifest/v(\d+)\.json$")
 
 
@@ -71,7 +83,7 @@ class NodeRecord(msgspec.Struct, gc=False):
     config: dict[str, Any] = {}
     tags: list[str] = []
     meta: dict[str, Any] = {}
-    description: str = ""
+    description: str | None = ""
     columns_json: msgspec.Raw = msgspec.field(default=msgspec.Raw(b"{}"), name="columns")
     depends_on: DependsOn = DependsOn()
     database: str | None = None
@@ -105,8 +117,8 @@ class NodeRecord(msgspec.Struct, gc=False):
     @property
     def columns(self) -> dict[str, Any]:
         """Column docs, decoded on first use (most commands never look at them)."""
-        value: dict[str, Any] = msgspec.json.decode(self.columns_json)
-        return value
+        value = msgspec.json.decode(self.columns_json)
+        return value if isinstance(value, dict) else {}
 
     @property
     def enabled(self) -> bool:
@@ -147,6 +159,7 @@ class _MetadataOnly(msgspec.Struct):
 
 
 _DECODER = msgspec.json.Decoder(_Manifest)
+_S = TypeVar("_S", bound=msgspec.Struct)
 
 
 class ManifestData(msgspec.Struct):
@@ -158,6 +171,9 @@ class ManifestData(msgspec.Struct):
     records: dict[str, NodeRecord]
     groups: dict[str, GroupRecord]
     selectors: dict[str, Any]
+    ignored: list[str] = []
+    """Fields the graph does not need whose value had an unexpected type, reset to their
+    default (``$.path: reason``); empty for any manifest dbt's schemas allow."""
 
     @property
     def project_name(self) -> str | None:
@@ -217,12 +233,13 @@ def paused_gc() -> Iterator[None]:
 
 
 def _decode(data: bytes, path: str | Path) -> ManifestData:
+    ignored: list[str] = []
     try:
         raw = _DECODER.decode(data)
-    except msgspec.ValidationError as exc:
+    except msgspec.ValidationError:
         # Report an unsupported version before a shape mismatch it probably explains.
         schema_version_of(_metadata_of(data), path)
-        raise ManifestError(f"{path}: not a valid dbt manifest: {exc}") from exc
+        raw = _decode_leniently(data, path, ignored)
     except msgspec.DecodeError as exc:
         problem = "truncated" if "truncated" in str(exc) else f"not valid JSON ({exc})"
         raise ManifestError(
@@ -231,17 +248,8 @@ def _decode(data: bytes, path: str | Path) -> ManifestData:
         ) from exc
     version = schema_version_of(raw.metadata, path)
     records: dict[str, NodeRecord] = {}
-    for section in (
-        raw.nodes,
-        raw.sources,
-        raw.exposures,
-        raw.metrics,
-        raw.semantic_models,
-        raw.saved_queries,
-        raw.unit_tests,
-        raw.functions,
-    ):
-        for uid, record in section.items():
+    for section in RECORD_SECTIONS:
+        for uid, record in getattr(raw, section).items():
             if record.resource_type in ASSET_RESOURCE_TYPES and record.enabled:
                 # Own the column bytes, so the whole file's buffer can be freed.
                 if len(record.columns_json) > 2:
@@ -262,7 +270,91 @@ def _decode(data: bytes, path: str | Path) -> ManifestData:
         records=records,
         groups={g.name: g for g in raw.groups.values()},
         selectors=raw.selectors,
+        ignored=ignored,
     )
+
+
+# Fields the asset graph is built from: a malformed one is a ManifestError naming its JSON
+# path. Any other field holding a value of an unexpected type is reset to its default and
+# listed in ``ManifestData.ignored`` (fields only ``show``/``export`` read must not stop
+# ``ls`` or ``run``).
+_NEEDED = frozenset(
+    {"unique_id", "resource_type", "name", "package_name", "fqn", "depends_on", "config", "tags"}
+)
+
+
+def _lenient(cls: type[msgspec.Struct]) -> Any:
+    """``cls`` with every field typed ``Any``, to be checked one by one by :func:`_repair`."""
+    fields = []
+    for f in msgspec.structs.fields(cls):
+        options: dict[str, Any] = {"name": f.encode_name}
+        if f.default is not msgspec.NODEFAULT:
+            options["default"] = f.default
+        elif f.default_factory is not msgspec.NODEFAULT:
+            options["default_factory"] = f.default_factory
+        fields.append((f.name, msgspec.Raw if f.type is msgspec.Raw else Any, msgspec.field(**options)))
+    return msgspec.defstruct(f"Lenient{cls.__name__}", fields, gc=False)
+
+
+_LenientNode: Any = _lenient(NodeRecord)
+_LenientGroup: Any = _lenient(GroupRecord)
+_LENIENT_DECODER = msgspec.json.Decoder(
+    msgspec.defstruct(
+        "LenientManifest",
+        [
+            ("metadata", dict[str, Any] | None, None),
+            *((section, dict[str, _LenientNode], {}) for section in RECORD_SECTIONS),
+            ("groups", dict[str, _LenientGroup], {}),
+            ("selectors", dict[str, Any], {}),
+        ],
+    )
+)
+
+
+def _decode_leniently(data: bytes, path: str | Path, ignored: list[str]) -> _Manifest:
+    """Decode a manifest that the fast decoder refused, field by field: an odd value of a
+    field the graph does not need is reset (and listed in ``ignored``), a malformed needed
+    field is a :class:`ManifestError` naming its JSON path."""
+    try:
+        lenient: Any = _LENIENT_DECODER.decode(data)
+    except msgspec.ValidationError as exc:
+        raise ManifestError(
+            f"{path}: not a valid dbt manifest: {exc}", "re-create it with `dbt parse`"
+        ) from exc
+    sections = {
+        section: {
+            uid: _repair(entry, NodeRecord, f"$.{section}[{uid!r}]", path, ignored)
+            for uid, entry in getattr(lenient, section).items()
+        }
+        for section in RECORD_SECTIONS
+    }
+    groups = {
+        uid: _repair(entry, GroupRecord, f"$.groups[{uid!r}]", path, ignored)
+        for uid, entry in lenient.groups.items()
+    }
+    return _Manifest(metadata=lenient.metadata, groups=groups, selectors=lenient.selectors, **sections)
+
+
+def _repair(entry: Any, cls: type[_S], where: str, path: str | Path, ignored: list[str]) -> _S:
+    values: dict[str, Any] = {}
+    for f in msgspec.structs.fields(cls):
+        value = getattr(entry, f.name)
+        if f.type is msgspec.Raw:
+            values[f.name] = value
+            continue
+        if f.name == "tags" and isinstance(value, str):
+            value = [value]  # v12's schema allows a saved query's tags to be one string
+        try:
+            values[f.name] = msgspec.convert(value, f.type)
+        except msgspec.ValidationError as exc:
+            if f.name in _NEEDED:
+                raise ManifestError(
+                    f"{path}: not a valid dbt manifest: {where}.{f.encode_name}: {exc}",
+                    "re-create it with `dbt parse`",
+                ) from exc
+            ignored.append(f"{where}.{f.encode_name}: {exc}")
+            values[f.name] = f.default if f.default is not msgspec.NODEFAULT else f.default_factory()
+    return cls(**values)
 
 
 def _metadata_of(data: bytes) -> Any:
