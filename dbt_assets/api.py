@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dbt_assets.compile import Plan, plan
+from dbt_assets.errors import SelectionError
 from dbt_assets.graph import CHECK_RESOURCE_TYPES, AssetGraph
 from dbt_assets.lineage import render_lineage
 from dbt_assets.manifest import read_manifest
@@ -67,14 +68,28 @@ def list_assets(
     command: str = "ls",
     state: str | Path | None = None,
     history: History | None = None,
+    models: Sequence[str] = (),
 ) -> list[str]:
     """Sorted unique_ids that ``dbt ls`` (or ``command``) would select with the same options.
 
     ``state`` is dbt's ``--state DIR`` (for ``state:``, ``result:``, ``source_status:``);
     ``history`` the run history ``status:`` and ``sla:`` read (default: the project's).
+    ``models`` is ``dbt ls --models``: a selection among models only.
 
     >>> list_assets(graph, ["downstream_of:orders"], resource_types=["model"])   # doctest: +SKIP
     """
+    if models:
+        if select_values:
+            raise SelectionError(
+                '"models" and "select" are mutually exclusive arguments', "use --select alone"
+            )
+        if resource_types:
+            raise SelectionError(
+                '"models" and "resource_type" are mutually exclusive arguments',
+                "use --select with --resource-type instead of --models",
+            )
+        # dbt ls --models lists models whatever --exclude-resource-type says
+        select_values, resource_types, exclude_resource_types = models, ("model",), ()
     return select(
         graph,
         select_values,

@@ -6,6 +6,7 @@ cold ``dbt-assets ls`` pays only for what it uses.
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 import traceback
@@ -98,12 +99,33 @@ def project_options(func: F) -> F:
     return _apply(func, [_PROJECT_DIR, _PROFILES_DIR, _TARGET, _MANIFEST, _DBT_EXECUTABLE])
 
 
-def selection_options(func: F) -> F:
-    """dbt's selection options, in dbt's forms: ``-s a b``, ``-s "a b"``, ``-s a -s b``."""
+def _resource_types(
+    choices: tuple[str, ...],
+) -> Callable[[click.Context, click.Parameter, Any], tuple[str, ...]]:
+    """dbt's resource-type values: repeated, several in one argument (``"model source"``), from
+    the environment (space-separated)."""
+
+    def convert(ctx: click.Context, param: click.Parameter, values: Any) -> tuple[str, ...]:
+        found: list[str] = []
+        for value in values or ():
+            for item in str(value).split():
+                if item not in choices:
+                    raise click.BadParameter(f"'{item}' is not one of {', '.join(choices)}", ctx, param)
+                found.append(item)
+        return tuple(found)
+
+    return convert
+
+
+def selection_options(func: F, *, models: str = "select") -> F:
+    """dbt's selection options, in dbt's forms: ``-s a b``, ``-s "a b"``, ``-s a -s b``.
+
+    ``-m/--models/--model`` is another name of ``--select``, as in dbt's run and build; for
+    ``ls`` (``models="ls"``) it is dbt's legacy option of its own (models only)."""
+    select_names = ["--select", "-s"] if models == "ls" else ["--select", "-s", "--models", "--model", "-m"]
     options = [
         click.option(
-            "--select",
-            "-s",
+            *select_names,
             "select_values",
             multiple=True,
             metavar="SELECTION",
@@ -117,22 +139,29 @@ def selection_options(func: F) -> F:
             envvar="DBT_INDIRECT_SELECTION",
             default="eager",
             show_default=True,
-            type=click.Choice(["eager", "cautious", "buildable", "empty"]),
+            type=click.Choice(["eager", "cautious", "buildable", "empty"], case_sensitive=False),
             help="Which tests of the selected assets are selected too, as in dbt.",
         ),
         click.option(
             "--resource-type",
+            "--resource-types",
             "resource_types",
             multiple=True,
-            type=click.Choice(RESOURCE_TYPES),
-            help="Only these resource types (repeatable). 'all' adds analyses to ls's default set.",
+            envvar="DBT_RESOURCE_TYPES",
+            callback=_resource_types(RESOURCE_TYPES),
+            metavar="TYPE",
+            help=f"Only these resource types ({'|'.join(RESOURCE_TYPES)}; repeatable, or several in "
+            "one quoted value). 'all' adds analyses to ls's default set. Env: DBT_RESOURCE_TYPES.",
         ),
         click.option(
             "--exclude-resource-type",
+            "--exclude-resource-types",
             "exclude_resource_types",
             multiple=True,
-            type=click.Choice(RESOURCE_TYPES[:-2]),
-            help="Leave these resource types out (repeatable).",
+            envvar="DBT_EXCLUDE_RESOURCE_TYPES",
+            callback=_resource_types(RESOURCE_TYPES[:-2]),
+            metavar="TYPE",
+            help="Leave these resource types out (same forms). Env: DBT_EXCLUDE_RESOURCE_TYPES.",
         ),
         click.option(
             "--state",
@@ -171,7 +200,19 @@ def _selection_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
 
 
 MULTI_VALUE_OPTIONS = frozenset(
-    {"-s", "--select", "--exclude", "--resource-type", "--exclude-resource-type", "--output-keys"}
+    {
+        "-s",
+        "--select",
+        "-m",
+        "--models",
+        "--model",
+        "--exclude",
+        "--resource-type",
+        "--resource-types",
+        "--exclude-resource-type",
+        "--exclude-resource-types",
+        "--output-keys",
+    }
 )
 
 
@@ -256,7 +297,16 @@ def main(ctx: click.Context, debug: bool) -> None:
 
 @main.command("ls")
 @project_options
-@selection_options
+@functools.partial(selection_options, models="ls")
+@click.option(
+    "--models",
+    "--model",
+    "-m",
+    "models",
+    multiple=True,
+    metavar="SELECTION",
+    help="dbt ls's legacy form: select among models only (not with --select or --resource-type).",
+)
 @click.option(
     "--output",
     "-o",
@@ -294,7 +344,9 @@ def ls_command(**kwargs: Any) -> None:
     selection = _selection_kwargs(kwargs)
     with _history_for_selection(kwargs) as history:
         graph = _graph(kwargs)
-        uids = list_assets(graph, kwargs["select_values"], history=history, **selection)
+        uids = list_assets(
+            graph, kwargs["select_values"], models=kwargs["models"], history=history, **selection
+        )
     _print_lines(format_listing(graph, uids, kwargs["output"], kwargs["output_keys"]))
 
 

@@ -254,6 +254,8 @@ def _decode(data: bytes, path: str | Path) -> ManifestData:
                 # Own the column bytes, so the whole file's buffer can be freed.
                 if len(record.columns_json) > 2:
                     record.columns_json = msgspec.Raw(bytes(record.columns_json))
+                if record.resource_type == "unit_test" and not record.tags:
+                    record.tags = _config_tags(record.config.get("tags"))
                 records[uid] = record
     for uid, record in records.items():
         for parent in record.depends_on.nodes:
@@ -355,6 +357,13 @@ def _repair(entry: Any, cls: type[_S], where: str, path: str | Path, ignored: li
             ignored.append(f"{where}.{f.encode_name}: {exc}")
             values[f.name] = f.default if f.default is not msgspec.NODEFAULT else f.default_factory()
     return cls(**values)
+
+
+def _config_tags(tags: Any) -> list[str]:
+    """A unit test's tags: dbt keeps them in its config only (``UnitTestDefinition.tags``)."""
+    if isinstance(tags, str):
+        return [tags]
+    return [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
 
 
 def _metadata_of(data: bytes) -> Any:

@@ -41,6 +41,7 @@ FIXTURE_METHOD_ATOMS = [
     "tag:staging",
     "tag:raw",
     "tag:history",
+    "tag:unit_checks",
     "tag:fin*",
     "config.materialized:table",
     "config.materialized:view",
@@ -203,6 +204,18 @@ def fixture_cases() -> list[tuple[str, ...]]:
         ("--select", "tag:finance", "--resource-type", "model", "--resource-type", "test"),
         ("--resource-type", "unit_test"),
         ("--select", "marts", "--resource-type", "all", "--exclude-resource-type", "test"),
+    ]
+    # Every spelling and form dbt's command line takes for the same options.
+    cases += [
+        ("-m", "orders+"),
+        ("--models", "orders", "customers"),
+        ("--model", "tag:finance", "--exclude", "orders"),
+        ("-m", "orders+", "--exclude-resource-type", "model"),
+        ("--resource-types", "model", "source"),
+        ("--resource-type", "model source"),
+        ("--exclude-resource-types", "test", "unit_test", "--select", "customers"),
+        ("--exclude-resource-type", "test unit_test", "--select", "+customers"),
+        ("--select", "customers", "--indirect-selection", "Cautious"),
     ]
     cases += [("--selector", name) for name in FIXTURE_SELECTORS]
     cases += [("--selector", name, "--indirect-selection", "cautious") for name in FIXTURE_SELECTORS[:3]]

@@ -134,3 +134,36 @@ def test_selectors_are_read_from_the_project_not_the_stale_manifest(scratch_proj
     assert expected
     ours = _ours(Path(), "--selector", "added_later", project=scratch_project)
     assert [json.loads(line) for line in ours] == expected
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "args"),
+    [
+        ("DBT_EXCLUDE_RESOURCE_TYPES", "unit_test", ()),
+        ("DBT_EXCLUDE_RESOURCE_TYPES", "test unit_test", ("--select", "+customers")),
+        ("DBT_RESOURCE_TYPES", "model", ("--select", "orders+")),
+        ("DBT_RESOURCE_TYPES", "source exposure", ()),
+        ("DBT_INDIRECT_SELECTION", "cautious", ("--select", "customers")),
+    ],
+)
+def test_environment_variables_match_dbt_ls(
+    shop_dbt: DbtLs,
+    shop_manifest: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    variable: str,
+    value: str,
+    args: tuple[str, ...],
+) -> None:
+    """dbt reads these options from the environment too; so does dbt-assets."""
+    monkeypatch.setenv(variable, value)
+    expected = shop_dbt.json(*args)
+    assert [json.loads(line) for line in _ours(shop_manifest, *args)] == expected
+    monkeypatch.delenv(variable)
+    assert [json.loads(line) for line in _ours(shop_manifest, *args)] != expected, "the variable matters"
+
+
+def test_ls_models_is_exclusive_like_dbt(shop_manifest: Path) -> None:
+    for extra in (("--select", "orders"), ("--resource-type", "model")):
+        result = cli("ls", "--manifest", str(shop_manifest), "-m", "orders", *extra)
+        assert result.exit_code == 2
+        assert "mutually exclusive" in result.stderr
