@@ -69,12 +69,14 @@ def list_assets(
     state: str | Path | None = None,
     history: History | None = None,
     models: Sequence[str] = (),
+    unmatched: list[str] | None = None,
 ) -> list[str]:
     """Sorted unique_ids that ``dbt ls`` (or ``command``) would select with the same options.
 
     ``state`` is dbt's ``--state DIR`` (for ``state:``, ``result:``, ``source_status:``);
     ``history`` the run history ``status:`` and ``sla:`` read (default: the project's).
-    ``models`` is ``dbt ls --models``: a selection among models only.
+    ``models`` is ``dbt ls --models``: a selection among models only. The criteria that
+    matched no node (dbt warns of each) are added to ``unmatched`` when it is given.
 
     >>> list_assets(graph, ["downstream_of:orders"], resource_types=["model"])   # doctest: +SKIP
     """
@@ -101,6 +103,7 @@ def list_assets(
         command=command,
         state=state,
         history=history,
+        unmatched=unmatched,
     )
 
 

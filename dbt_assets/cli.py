@@ -342,12 +342,28 @@ def ls_command(**kwargs: Any) -> None:
     from dbt_assets.listing import format_listing
 
     selection = _selection_kwargs(kwargs)
+    unmatched: list[str] = []
     with _history_for_selection(kwargs) as history:
         graph = _graph(kwargs)
         uids = list_assets(
-            graph, kwargs["select_values"], models=kwargs["models"], history=history, **selection
+            graph,
+            kwargs["select_values"],
+            models=kwargs["models"],
+            history=history,
+            unmatched=unmatched,
+            **selection,
         )
+    warn_unmatched(graph, unmatched)
     _print_lines(format_listing(graph, uids, kwargs["output"], kwargs["output_keys"]))
+
+
+def warn_unmatched(graph: AssetGraph, unmatched: Sequence[str]) -> None:
+    """dbt's warning for each criterion that matched nothing, on stderr (the exit code stays 0,
+    as dbt's)."""
+    from dbt_assets.selection import unmatched_warning
+
+    for raw in unmatched:
+        click.echo(f"Warning: {unmatched_warning(graph, raw)}", err=True)
 
 
 main.add_command(ls_command, "list")
@@ -467,12 +483,17 @@ def graph_command(**kwargs: Any) -> None:
 
 
 def _print_plan(graph: AssetGraph, plan: Plan, output: str, argv: list[str] | None = None) -> None:
+    warn_unmatched(graph, plan.unmatched)
     if output == "json":
         payload: dict[str, Any] = {
             "command": plan.command,
-            "argv": ["dbt", *plan.argv],
+            "argv": ["dbt", *(plan.argv or (plan.command,))],
             "unique_ids": list(plan.unique_ids),
+            "empty": plan.empty,
         }
+        if plan.empty:
+            payload["message"] = plan.why_empty()[0]
+            payload["unmatched"] = list(plan.unmatched)
         if plan.selector is not None:  # too long for a command line: add it to a selectors.yml
             payload["selector"] = plan.selector
         if argv is not None:

@@ -69,6 +69,27 @@ class Plan:
     """When the argv would be too long for a command line: the generated YAML selector
     (``{"name": ..., "definition": ...}``) that ``--selector`` in the argv names; dbt must run
     on a project whose selectors.yml has it (see :mod:`dbt_assets.long_selection`)."""
+    unmatched: tuple[str, ...] = ()
+    """The criteria typed that matched no enabled node (dbt warns of each)."""
+
+    @property
+    def empty(self) -> bool:
+        """Nothing selected: dbt must not be run (its command alone would run everything)."""
+        return not self.unique_ids
+
+    def why_empty(self) -> tuple[str, str]:
+        """Why nothing is selected, and what to do (message, hint), naming what matched nothing."""
+        if self.unmatched:
+            criteria = ", ".join(f"'{c}'" for c in self.unmatched)
+            verb = "matches" if len(self.unmatched) == 1 else "match"
+            return (
+                f"the selection is empty: {criteria} {verb} no enabled node",
+                "check the names with `dbt-assets ls --output name`",
+            )
+        return (
+            f"the selection is empty: nothing to {self.command}",
+            "check the selection with `dbt-assets ls`",
+        )
 
 
 def plan(
@@ -105,9 +126,10 @@ def plan(
         graph, select_values, exclude, selector=selector, indirect_selection=indirect_selection
     )
     previous = previous_state(graph, state)
-    selected = resolve(graph, spec, types, state=previous, history=history)
+    unmatched: list[str] = []
+    selected = resolve(graph, spec, types, state=previous, history=history, unmatched=unmatched)
     if not selected:
-        return Plan(command, (), (), "empty")
+        return Plan(command, (), (), "empty", unmatched=tuple(unmatched))
     mode_flags: tuple[str, ...] = ()
     mode_flags += () if indirect_selection == "eager" else ("--indirect-selection", indirect_selection)
     mode_flags += ("--state", str(previous.path)) if previous is not None and _reads_state(spec) else ()

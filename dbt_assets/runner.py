@@ -163,10 +163,8 @@ class Run:
         history: History | None = None,
         selection: dict[str, Any] | None = None,
     ) -> None:
-        if not plan.argv:
-            raise RunError(
-                "the selection is empty: nothing to run", "check the selection with `dbt-assets ls`"
-            )
+        if plan.empty:
+            raise RunError(*plan.why_empty())
         if plan.command not in RUN_COMMANDS:
             raise RunError(f"`{plan.command}` is not a command dbt-assets runs", f"use one of {RUN_COMMANDS}")
         self.project = project

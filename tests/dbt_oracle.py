@@ -31,6 +31,20 @@ class DbtLs:
             raise RuntimeError(f"dbt ls {' '.join(args)} failed: {result.exception}")
         return list(result.result or [])
 
+    def unmatched(self, *args: str) -> list[str]:
+        """The criteria dbt warns match no enabled node (its NoNodesForSelectionCriteria events)."""
+        found: list[str] = []
+
+        def listen(event: Any) -> None:
+            if event.info.name == "NoNodesForSelectionCriteria":
+                found.append(event.data.spec_raw)
+
+        runner = dbtRunner(manifest=self._runner.manifest, callbacks=[listen])
+        result = runner.invoke(["ls", *self._common, "--log-level", "warn", *args])
+        if not result.success:
+            raise RuntimeError(f"dbt ls {' '.join(args)} failed: {result.exception}")
+        return found
+
     def json(self, *args: str) -> list[dict[str, Any]]:
         return [json.loads(line) for line in self.lines("--output", "json", *args)]
 

@@ -167,3 +167,45 @@ def test_ls_models_is_exclusive_like_dbt(shop_manifest: Path) -> None:
         result = cli("ls", "--manifest", str(shop_manifest), "-m", "orders", *extra)
         assert result.exit_code == 2
         assert "mutually exclusive" in result.stderr
+
+
+UNMATCHED_CASES = [
+    ("--select", "ordrs"),
+    ("--select", "tag:fnance orders"),
+    ("--select", "orders,tag:nope"),
+    ("--select", "orders", "--exclude", "nope stg_orders"),
+    ("--select", "@nothing"),
+    ("--select", "orders", "--resource-type", "seed"),
+    ("--select", "source:shop.nope", "source:shop.orders"),
+    ("--select", "path:models/nowhere", "config.materialized:nothing"),
+    ("-m", "raw_orders"),
+    ("--selector", "finance_tables"),
+]
+
+
+@pytest.mark.parametrize("args", UNMATCHED_CASES, ids=" ".join)
+def test_unmatched_criteria_warned_like_dbt(
+    shop_dbt: DbtLs, shop_manifest: Path, args: tuple[str, ...]
+) -> None:
+    """dbt warns of each criterion that matches no enabled node; dbt-assets warns of the same
+    ones, in the same order, on stderr, and still exits 0."""
+    expected = shop_dbt.unmatched(*args)
+    result = cli("ls", "--manifest", str(shop_manifest), *args)
+    assert result.exit_code == 0
+    warned = [line.split("'")[1] for line in result.stderr.splitlines() if line.startswith("Warning: ")]
+    assert warned == expected
+
+
+def test_unmatched_criterion_suggests_the_closest_name(shop_manifest: Path) -> None:
+    result = cli("ls", "--manifest", str(shop_manifest), "-s", "ordrs", "tag:fnance")
+    assert "'ordrs' does not match any enabled nodes (did you mean 'orders'?)" in result.stderr
+    assert "(did you mean 'tag:finance'?)" in result.stderr
+    assert result.stdout == ""
+
+
+def test_plan_of_an_empty_selection_keeps_the_command(shop_manifest: Path) -> None:
+    result = cli("plan", "--manifest", str(shop_manifest), "--command", "run", "-s", "ordrs", "-o", "json")
+    assert result.exit_code == 0
+    payload = json.loads(result.stdout)
+    assert payload["argv"] == ["dbt", "run"] and payload["empty"] is True
+    assert payload["unmatched"] == ["ordrs"] and "'ordrs' matches no enabled node" in payload["message"]

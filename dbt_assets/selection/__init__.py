@@ -10,6 +10,7 @@ dbt's whole grammar, with dbt-assets' extension methods in the same method table
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -39,6 +40,7 @@ __all__ = [
     "resource_types_for",
     "select",
     "selection_spec",
+    "unmatched_warning",
 ]
 
 _LS_DEFAULT = frozenset(
@@ -137,6 +139,7 @@ def select(
     state: str | Path | None = None,
     history: History | None = None,
     at: float | None = None,
+    unmatched: list[str] | None = None,
 ) -> list[str]:
     """The sorted unique_ids dbt would select for ``command`` with the same options.
 
@@ -144,11 +147,12 @@ def select(
     the manifest knows when the graph came from a manifest file alone. ``state`` is dbt's
     ``--state DIR`` (relative to the project directory), read by ``state:``, ``result:``
     and ``source_status:``. ``status:`` and ``sla:`` read ``history`` (default: the
-    project's) as of ``at`` (default: now).
+    project's) as of ``at`` (default: now). The criteria that matched no node, of which dbt
+    warns, are added to ``unmatched`` when it is given.
     """
     spec = selection_spec(graph, select, exclude, selector=selector, indirect_selection=indirect_selection)
     types = resource_types_for(command, resource_types, exclude_resource_types)
-    return resolve(graph, spec, types, project_dir, state, history, at)
+    return resolve(graph, spec, types, project_dir, state, history, at, unmatched)
 
 
 def resolve(
@@ -159,12 +163,36 @@ def resolve(
     state: str | Path | PreviousState | None = None,
     history: History | None = None,
     at: float | None = None,
+    unmatched: list[str] | None = None,
 ) -> list[str]:
-    """The sorted unique_ids a spec selects, filtered to the command's resource ``types``."""
+    """The sorted unique_ids a spec selects, filtered to the command's resource ``types``
+    (the criteria that matched nothing added to ``unmatched``)."""
     root = Path(project_dir) if project_dir is not None else graph.project_dir
     ctx = MethodContext(graph, root, previous_state(graph, state, root), history, at)
     direct, _ = evaluate(ctx, spec)
+    if unmatched is not None:
+        unmatched.extend(ctx.unmatched)
     return filter_resource_types(ctx, direct, types)
+
+
+def unmatched_warning(graph: AssetGraph, raw: str) -> str:
+    """dbt's warning for a criterion that matched nothing, with the closest asset name or tag."""
+    message = f"The selection criterion '{raw}' does not match any enabled nodes"
+    word = raw.split(",")[0].lstrip("@+0123456789").rstrip("+0123456789")
+    method, _, value = word.rpartition(":")
+    if method in ("", "fqn"):
+        names = graph.memo(
+            "suggestion_names", lambda: sorted({r.search_name for r in graph.records.values()})
+        )
+    elif method == "tag":
+        names = graph.memo(
+            "suggestion_tags", lambda: sorted({t for r in graph.records.values() for t in r.tags})
+        )
+    else:
+        return message
+    close = difflib.get_close_matches(value, names, n=1, cutoff=0.6)
+    prefix = "" if method in ("", "fqn") else f"{method}:"
+    return message + (f" (did you mean '{prefix}{close[0]}'?)" if close else "")
 
 
 def previous_state(

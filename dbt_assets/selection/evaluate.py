@@ -87,7 +87,10 @@ def evaluate(ctx: MethodContext, spec: Spec) -> tuple[set[str], set[str]]:
     directs = [direct for direct, _ in bundles]
     indirects = [direct | indirect for direct, indirect in bundles]
     direct, indirect = _combine(spec.kind, directs), _combine(spec.kind, indirects)
-    return _incorporate(ctx, direct, indirect, spec.indirect_selection), indirect
+    direct = _incorporate(ctx, direct, indirect, spec.indirect_selection)
+    if spec.expect_exists and not direct:
+        ctx.unmatched.append(spec.raw)  # dbt: NoNodesForSelectionCriteria, before type filtering
+    return direct, indirect
 
 
 def _combine(kind: str, sets: list[set[str]]) -> set[str]:

@@ -72,6 +72,8 @@ class MethodContext:
     """The run history read by ``status:`` and ``sla:`` (default: the project's)."""
     at: float | None = None
     """The moment ``status:`` and ``sla:`` look at (default: now)."""
+    unmatched: list[str] = field(default_factory=list)
+    """The criteria typed on the command line that selected nothing (dbt warns of each)."""
     _facts: Mapping[str, AssetFacts] | None = field(default=None, repr=False)
     _sla_status: dict[str, set[str]] | None = field(default=None, repr=False)
 
