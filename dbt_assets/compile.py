@@ -18,6 +18,8 @@ Three ways, tried in order:
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
@@ -43,9 +45,9 @@ from dbt_assets.selection import (
     resource_types_for,
     selection_spec,
 )
-from dbt_assets.selection.evaluate import criterion_nodes
+from dbt_assets.selection.evaluate import criterion_nodes, evaluate
 from dbt_assets.selection.methods import MethodContext
-from dbt_assets.selection.parse import parse_term
+from dbt_assets.selection.parse import parse_term, parse_union
 from dbt_assets.selection.spec import Criterion, IndirectSelection, Spec
 
 if TYPE_CHECKING:
@@ -281,11 +283,20 @@ class _Cover:
         self.ctx = MethodContext(graph, graph.project_dir)
 
     def selects(self, token: str) -> set[str]:
-        found = criterion_nodes(self.ctx, parse_term(token, METHODS))
+        """What dbt selects with ``token`` as one argv word: read as dbt reads it (a space
+        separates criteria, a comma intersects them), so a name such as ``a,b`` is judged by
+        what dbt would make of it, not by what it means to us."""
+        if " " in token or "," in token:
+            found, _ = evaluate(self.ctx, parse_union([token], METHODS, "empty"))
+        else:
+            found = criterion_nodes(self.ctx, parse_term(token, METHODS))
         return {uid for uid in found if self.graph.records[uid].resource_type in self.types}
 
     def exact(self, token: str) -> set[str] | None:
-        found = self.selects(token)
+        try:
+            found = self.selects(token)
+        except SelectionError:  # a name dbt's grammar reads as operators (@x, x+)
+            return None
         return found if found and found <= self.chosen else None
 
     def tokens(self) -> list[str]:
@@ -346,11 +357,41 @@ class _Cover:
 
     def _single_candidates(self, record: NodeRecord) -> Iterator[str]:
         yield self._name_token(record)
-        if record.resource_type not in ("source", "exposure", "metric", "semantic_model", "saved_query"):
-            yield "fqn:" + ".".join(record.fqn)
-            yield f"{'.'.join(record.fqn)},resource_type:{record.resource_type}"
+        if record.resource_type in ("source", "exposure", "metric", "semantic_model", "saved_query"):
+            return
+        for precise in (False, True):
+            lit = functools.partial(literal, precise=precise)
+            if precise and lit(record.name) == literal(record.name):
+                break  # a plain name: no other spelling to try
+            if not precise and literal(record.search_name) != record.search_name:
+                yield lit(record.search_name)
+            fqn = ".".join(lit(part) for part in record.fqn)
+            yield "fqn:" + fqn
+            yield f"fqn:{fqn},resource_type:{record.resource_type}"
             if record.resource_type != "test" or not record.test_metadata:
-                yield f"path:{record.original_file_path}"
-            yield f"{record.search_name},resource_type:{record.resource_type},package:{record.package_name}"
+                yield f"path:{lit(record.original_file_path)}"
+            yield (
+                f"fqn:{lit(record.search_name)},resource_type:{record.resource_type},"
+                f"package:{record.package_name}"
+            )
             if record.resource_type == "unit_test" and record.model:
-                yield f"unit_test:{record.package_name}.{record.name},{record.model}"
+                yield f"unit_test:{record.package_name}.{lit(record.name)},fqn:{lit(record.model)}"
+
+
+# Characters dbt's selection grammar reads as syntax: a space or comma between criteria,
+# @ and + operators, : after a method, glob characters. A class matches exactly one of
+# them, but a space or comma cannot appear even inside a class: those are matched by a
+# class of every character that cannot be part of a plain name.
+_AWKWARD = re.compile(r"[\s,@+:*?\[\]]")
+_CLASS = {c: f"[{c}]" for c in "@+:*?["} | {"]": "[]]"}
+_NOT_A_NAME_CHARACTER = "[!A-Za-z0-9_]"
+
+
+def literal(name: str, *, precise: bool = False) -> str:
+    """``name`` spelled so that dbt reads it as a name: each character its grammar would read
+    as syntax becomes ``?`` (with ``precise``, a class as narrow as the command line allows).
+    Either may match more than ``name``: the compiler keeps a token only when what it
+    selects is exactly what it means to select."""
+    if precise:
+        return _AWKWARD.sub(lambda m: _CLASS.get(m.group(), _NOT_A_NAME_CHARACTER), name)
+    return _AWKWARD.sub("?", name)

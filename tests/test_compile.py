@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import pytest
 
@@ -150,3 +151,63 @@ def test_half_of_a_generated_project_stays_small(tmp_path_factory: pytest.TempPa
     result = plan(graph, "build", unique_ids=chosen)
     assert sum(len(a) + 1 for a in result.argv) < 128 * 1024
     assert dbt_selects(oracle, result) == sorted(chosen)
+
+
+# Model names dbt's grammar cannot take literally: a comma (intersection), a leading @ or +
+# and a trailing + (operators), leading digits before +, a colon (method), glob characters;
+# each beside names the wildcard spelling also matches (a_b and axb beside a,b).
+ODD_NAMES = [
+    "a,b",
+    "a_b",
+    "axb",
+    "@x",
+    "x",
+    "+y",
+    "y+",
+    "y",
+    "2fast",
+    "1+1",
+    "star*name",
+    "br[a]ck",
+    "col:on",
+]
+ODD_NAMES += ["q?", "qq", "[x]"]
+
+
+@pytest.fixture(scope="module")
+def odd(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, DbtLs]:
+    project = copy_project(FIXTURE_PROJECT, tmp_path_factory.mktemp("odd") / "dbt_project")
+    folder = project / "models" / "odd[1]"
+    folder.mkdir()
+    for name in ODD_NAMES:
+        (folder / f"{name}.sql").write_text("select 1 as id\n")
+    oracle = DbtLs(project)  # parses, writing target/manifest.json
+    return project, oracle
+
+
+@pytest.mark.parametrize("mode", ["project", "manifest"])
+@pytest.mark.parametrize("name", ODD_NAMES)
+def test_names_dbt_cannot_take_literally_compile_exactly(
+    odd: tuple[Path, DbtLs], mode: str, name: str
+) -> None:
+    """Each odd model alone compiles to arguments that make dbt ls select exactly it, with the
+    project's files (path: globs them) and with the manifest alone."""
+    project, oracle = odd
+    manifest = read_manifest(project / "target" / "manifest.json")
+    graph = AssetGraph(manifest, project if mode == "project" else None)
+    uid = f"model.shop.{name}"
+    assert uid in graph.records
+    result = plan(graph, "run", unique_ids=[uid])
+    assert dbt_selects(oracle, result) == [uid], result.argv
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_odd_names_in_random_sets_compile_exactly(odd: tuple[Path, DbtLs], seed: int) -> None:
+    project, oracle = odd
+    graph = Project(project).graph()
+    pool = sorted(u for u, r in graph.records.items() if r.resource_type in resource_types_for("build"))
+    odd_ids = [f"model.shop.{n}" for n in ODD_NAMES]
+    rng = random.Random(seed)
+    chosen = sorted(set(rng.sample(odd_ids, rng.randint(1, len(odd_ids))) + rng.sample(pool, 5)))
+    result = plan(graph, "build", unique_ids=chosen)
+    assert dbt_selects(oracle, result) == chosen, result.argv

@@ -7,10 +7,9 @@ name, including which kinds of nodes it searches. Adding a method is one entry i
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from fnmatch import fnmatch
+from fnmatch import fnmatch, fnmatchcase
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -412,12 +411,13 @@ def method_path(ctx: MethodContext, args: tuple[str, ...], value: str) -> set[st
     alone it runs on the paths the manifest knows (files of nodes and their folders), which
     misses a glob that only matches a file no node comes from (see the README).
     """
+    if not PurePosixPath(value).parts or PurePosixPath(value).is_absolute():
+        # pathlib cannot glob these (dbt stops with "tuple index out of range")
+        raise SelectionError(
+            f"invalid path selector 'path:{value}'", "name a folder or file of the project, e.g. path:models"
+        )
     index = _path_index(ctx.graph)
-    if ctx.project_dir:
-        matched = _glob_project(ctx.project_dir, value)
-    else:
-        regex = _glob_regex(value.rstrip("/"))
-        matched = {p for p in index if p != "." and regex.fullmatch(p)}
+    matched = _glob_project(ctx.project_dir, value) if ctx.project_dir else _glob_known(index, value)
     return set().union(*(index[p] for p in matched if p in index))
 
 
@@ -443,22 +443,27 @@ def _path_index(graph: AssetGraph) -> dict[str, set[str]]:
 def _glob_project(root: Path, pattern: str) -> set[str]:
     try:
         return {p.relative_to(root).as_posix() for p in root.glob(pattern)}
-    except (ValueError, NotImplementedError) as exc:
+    except (ValueError, NotImplementedError, IndexError, AttributeError) as exc:
         raise SelectionError(f"invalid path selector '{pattern}': {exc}") from exc
 
 
-def _glob_regex(pattern: str) -> re.Pattern[str]:
-    """pathlib's glob as a regex: ``*``/``?`` within one segment, ``**`` over any segments."""
-    segments = pattern.split("/")
-    out = []
-    for i, segment in enumerate(segments):
-        last = i == len(segments) - 1
-        if segment == "**":
-            out.append("(?:[^/]+(?:/[^/]+)*)?" if last else "(?:[^/]+/)*")
-            continue
-        piece = re.escape(segment).replace(r"\*", "[^/]*").replace(r"\?", "[^/]")
-        out.append(piece if last else piece + "/")
-    return re.compile("".join(out))
+def _glob_known(index: Mapping[str, set[str]], pattern: str) -> set[str]:
+    """The known paths (files and folders) pathlib's glob would match, segment by segment
+    with fnmatch (``*``, ``?``, ``[abc]``, ``[!abc]``; ``**`` spans any folders)."""
+    parts = list(PurePosixPath(pattern).parts)  # as pathlib reads it: ./a//b/ is a/b
+    if not any(c in pattern for c in "*?["):
+        known = "/".join(parts)
+        return {known} if known in index else set()
+    return {p for p in index if p != "." and _glob_match(parts, p.split("/"))}
+
+
+def _glob_match(pattern: list[str], path: list[str]) -> bool:
+    if not pattern:
+        return not path
+    head, rest = pattern[0], pattern[1:]
+    if head == "**":
+        return any(_glob_match(rest, path[i:]) for i in range(len(path) + 1))
+    return bool(path) and fnmatchcase(path[0], head) and _glob_match(rest, path[1:])
 
 
 # --- dbt-assets extensions ------------------------------------------------------------
