@@ -209,3 +209,46 @@ def test_plan_of_an_empty_selection_keeps_the_command(shop_manifest: Path) -> No
     payload = json.loads(result.stdout)
     assert payload["argv"] == ["dbt", "run"] and payload["empty"] is True
     assert payload["unmatched"] == ["ordrs"] and "'ordrs' matches no enabled node" in payload["message"]
+
+
+PACKAGE_PATH_ATOMS = [
+    "path:models/staging",
+    "path:models/only_pkg",
+    "path:models/only_pkg/_p.yml",
+    "path:models/marts",
+    "path:models/marts/core/pkg_core.sql",
+    "path:models/*",
+    "path:models",
+    "path:models/**/p.sql",
+    "path:models/**/*.sql",
+    "models/staging",
+    "path:macros",
+    "package:helper",
+]
+
+
+@pytest.fixture(scope="module")
+def with_package(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, DbtLs]:
+    """The fixture with an installed package (dbt_packages/helper) whose folders partly share
+    the root project's names: dbt globs path: under the root project and compares each
+    node's own path, so a package node is selected only where the root project has its path."""
+    from tests.conftest import FIXTURE_PROJECT, copy_project
+
+    project = copy_project(FIXTURE_PROJECT, tmp_path_factory.mktemp("pkg") / "dbt_project")
+    package = project / "dbt_packages" / "helper"
+    for path in ("models/staging/helper_stg.sql", "models/only_pkg/p.sql", "models/marts/core/pkg_core.sql"):
+        (package / path).parent.mkdir(parents=True, exist_ok=True)
+        (package / path).write_text("select 1 as id\n")
+    (package / "models/only_pkg/_p.yml").write_text("version: 2\nmodels:\n  - name: p\n    description: x\n")
+    (package / "dbt_project.yml").write_text("name: helper\nversion: '1.0.0'\nconfig-version: 2\n")
+    return project, DbtLs(project)
+
+
+@pytest.mark.parametrize("mode", ["project", "manifest"])
+@pytest.mark.parametrize("atom", PACKAGE_PATH_ATOMS)
+def test_path_with_a_package_matches_dbt_ls(with_package: tuple[Path, DbtLs], mode: str, atom: str) -> None:
+    project, oracle = with_package
+    manifest = project / "target" / "manifest.json"
+    expected = oracle.json("--select", atom)
+    ours = _ours(manifest, "--select", atom, project=project if mode == "project" else None)
+    assert [json.loads(line) for line in ours] == expected

@@ -7,7 +7,7 @@ name, including which kinds of nodes it searches. Adding a method is one entry i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatch, fnmatchcase
 from pathlib import Path, PurePosixPath
@@ -404,38 +404,46 @@ def method_file(ctx: MethodContext, args: tuple[str, ...], value: str) -> set[st
 
 
 def method_path(ctx: MethodContext, args: tuple[str, ...], value: str) -> set[str]:
-    """Files and folders matched by the glob ``value`` relative to the project: a node matches
-    when its file, its YAML patch file or one of its file's folders is among them.
+    """Files and folders matched by the glob ``value`` relative to the root project: a node
+    matches when its file, its YAML patch file or one of its file's folders is among them.
 
-    With a project directory the glob runs on the real files, as dbt does; with a manifest
-    alone it runs on the paths the manifest knows (files of nodes and their folders), which
-    misses a glob that only matches a file no node comes from (see the README).
+    dbt globs the root project's directory and compares each node's own path, which for a
+    package's node is relative to that package: a package node is selected only when the
+    root project has the same path too. With a project directory the glob runs on the real
+    files, as dbt's does; with a manifest alone it runs on the paths the root project's nodes
+    show to exist (their files, patch files and folders), which misses a path where the root
+    project has no node (see the README).
     """
     if not PurePosixPath(value).parts or PurePosixPath(value).is_absolute():
         # pathlib cannot glob these (dbt stops with "tuple index out of range")
         raise SelectionError(
             f"invalid path selector 'path:{value}'", "name a folder or file of the project, e.g. path:models"
         )
-    index = _path_index(ctx.graph)
-    matched = _glob_project(ctx.project_dir, value) if ctx.project_dir else _glob_known(index, value)
+    index, known = _path_index(ctx.graph)
+    matched = _glob_project(ctx.project_dir, value) if ctx.project_dir else _glob_known(known, value)
     return set().union(*(index[p] for p in matched if p in index))
 
 
-def _path_index(graph: AssetGraph) -> dict[str, set[str]]:
+def _path_index(graph: AssetGraph) -> tuple[dict[str, set[str]], set[str]]:
     """Each path a node can be selected by (its file, its YAML patch file, each folder of its
-    file, ``.`` included) and the nodes it selects; built once per graph, so that compiling a
-    selection (hundreds of ``path:`` candidates) does not walk every node per candidate."""
+    file, ``.`` included) and the nodes it selects, and the paths known to exist in the root
+    project (those of its own nodes); built once per graph, so that compiling a selection
+    (hundreds of ``path:`` candidates) does not walk every node per candidate."""
 
-    def build() -> dict[str, set[str]]:
+    def build() -> tuple[dict[str, set[str]], set[str]]:
+        root = graph.manifest.project_name
         index: dict[str, set[str]] = {}
+        known: set[str] = set()
         for uid, r in graph.records.items():
             path = PurePosixPath(r.original_file_path)
             paths = [str(path), *(str(parent) for parent in path.parents)]
             if r.patch_path and "://" in r.patch_path:
                 paths.append(r.patch_path.split("://", 1)[1])
-            for known in paths:
-                index.setdefault(known, set()).add(uid)
-        return index
+            for each in paths:
+                index.setdefault(each, set()).add(uid)
+            if root is None or r.package_name == root:
+                known.update(paths)
+        return index, known
 
     return graph.memo("path_index", build)
 
@@ -447,14 +455,14 @@ def _glob_project(root: Path, pattern: str) -> set[str]:
         raise SelectionError(f"invalid path selector '{pattern}': {exc}") from exc
 
 
-def _glob_known(index: Mapping[str, set[str]], pattern: str) -> set[str]:
+def _glob_known(known: Collection[str], pattern: str) -> set[str]:
     """The known paths (files and folders) pathlib's glob would match, segment by segment
     with fnmatch (``*``, ``?``, ``[abc]``, ``[!abc]``; ``**`` spans any folders)."""
     parts = list(PurePosixPath(pattern).parts)  # as pathlib reads it: ./a//b/ is a/b
     if not any(c in pattern for c in "*?["):
-        known = "/".join(parts)
-        return {known} if known in index else set()
-    return {p for p in index if p != "." and _glob_match(parts, p.split("/"))}
+        literal = "/".join(parts)
+        return {literal} if literal in known else set()
+    return {p for p in known if p != "." and _glob_match(parts, p.split("/"))}
 
 
 def _glob_match(pattern: list[str], path: list[str]) -> bool:
