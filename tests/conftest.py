@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from tests.dbt_oracle import DbtLs
 
 REPO = Path(__file__).resolve().parent.parent
+# dbt-core's functional tests, vendored as the data of test_dbt_core_functional (not run here).
+collect_ignore = ["functional"]
 FIXTURE_PROJECT = REPO / "fixtures" / "dbt_project"
 EXAMPLE_MANIFESTS = sorted((REPO / "tests" / "manifests").glob("manifest_v*.json.gz"))
 DBT = str(Path(sys.executable).with_name("dbt"))

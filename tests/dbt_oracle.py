@@ -16,9 +16,15 @@ from dbt.cli.main import dbtRunner
 class DbtLs:
     """``dbt ls`` on one project, its manifest parsed once."""
 
-    def __init__(self, project: Path) -> None:
+    def __init__(self, project: Path, manifest: Path | None = None) -> None:
+        """Parse ``project``; or, given the ``manifest`` dbt wrote for it, select over that
+        manifest without parsing (the project directory then needs only dbt_project.yml, a
+        profile, and the files ``path:`` globs)."""
         self.project = project
         self._common = ["--project-dir", str(project), "--profiles-dir", str(project), "--log-level", "none"]
+        if manifest is not None:
+            self._runner = dbtRunner(manifest=_read_manifest(manifest))
+            return
         parsed = dbtRunner().invoke(["parse", *self._common])
         if not parsed.success:
             raise RuntimeError(f"dbt parse failed on {project}: {parsed.exception}")
@@ -50,3 +56,19 @@ class DbtLs:
 
     def unique_ids(self, *args: str) -> list[str]:
         return [str(row["unique_id"]) for row in self.json("--output-keys", "unique_id", *args)]
+
+
+def _read_manifest(path: Path) -> Any:
+    """dbt's Manifest from a manifest.json, as dbt reads one for --state, with one repair:
+    dbt decodes every data test as the first class of its union that fits, SingularTest, so
+    test_type:/test_name: would not know generic tests; those are rebuilt as generic tests."""
+    from dbt.artifacts.schemas.manifest import WritableManifest
+    from dbt.contracts.graph.manifest import Manifest
+    from dbt.contracts.graph.nodes import GenericTestNode
+
+    loaded = Manifest.from_writable_manifest(WritableManifest.read_and_check_versions(str(path)))
+    raw = json.loads(path.read_bytes())["nodes"]
+    for uid, node in raw.items():
+        if node["resource_type"] == "test" and node.get("test_metadata"):
+            loaded.nodes[uid] = GenericTestNode.from_dict(node)
+    return loaded
