@@ -275,3 +275,10 @@ def test_running_commands_have_help_with_examples(command: str) -> None:
     result = cli(command, "--help")
     assert result.exit_code == 0
     assert "Examples:" in result.stdout and f"dbt-assets {command}" in result.stdout
+
+
+def test_run_of_an_empty_selection_names_what_matched_nothing(shop_project: Path) -> None:
+    result = cli("run", "--project-dir", str(shop_project), "-s", "ordrs", "stg_ordrs")
+    assert result.exit_code == 2
+    assert "the selection is empty: 'ordrs', 'stg_ordrs' match no enabled node" in result.stderr
+    assert "Traceback" not in result.output

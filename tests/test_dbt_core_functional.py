@@ -27,7 +27,7 @@ from tests.dbt_oracle import DbtLs
 pytestmark = pytest.mark.slow
 
 FUNCTIONAL = REPO / "tests" / "functional"
-MODULES = sorted(FUNCTIONAL.glob("*/test_*.py"))
+MODULES = sorted(FUNCTIONAL.glob("**/test_*.py"))
 # Fixtures that are folders of the project, and the folder each is written to.
 FOLDERS = {
     "models": "models",
@@ -103,7 +103,7 @@ def cases() -> Iterator[Case]:
                     and found not in seen
                 ):
                     seen.add(found)
-                    yield Case(f"{path.parent.name}/{path.name}", node.name, *found)
+                    yield Case(path.relative_to(FUNCTIONAL).as_posix(), node.name, *found)
 
 
 CASES = list(cases())
@@ -137,9 +137,9 @@ def _write(folder: Path, files: dict[str, Any]) -> None:
 def build_project(case: Case, dest: Path) -> Path:
     """The project dbt-core's fixtures describe for the case's class (name ``test``, as
     dbt-core's test harness names it), with a DuckDB profile."""
-    module = importlib.import_module(f"tests.functional.{case.suite.replace('/', '.')[:-3]}")
+    module = importlib.import_module(f"tests.functional.{case.suite[:-3].replace('/', '.')}")
     cls = getattr(module, case.cls)
-    data_dir = FUNCTIONAL / case.suite.split("/")[0] / "data"
+    data_dir = (FUNCTIONAL / case.suite).parent / "data"
     config: dict[str, Any] = {"name": "test", "profile": "test", "config-version": 2, "version": "1.0"}
     config.update(_fixture(cls, module, "project_config_update", data_dir) or {})
     dest.mkdir(parents=True)
@@ -172,7 +172,13 @@ def project(case: Case, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path,
 def test_the_replay_reads_dbt_cores_tests() -> None:
     """The vendored tests give the replay their selections (a reader finding none checks nothing)."""
     assert len(CASES) >= 40
-    assert {c.suite.split("/")[0] for c in CASES} >= {"graph_selection", "exposures", "selected_resources"}
+    suites = {c.suite.rsplit("/", 1)[0] for c in CASES}
+    assert suites >= {
+        "graph_selection",
+        "exposures",
+        "selected_resources",
+        "unit_testing",
+    }
 
 
 @pytest.fixture(params=CASES, ids=str)
