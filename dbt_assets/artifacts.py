@@ -17,6 +17,7 @@ from typing import Any
 
 from dbt_assets.errors import HistoryError
 from dbt_assets.events import HOOK_PREFIX, timestamp
+from dbt_assets.settled import read_settled
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ def _read_artifact(path: str | Path, name: str) -> tuple[Path, dict[str, Any], l
     """(path, metadata, results, whole document) of a dbt artifact such as run_results.json."""
     path = Path(path)
     try:
-        data = json.loads(path.read_text())
+        data = read_settled(path, json.loads)  # dbt may be writing it right now
         metadata = data["metadata"]
         results = list(data["results"])
     except FileNotFoundError as exc:

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 import msgspec
 
 from dbt_assets.errors import ManifestError, ManifestVersionError
+from dbt_assets.settled import read_settled
 
 SUPPORTED_SCHEMA_VERSIONS = (10, 11, 12)
 """Manifest schema versions we read: v10 (dbt 1.6), v11 (dbt 1.7), v12 (dbt 1.8 to 1.11)."""
@@ -210,8 +211,23 @@ def schema_version_of(metadata: Any, path: str | Path) -> int:
     return version
 
 
+class _Unfinished(Exception):
+    """Bytes that are not (yet) whole JSON: maybe a manifest dbt is still writing."""
+
+    def __init__(self, error: ManifestError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
 def decode_manifest(data: bytes, path: str | Path = "<bytes>") -> ManifestData:
     """Decode and validate manifest bytes; raise :class:`ManifestError` naming ``path``."""
+    try:
+        return _decode_paused(data, path)
+    except _Unfinished as exc:
+        raise exc.error from exc.__cause__
+
+
+def _decode_paused(data: bytes, path: str | Path) -> ManifestData:
     with paused_gc():
         return _decode(data, path)
 
@@ -242,10 +258,8 @@ def _decode(data: bytes, path: str | Path) -> ManifestData:
         raw = _decode_leniently(data, path, ignored)
     except msgspec.DecodeError as exc:
         problem = "truncated" if "truncated" in str(exc) else f"not valid JSON ({exc})"
-        raise ManifestError(
-            f"{path}: manifest is {problem}",
-            "re-create it with `dbt parse`",
-        ) from exc
+        error = ManifestError(f"{path}: manifest is {problem}", "re-create it with `dbt parse`")
+        raise _Unfinished(error) from exc
     version = schema_version_of(raw.metadata, path)
     records: dict[str, NodeRecord] = {}
     for section in RECORD_SECTIONS:
@@ -374,13 +388,14 @@ def _metadata_of(data: bytes) -> Any:
 
 
 def read_manifest(path: str | Path) -> ManifestData:
-    """Read and decode the manifest file at ``path``."""
+    """Read and decode the manifest file at ``path``, waiting out a dbt that is writing it."""
     try:
-        data = Path(path).read_bytes()
+        return read_settled(Path(path), lambda data: _decode_paused(data, path), errors=(_Unfinished,))
+    except _Unfinished as exc:
+        raise exc.error from exc.__cause__
     except FileNotFoundError as exc:
         raise ManifestError(
             f"{path}: no such manifest", "run `dbt parse` or pass --project-dir instead of --manifest"
         ) from exc
     except OSError as exc:
         raise ManifestError(f"{path}: cannot read manifest: {exc.strerror}") from exc
-    return decode_manifest(data, path)

@@ -28,6 +28,7 @@ from typing import Any
 import msgspec
 
 from dbt_assets.errors import SelectionError
+from dbt_assets.settled import read_settled
 
 STATE_SELECTORS = (
     "new",
@@ -100,7 +101,7 @@ class PreviousState:
         key = str(path)
         if key not in self._files:
             try:
-                self._files[key] = msgspec.json.decode(path.read_bytes())
+                self._files[key] = read_settled(path, msgspec.json.decode, errors=(msgspec.DecodeError,))
             except FileNotFoundError as exc:
                 if not path.parent.is_dir():
                     raise SelectionError(
@@ -125,7 +126,7 @@ class PreviousState:
         key = str(current_manifest)
         if key not in self._comparisons:
             try:
-                current = msgspec.json.decode(current_manifest.read_bytes())
+                current = read_settled(current_manifest, msgspec.json.decode, errors=(msgspec.DecodeError,))
             except (OSError, msgspec.DecodeError) as exc:
                 raise SelectionError(f"cannot re-read {current_manifest} to compare it: {exc}") from exc
             self._comparisons[key] = StateComparison(

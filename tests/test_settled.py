@@ -1,0 +1,101 @@
+"""Readers while dbt writes: a manifest or artifact rewritten in place under the reader is
+waited out (bounded); a file that stays broken is an error at once."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from dbt_assets.artifacts import read_run_results
+from dbt_assets.errors import ManifestError
+from dbt_assets.manifest import read_manifest
+from dbt_assets.settled import read_settled
+from tests.conftest import EXAMPLE_MANIFESTS
+
+pytestmark = pytest.mark.unit
+
+
+def write_slowly(path: Path, data: bytes, pieces: int = 20, pause: float = 0.02) -> threading.Thread:
+    """Rewrite ``path`` in place the way dbt does (truncate, then write), slowly."""
+
+    def write() -> None:
+        step = len(data) // pieces + 1
+        with open(path, "wb") as out:
+            for i in range(0, len(data), step):
+                out.write(data[i : i + step])
+                out.flush()
+                os.fsync(out.fileno())
+                time.sleep(pause)
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    return thread
+
+
+def _example() -> bytes:
+    return gzip.decompress(EXAMPLE_MANIFESTS[-1].read_bytes())
+
+
+def test_manifest_read_while_dbt_rewrites_it(tmp_path: Path) -> None:
+    path = tmp_path / "manifest.json"
+    data = _example()
+    path.write_bytes(data)
+    for _ in range(5):
+        writer = write_slowly(path, data)
+        time.sleep(0.05)  # the reader comes mid-write
+        manifest = read_manifest(path)
+        writer.join()
+        assert "model.mini.items" in manifest.records
+
+
+def test_run_results_read_while_written(tmp_path: Path) -> None:
+    path = tmp_path / "run_results.json"
+    doc = {"metadata": {"invocation_id": "abc", "dbt_version": "1.11.16"}, "args": {"pad": "x" * 200_000}}
+    data = json.dumps({**doc, "results": []}).encode()  # any prefix of it is not JSON
+    path.write_bytes(b"")
+    writer = write_slowly(path, data)
+    time.sleep(0.03)
+    imported = read_run_results(path)
+    writer.join()
+    assert imported is not None
+
+
+def test_a_broken_file_fails_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "manifest.json"
+    path.write_bytes(_example()[:5000])
+    started = time.monotonic()
+    with pytest.raises(ManifestError, match="manifest is truncated"):
+        read_manifest(path)
+    assert time.monotonic() - started < 1.5, "a file that stays broken is not waited on for long"
+    old = time.time() - 60
+    os.utime(path, (old, old))
+    started = time.monotonic()
+    with pytest.raises(ManifestError):
+        read_manifest(path)
+    assert time.monotonic() - started < 0.2, "an old broken file is not waited on at all"
+
+
+def test_the_wait_is_bounded(tmp_path: Path) -> None:
+    path = tmp_path / "x.json"
+    path.write_text("{")
+    stop = threading.Event()
+
+    def keep_touching() -> None:  # a file that never settles
+        while not stop.is_set():
+            path.write_text("{" * (int(time.time() * 1000) % 7 + 1))
+            time.sleep(0.01)
+
+    toucher = threading.Thread(target=keep_touching)
+    toucher.start()
+    started = time.monotonic()
+    with pytest.raises(ValueError):
+        read_settled(path, json.loads, wait=0.5)
+    stop.set()
+    toucher.join()
+    assert time.monotonic() - started < 1.5
