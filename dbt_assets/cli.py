@@ -44,7 +44,32 @@ RESOURCE_TYPES = (
 
 
 class _Group(click.Group):
-    """Turns a :class:`DbtAssetsError` into one line on stderr and exit code 2."""
+    """Turns a :class:`DbtAssetsError`, and a usage error, into one line on stderr and exit
+    code 2 (click would print the usage and a help hint on lines of their own)."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx is not None else "dbt-assets"
+            click.echo(f"Error: {exc.format_message()} (hint: see `{where} --help`)", err=True)
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("Aborted.", err=True)
+            sys.exit(130)
+        sys.exit(code if isinstance(code, int) else 0)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -174,6 +199,29 @@ def selection_options(func: F, *, models: str = "select") -> F:
         ),
     ]
     return _apply(func, options)
+
+
+class _UniqueIds(click.File):
+    """A file of unique_ids, one per line (``-``: stdin), read as UTF-8 text."""
+
+    name = "file"
+
+    def __init__(self) -> None:
+        super().__init__("rb")
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        stream = super().convert(value, param, ctx)
+        try:
+            return stream.read().decode("utf-8").split()
+        except UnicodeDecodeError as exc:
+            self.fail(f"{value}: not UTF-8 text (byte {exc.start}); give one unique_id per line", param, ctx)
+        except OSError as exc:
+            self.fail(f"{value}: cannot be read ({exc.strerror})", param, ctx)
+
+
+def select_ids_option(text: str) -> Callable[[F], F]:
+    """``--select-ids FILE``: exactly these unique_ids instead of a selection."""
+    return click.option("--select-ids", "unique_ids", type=_UniqueIds(), metavar="FILE", help=text)
 
 
 def command_option(text: str) -> Callable[[F], F]:
@@ -373,12 +421,7 @@ main.add_command(ls_command, "list")
 @project_options
 @selection_options
 @command_option("The dbt command to plan.")
-@click.option(
-    "--select-ids",
-    type=click.File("r"),
-    metavar="FILE",
-    help="Select exactly these unique_ids, one per line ('-' reads stdin), instead of --select.",
-)
+@select_ids_option("Select exactly these unique_ids, one per line ('-' reads stdin), instead of --select.")
 @click.option("--output", "-o", default="text", show_default=True, type=click.Choice(["text", "json"]))
 @_HISTORY
 def plan_command(**kwargs: Any) -> None:
@@ -398,8 +441,7 @@ def plan_command(**kwargs: Any) -> None:
     from dbt_assets.api import plan_selection
 
     selection = _selection_kwargs(kwargs)
-    ids_file = kwargs.pop("select_ids")
-    unique_ids = ids_file.read().split() if ids_file is not None else None
+    unique_ids = kwargs.pop("unique_ids")
     with _history_for_selection(kwargs) as history:
         graph = _graph(kwargs)
         result = plan_selection(

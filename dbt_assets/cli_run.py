@@ -24,6 +24,7 @@ from dbt_assets.cli import (
     _selection_kwargs,
     main,
     project_options,
+    select_ids_option,
     selection_options,
 )
 from dbt_assets.errors import DbtAssetsError
@@ -227,19 +228,13 @@ def _make_run_command(command: str, summary: str) -> click.Command:
     @main.command(command, help=help_text)
     @run_options
     @selection_options
-    @click.option(
-        "--select-ids",
-        type=click.File("r"),
-        metavar="FILE",
-        help="Run exactly these unique_ids, one per line ('-' reads stdin), instead of --select.",
-    )
+    @select_ids_option("Run exactly these unique_ids, one per line ('-' reads stdin), instead of --select.")
     @click.option("--dry-run", is_flag=True, help="Print the plan (assets and exact dbt argv); run nothing.")
     def run_command(**kwargs: Any) -> None:
         from dbt_assets.api import open_history, start_run
 
         selection = _selection_kwargs(kwargs)
-        ids_file = kwargs.pop("select_ids")
-        unique_ids = ids_file.read().split() if ids_file is not None else None
+        unique_ids = kwargs.pop("unique_ids")
         output = kwargs.pop("output")
         history_path, no_history, dry_run = (
             kwargs.pop("history_path"),

@@ -33,6 +33,7 @@ from typing import Any
 import yaml
 
 from dbt_assets.errors import SelectionError
+from dbt_assets.settled import read_yaml
 
 MAX_ARGV = 30_000 if sys.platform == "win32" else 100 * 1024
 """Above this many bytes of dbt arguments a plan switches to a generated selector."""
@@ -97,10 +98,7 @@ def read_project_selectors(project_dir: Path | None) -> list[dict[str, Any]]:
     path = project_dir / "selectors.yml"
     if not path.is_file():
         return []
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise SelectionError(f"{path}: not valid YAML: {exc}") from exc
+    data = read_yaml(path, SelectionError)
     selectors = data.get("selectors") if isinstance(data, dict) else None
     return list(selectors) if isinstance(selectors, list) else []
 

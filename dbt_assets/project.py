@@ -22,6 +22,7 @@ from dbt_assets.dbt_cli import run_dbt
 from dbt_assets.errors import DbtAssetsError, ProfilesNotFoundError, ProjectNotFoundError
 from dbt_assets.graph import AssetGraph
 from dbt_assets.manifest import read_manifest
+from dbt_assets.settled import read_yaml
 
 PATH_KEYS = {
     "model-paths": ["models"],
@@ -85,13 +86,8 @@ class Project:
     def config(self) -> dict[str, Any]:
         """``dbt_project.yml`` as a dict (read once)."""
         if self._config is None:
-            import yaml
-
             path = self.project_dir / "dbt_project.yml"
-            try:
-                loaded = yaml.safe_load(path.read_text())
-            except yaml.YAMLError as exc:
-                raise ProjectNotFoundError(f"{path}: not valid YAML: {exc}".splitlines()[0]) from exc
+            loaded = read_yaml(path, ProjectNotFoundError)
             if not isinstance(loaded, dict):
                 raise ProjectNotFoundError(f"{path}: expected a mapping at the top level")
             self._config = loaded

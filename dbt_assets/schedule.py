@@ -15,6 +15,7 @@ occurrence only. That is what cron itself does for jobs in those hours.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -171,7 +172,23 @@ _RELATIVE = re.compile(r"^([+-])\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
+EARLIEST = 0.0
+LATEST = datetime(9000, 1, 1, tzinfo=UTC).timestamp()
+"""The moments dbt-assets judges: from 1970 to the year 9000 (beyond, dates overflow)."""
+
+
 def parse_moment(text: str, now: float, timezone: str | None = None) -> float:
+    """:func:`_parse_moment`, refusing what is not a moment between 1970 and the year 9000."""
+    try:
+        value = _parse_moment(text, now, timezone)
+    except (OverflowError, OSError) as exc:  # a date past what the platform's time can hold
+        raise ScheduleError(f"{text.strip()!r} is out of range: give a time between 1970 and 9000") from exc
+    if not math.isfinite(value) or not EARLIEST <= value <= LATEST:
+        raise ScheduleError(f"{text.strip()!r} is out of range: give a time between 1970 and 9000")
+    return value
+
+
+def _parse_moment(text: str, now: float, timezone: str | None = None) -> float:
     """Epoch seconds of a moment given as ISO 8601 (``2026-11-24T07:00``, without an offset
     in ``timezone``, default UTC), ``HH:MM`` (the next such wall time), ``+2h``/``-30m``
     (from ``now``) or epoch seconds."""
@@ -189,7 +206,7 @@ def parse_moment(text: str, now: float, timezone: str | None = None) -> float:
         pass
     try:
         parsed = datetime.fromisoformat(text)
-    except ValueError as exc:
+    except ValueError as exc:  # also a year out of datetime's range
         raise ScheduleError(
             f"{text!r} is not a time; write 2026-11-24T07:00[+01:00], 07:00, +2h, -30m or epoch seconds"
         ) from exc

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -74,3 +74,27 @@ def _until_still(path: Path, deadline: float) -> None:
             current = None
         still = still + 1 if current == last and current is not None else 0
         last = current
+
+
+def read_yaml(path: Path, error: Callable[[str, str], Exception]) -> Any:
+    """A YAML file of the project (``dbt_project.yml``, ``selectors.yml``, ``dbt_assets.yml``),
+    every way it can be unreadable an ``error(message, hint)`` naming the file: not UTF-8,
+    not YAML, nested too deeply to read. A missing file is left to the caller
+    (``FileNotFoundError``)."""
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise error(
+            f"{path}: not UTF-8 text (byte {exc.start}: {exc.object[exc.start : exc.start + 1]!r})",
+            "save the file as UTF-8",
+        ) from exc
+    except IsADirectoryError as exc:
+        raise error(f"{path}: is a directory, not a file", "point at the YAML file") from exc
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise error(f"{path}: not valid YAML: {str(exc).splitlines()[0]}", "fix the YAML syntax") from exc
+    except RecursionError as exc:
+        raise error(f"{path}: nested too deeply to read", "flatten the YAML") from exc

@@ -30,12 +30,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from dbt_assets.errors import DbtAssetsError
 from dbt_assets.graph import AssetGraph
 from dbt_assets.schedule import Deadline
+from dbt_assets.settled import read_yaml
 
 SLA_TYPES = frozenset({"model", "seed", "snapshot"})
 """Resource types that may declare an SLA in their own YAML."""
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_LONGEST = 1000 * 365 * 86400.0
 
 
 class SlaConfigError(DbtAssetsError):
@@ -47,13 +49,15 @@ def parse_duration(value: Any) -> float:
     if isinstance(value, bool):
         raise ValueError(f"{value!r} is not a duration")
     if isinstance(value, int | float):
-        if value <= 0:
-            raise ValueError(f"{value!r} is not a positive duration")
-        return float(value)
-    match = _DURATION.match(str(value))
-    if match is None or float(match.group(1)) <= 0:
-        raise ValueError(f"{value!r} is not a duration; write it like 90s, 10m, 6h or 1d")
-    return float(match.group(1)) * _UNITS[match.group(2)]
+        seconds = float(value)
+    else:
+        match = _DURATION.match(str(value))
+        if match is None:
+            raise ValueError(f"{value!r} is not a duration; write it like 90s, 10m, 6h or 1d")
+        seconds = float(match.group(1)) * _UNITS[match.group(2)]
+    if not 0 < seconds <= _LONGEST:  # also NaN and infinity
+        raise ValueError(f"{value!r} is not a duration between 1 second and 1000 years")
+    return seconds
 
 
 class Sla(BaseModel):
@@ -120,12 +124,7 @@ def read_sla_file(project_dir: Path | None) -> list[SlaRule]:
     path = project_dir / "dbt_assets.yml"
     if not path.is_file():
         return []
-    import yaml
-
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise SlaConfigError(f"{path}: not valid YAML: {exc}") from exc
+    data = read_yaml(path, SlaConfigError) or {}
     try:
         return SlaFile.model_validate(data).slas
     except ValidationError as exc:
@@ -215,9 +214,14 @@ _PERIODS = {"minute": 60, "hour": 3600, "day": 86400}
 
 
 def _after(value: Any) -> float | None:
-    if not isinstance(value, Mapping) or not value.get("count") or value.get("period") not in _PERIODS:
+    """Seconds of dbt's ``{count, period}`` (None when unset; dbt refuses anything else at
+    parse time, so a manifest holding another value is read as unset, not a crash)."""
+    if not isinstance(value, Mapping) or value.get("period") not in _PERIODS:
         return None
-    return float(value["count"]) * _PERIODS[value["period"]]
+    count = value.get("count")
+    if isinstance(count, bool) or not isinstance(count, int | float) or not 0 < count < 1e9:
+        return None
+    return float(count) * _PERIODS[value["period"]]
 
 
 def source_slas(graph: AssetGraph) -> dict[str, SourceSla]:

@@ -106,6 +106,21 @@ def selection_spec(
             f"unknown indirect selection mode '{indirect_selection}'",
             f"use one of {', '.join(INDIRECT_SELECTION_MODES)}",
         )
+    try:
+        return _spec(graph, select, exclude, selector, indirect_selection)
+    except RecursionError as exc:
+        raise SelectionError(
+            "the selection is nested too deeply to read", "flatten the YAML selector definition"
+        ) from exc
+
+
+def _spec(
+    graph: AssetGraph,
+    select: Sequence[str],
+    exclude: Sequence[str],
+    selector: str | None,
+    indirect_selection: IndirectSelection,
+) -> Spec:
     if selector is not None:
         if select or exclude:
             raise SelectionError(

@@ -172,7 +172,14 @@ def parse_definition(
 
     def depth(key: str) -> int | None:
         found = spec.get(key)
-        return None if found is None or found == "" else int(found)
+        if found is None or found == "":
+            return None
+        try:
+            return int(found)  # as dbt reads it (1.5 is 1)
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise SelectionError(
+                f"invalid {key} {found!r} in a selector definition", f"give {key} as a whole number"
+            ) from exc
 
     criterion = Criterion(
         raw=str(definition),

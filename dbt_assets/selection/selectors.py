@@ -13,6 +13,7 @@ from typing import Any
 
 from dbt_assets.errors import SelectionError
 from dbt_assets.graph import AssetGraph
+from dbt_assets.settled import read_yaml
 
 
 def project_selectors(graph: AssetGraph) -> dict[str, dict[str, Any]]:
@@ -26,12 +27,7 @@ def project_selectors(graph: AssetGraph) -> dict[str, dict[str, Any]]:
 
 
 def _read_file(path: Path) -> dict[str, dict[str, Any]]:
-    import yaml
-
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise SelectionError(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from exc
+    data = read_yaml(path, SelectionError) or {}
     entries = data.get("selectors") if isinstance(data, dict) else None
     if not isinstance(entries, list):
         raise SelectionError(f"{path}: expected a top-level 'selectors:' list")

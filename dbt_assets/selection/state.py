@@ -28,7 +28,7 @@ from typing import Any
 import msgspec
 
 from dbt_assets.errors import SelectionError
-from dbt_assets.settled import read_settled
+from dbt_assets.settled import read_settled, read_yaml
 
 STATE_SELECTORS = (
     "new",
@@ -269,11 +269,9 @@ def _project_flags(project_dir: Path | None) -> dict[str, Any]:
     """The behaviour flags of the project's dbt_project.yml (none known without a project)."""
     if project_dir is None:
         return {}
-    import yaml
-
     try:
-        data = yaml.safe_load((project_dir / "dbt_project.yml").read_text())
-    except (OSError, yaml.YAMLError):
+        data = read_yaml(project_dir / "dbt_project.yml", SelectionError)
+    except (OSError, SelectionError):
         return {}
     flags = data.get("flags") if isinstance(data, dict) else None
     return flags if isinstance(flags, dict) else {}

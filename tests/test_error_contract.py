@@ -1,0 +1,102 @@
+"""The error contract on bad input classes (issue 15): one line on stderr naming the input and
+the fix, exit code 2, never a traceback. Each class here crashed before with a traceback."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXAMPLE_MANIFESTS, cli
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A project directory whose manifest is fresh (no dbt needed): the 'mini' example."""
+    root = tmp_path / "mini"
+    root.mkdir()
+    (root / "dbt_project.yml").write_text("name: mini\nversion: '1.0'\nconfig-version: 2\nprofile: mini\n")
+    (root / "selectors.yml").write_text("selectors:\n  - name: items\n    definition: items\n")
+    (root / "target").mkdir()
+    manifest = root / "target" / "manifest.json"
+    manifest.write_bytes(gzip.decompress(EXAMPLE_MANIFESTS[-1].read_bytes()))
+    later = time.time() + 5
+    os.utime(manifest, (later, later))
+    return root
+
+
+def assert_clean_error(result: object, *needles: str) -> None:
+    stderr: str = result.stderr  # type: ignore[attr-defined]
+    assert result.exit_code == 2, stderr  # type: ignore[attr-defined]
+    assert "Traceback" not in stderr
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("Error: "), stderr
+    for needle in needles:
+        assert needle in lines[0]
+
+
+@pytest.mark.parametrize(
+    "at", ["inf", "-inf", "nan", "1e400", "-1e20", "1e18", "99999999999999", "99999-01-01"]
+)
+def test_times_that_are_not_finite_or_out_of_range(project: Path, at: str) -> None:
+    (project / ".dbt-assets").mkdir()
+    from dbt_assets.history import History
+
+    History.open(project / ".dbt-assets" / "history.db").close()
+    result = cli("sla", "check", "--project-dir", str(project), "--at", at)
+    assert_clean_error(result, "--at")
+
+
+@pytest.mark.parametrize("value", ["1e400s", "nan", ".inf"])
+def test_durations_that_are_not_finite(project: Path, value: str) -> None:
+    (project / "dbt_assets.yml").write_text(f"slas:\n  - select: items\n    sla: {{freshness: {value}}}\n")
+    result = cli("show", "items", "--project-dir", str(project))
+    assert_clean_error(result, "dbt_assets.yml")
+
+
+@pytest.mark.parametrize("name", ["dbt_project.yml", "selectors.yml", "dbt_assets.yml"])
+def test_project_files_that_are_not_utf8(project: Path, name: str) -> None:
+    path = project / name
+    path.write_bytes((path.read_bytes() if path.exists() else b"slas: []\n") + b"\n# caf\xe9\n")
+    os.utime(path, (0, 0))  # older than the manifest: no re-parse
+    result = cli("ls", "--project-dir", str(project), "--selector", "items")
+    if name == "dbt_assets.yml":
+        result = cli("show", "items", "--project-dir", str(project))
+    assert_clean_error(result, name, "not UTF-8")
+
+
+def test_select_ids_file_that_is_not_utf8(tmp_path: Path) -> None:
+    manifest = tmp_path / "manifest.json"
+    manifest.write_bytes(gzip.decompress(EXAMPLE_MANIFESTS[-1].read_bytes()))
+    ids = tmp_path / "ids.txt"
+    ids.write_bytes(b"model.mini.items\n\xff\n")
+    result = cli("plan", "--manifest", str(manifest), "--select-ids", str(ids))
+    assert_clean_error(result, "--select-ids", "not UTF-8")
+
+
+def test_selectors_nested_too_deeply(project: Path) -> None:
+    depth = 3000
+    definition = "{union: [" * depth + "items" + "]}" * depth
+    (project / "selectors.yml").write_text(f"selectors:\n  - name: deep\n    definition: {definition}\n")
+    os.utime(project / "selectors.yml", (0, 0))
+    assert_clean_error(cli("ls", "--project-dir", str(project), "--selector", "deep"), "nested too deeply")
+
+
+@pytest.mark.parametrize("depth", ["x", "[1]", "{a: 1}"])
+def test_selector_depths_that_are_not_whole_numbers(project: Path, depth: str) -> None:
+    (project / "selectors.yml").write_text(
+        "selectors:\n  - name: odd\n    definition:\n      method: fqn\n      value: items\n"
+        f"      children: true\n      children_depth: {depth}\n"
+    )
+    os.utime(project / "selectors.yml", (0, 0))
+    assert_clean_error(cli("ls", "--project-dir", str(project), "--selector", "odd"), "children_depth")
+
+
+def test_usage_errors_are_one_line(tmp_path: Path) -> None:
+    result = cli("ls", "--no-such-option")
+    assert_clean_error(result, "--no-such-option", "ls --help`")
