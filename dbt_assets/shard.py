@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from dbt_assets.compile import Plan, plan
+from dbt_assets.errors import ManifestError
 from dbt_assets.facts import AssetFacts, percentile
 from dbt_assets.graph import AssetGraph
 
@@ -82,6 +83,13 @@ def _topological(graph: AssetGraph, members: set[str]) -> list[str]:
                 waiting[child] -= 1
                 if waiting[child] == 0:
                     ready.append(child)
+    if len(order) < len(members):  # dbt refuses cycles when it parses; a manifest may not
+        stuck = sorted(uid for uid, n in waiting.items() if n > 0)
+        raise ManifestError(
+            f"{graph.manifest.path}: dependency cycle among {', '.join(stuck[:5])}"
+            + (f" and {len(stuck) - 5} more" if len(stuck) > 5 else ""),
+            "the manifest is inconsistent; re-create it with `dbt parse`",
+        )
     return order
 
 

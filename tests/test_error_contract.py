@@ -100,3 +100,32 @@ def test_selector_depths_that_are_not_whole_numbers(project: Path, depth: str) -
 def test_usage_errors_are_one_line(tmp_path: Path) -> None:
     result = cli("ls", "--no-such-option")
     assert_clean_error(result, "--no-such-option", "ls --help`")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("ls",),
+        ("ls", "-s", "@items"),
+        ("plan", "--command", "build"),
+        ("plan", "--command", "run", "-s", "owner:*"),
+        ("graph",),
+        ("export",),
+        ("shard", "2"),
+        ("show", "items"),
+    ],
+    ids=" ".join,
+)
+def test_a_dependency_cycle_in_a_manifest(tmp_path: Path, command: tuple[str, ...]) -> None:
+    """dbt refuses cycles when it parses, so a manifest with one was edited or corrupted:
+    every command either works or says so in one line (shard crashed with a KeyError)."""
+    import json
+
+    raw = json.loads(gzip.decompress(EXAMPLE_MANIFESTS[-1].read_bytes()))
+    raw["nodes"]["model.mini.items"]["depends_on"]["nodes"].append("model.mini.item_stats.v1")
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(json.dumps(raw))
+    result = cli(*command, "--manifest", str(manifest))
+    if result.exit_code != 0:
+        assert_clean_error(result, "dependency cycle")
+    assert "Traceback" not in result.output
