@@ -209,10 +209,10 @@ def emit(
     if target.startswith(("http://", "https://")):
         deliveries: list[Delivery] = []
         for sent, event in enumerate(events):
-            delivery = post_webhook(target, event, timeout=timeout, retries=retries)
+            delivery = post_webhook(target, event, timeout=timeout, retries=retries, option="--openlineage")
             if not delivery.ok:  # the endpoint is gone: the rest would fail alike
                 error = f"{delivery.error} ({sent} of {len(events)} events sent)"
-                return [*deliveries, Delivery(target, False, delivery.attempts, error)]
+                return [*deliveries, Delivery(delivery.target, False, delivery.attempts, error)]
             deliveries.append(delivery)
         return deliveries
     path = Path(target)

@@ -27,11 +27,22 @@ class Hook(BaseHTTPRequestHandler):
     /gone 404. Every request body is kept, per path."""
 
     received: ClassVar[dict[str, list[bytes]]] = {}
+    authorization: ClassVar[list[str | None]] = []
+    redirects: ClassVar[dict[str, tuple[int, str]]] = {}
+    """path -> (code, Location) answered instead of 200."""
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         seen = self.received.setdefault(self.path, [])
         seen.append(body)
+        self.authorization.append(self.headers.get("Authorization"))
+        if self.path in self.redirects:
+            code, location = self.redirects[self.path]
+            self.send_response(code)
+            self.send_header("Location", location)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         if self.path == "/slow":
             time.sleep(2)
         code = {"/ok": 200, "/down500": 500, "/gone": 404, "/slow": 200}.get(self.path, 200)
@@ -50,7 +61,7 @@ class Hook(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def server() -> Iterator[str]:
-    Hook.received = {}
+    Hook.received, Hook.authorization, Hook.redirects = {}, [], {}
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -137,3 +148,90 @@ def test_sla_check_posts_breaches(server: str, breaching: tuple[Path, Path]) -> 
     assert json.loads(failed.stdout)["status"] == "breached", "the results are printed all the same"
     quiet = cli(*args, "--webhook", f"{server}/ok", "--alert-on", "warn")
     assert quiet.exit_code == 1 and len(Hook.received["/ok"]) == 1, "nothing in warn: nothing posted"
+
+
+def _other_server() -> tuple[ThreadingHTTPServer, str]:
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd, f"http://127.0.0.1:{httpd.server_address[1]}"
+
+
+@pytest.mark.parametrize("code", [301, 302, 303, 307, 308])
+def test_a_redirect_to_another_origin_is_a_failed_delivery(server: str, code: int) -> None:
+    other, other_url = _other_server()
+    try:
+        Hook.redirects["/moved"] = (code, f"{other_url}/ok")
+        delivery = post_webhook(f"{server}/moved", PAYLOAD, retries=0)
+    finally:
+        other.shutdown()
+        other.server_close()
+    assert not delivery.ok
+    assert f"redirected to {other_url}/ok (not followed)" in (delivery.error or "")
+    assert "/ok" not in Hook.received, "nothing was sent to the other origin"
+
+
+@pytest.mark.parametrize(
+    ("code", "followed"), [(301, False), (302, False), (303, False), (307, True), (308, True)]
+)
+def test_same_origin_redirects_keep_the_post_or_fail(server: str, code: int, followed: bool) -> None:
+    Hook.redirects["/moved"] = (code, f"{server}/ok")
+    delivery = post_webhook(f"{server}/moved", PAYLOAD, retries=0)
+    assert delivery.ok is followed
+    if followed:
+        assert json.loads(Hook.received["/ok"][0]) == PAYLOAD, "the body went along, as a POST"
+    else:
+        assert "/ok" not in Hook.received
+
+
+def test_credentials_in_the_url_are_sent_as_basic_auth_and_never_shown(server: str) -> None:
+    host = server.removeprefix("http://")
+    delivery = post_webhook(f"http://alert%40x:s3cret@{host}/ok", PAYLOAD, retries=0)
+    assert delivery.ok and Hook.authorization == ["Basic YWxlcnRAeDpzM2NyZXQ="]  # alert@x:s3cret
+    assert "s3cret" not in delivery.target and delivery.target.endswith(f"alert%40x:***@{host}/ok")
+    failed = post_webhook(f"http://u:s3cret@127.0.0.1:{closed_port()}/ok", PAYLOAD, retries=0)
+    assert not failed.ok and "s3cret" not in f"{failed.target} {failed.error}"
+
+
+@pytest.mark.parametrize(
+    "url", ["http://[::1", "http://host:99999/", "ftp://host/x", "http://", "http://u:s3cret@[bad/"]
+)
+def test_malformed_urls_are_a_clean_error(url: str) -> None:
+    with pytest.raises(AlertError) as err:
+        post_webhook(url, PAYLOAD, retries=0)
+    assert "--webhook" in err.value.message and "s3cret" not in err.value.message
+
+
+def test_a_notify_command_that_hangs_is_stopped_with_its_children(tmp_path: Path) -> None:
+    from dbt_assets.alerts import notify_command
+    from dbt_assets.sla import SlaResult
+
+    pidfile = tmp_path / "child.pid"
+    command = f"sh -c 'sleep 60 & echo $! > {pidfile}; wait'"
+    result = SlaResult(
+        "model.p.a", "deadline", "breached", "error", None, None, "late", "2026-11-30T07:00:00Z"
+    )
+    started = time.monotonic()
+    (delivery,) = notify_command(command, [result], timeout=0.5)
+    assert not delivery.ok and "did not finish within 0.5s" in (delivery.error or "")
+    assert time.monotonic() - started < 5
+    child = int(pidfile.read_text())
+    time.sleep(0.2)
+    assert not Path(f"/proc/{child}").exists() or "Z" in Path(f"/proc/{child}/stat").read_text().split()[2], (
+        "the command's child was killed with it"
+    )
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("--notify-command", ""), ("--notify-command", "'unclosed"), ("--webhook", "http://[::1")],
+)
+def test_bad_alert_targets_are_errors_even_when_nothing_is_alerted(
+    shop_manifest: Path, tmp_path: Path, option: str, value: str
+) -> None:
+    project = shop_manifest.parent.parent
+    History.open(tmp_path / "h.db").close()
+    result = cli(
+        "sla", "check", "--project-dir", str(project), "--history", str(tmp_path / "h.db"), option, value
+    )
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.stderr.startswith("Error: ") and option in result.stderr
