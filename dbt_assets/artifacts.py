@@ -100,6 +100,21 @@ def _read_artifact(path: str | Path, name: str) -> tuple[Path, dict[str, Any], l
         raise HistoryError(f"{path} not found", f"dbt writes it to target/{name}") from exc
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise HistoryError(f"{path} is not a dbt {name} ({exc})") from exc
+    # What the history keys on must be what dbt writes, or the import would record untruths.
+    invocation = metadata.get("invocation_id") if isinstance(metadata, dict) else None
+    if not isinstance(invocation, str) or not invocation:
+        raise HistoryError(
+            f"{path} is not a dbt {name}: metadata.invocation_id is {invocation!r}",
+            "dbt writes an invocation id into every artifact; import the file dbt wrote",
+        )
+    for i, result in enumerate(results):
+        uid = result.get("unique_id") if isinstance(result, dict) else None
+        status = result.get("status") if isinstance(result, dict) else None
+        if not isinstance(uid, str) or uid.count(".") < 2 or not isinstance(status, str):
+            raise HistoryError(
+                f"{path} is not a dbt {name}: results[{i}] has unique_id {uid!r} and status {status!r}",
+                "each result needs a unique_id such as model.shop.orders and a status",
+            )
     return path, metadata, results, data
 
 

@@ -275,6 +275,8 @@ class History:
                     raise HistoryError(f"cannot write the run history {self.path}: {exc}") from exc
                 time.sleep(delay)
                 delay = min(delay * 2, 1.0)
+            except sqlite3.IntegrityError as exc:  # a constraint, not a damaged file
+                raise HistoryError(f"the run history {self.path} refused a write: {exc}") from exc
             except sqlite3.DatabaseError as exc:
                 raise self._corrupt(exc) from exc
 
@@ -322,11 +324,26 @@ class History:
         assert cursor.lastrowid is not None
         return cursor.lastrowid
 
-    def set_invocation(self, run_id: int, dbt_version: str, invocation_id: str) -> None:
-        self._write(
-            "UPDATE runs SET dbt_version = ?, invocation_id = ? WHERE run_id = ?",
-            (dbt_version, invocation_id or None, run_id),
-        )
+    def set_invocation(self, run_id: int, dbt_version: str, invocation_id: str) -> bool:
+        """Record the dbt version and invocation id of a run; False when another run already
+        has that invocation id (a dbt that repeats one): this run then keeps none."""
+
+        def action() -> bool:
+            with self._transaction():
+                taken = (
+                    bool(invocation_id)
+                    and self._db.execute(
+                        "SELECT 1 FROM runs WHERE invocation_id = ? AND run_id != ?", (invocation_id, run_id)
+                    ).fetchone()
+                    is not None
+                )
+                self._db.execute(
+                    "UPDATE runs SET dbt_version = ?, invocation_id = ? WHERE run_id = ?",
+                    (dbt_version, None if taken else (invocation_id or None), run_id),
+                )
+                return not taken
+
+        return self._retry(action)
 
     def record_start(self, run_id: int, unique_id: str, at: float) -> None:
         def action() -> None:

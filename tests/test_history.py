@@ -190,3 +190,42 @@ def test_import_errors_name_the_file(tmp_path: Path) -> None:
             history.import_run_results(bad)
         with pytest.raises(HistoryError, match="not found"):
             history.import_run_results(tmp_path / "missing.json")
+
+
+@pytest.mark.parametrize(
+    ("metadata", "result"),
+    [
+        ({"invocation_id": None}, {"unique_id": "model.p.a", "status": "success"}),
+        ({}, {"unique_id": "model.p.a", "status": "success"}),
+        ({"invocation_id": ""}, {"unique_id": "model.p.a", "status": "success"}),
+        ({"invocation_id": 7}, {"unique_id": "model.p.a", "status": "success"}),
+        ({"invocation_id": "x"}, {"unique_id": 12, "status": "success"}),
+        ({"invocation_id": "x"}, {"unique_id": "orders", "status": "success"}),
+        ({"invocation_id": "x"}, {"unique_id": "model.p.a", "status": None}),
+        ({"invocation_id": "x"}, {"unique_id": "model.p.a"}),
+    ],
+)
+def test_an_import_that_dbt_did_not_write_is_refused_and_records_nothing(
+    tmp_path: Path, metadata: dict[str, object], result: dict[str, object]
+) -> None:
+    """What the history keys on must be what dbt writes: such a file was recorded as a
+    successful run before, and again on each import (no invocation id to recognise it by)."""
+    path = tmp_path / "run_results.json"
+    path.write_text(json.dumps({"metadata": metadata, "results": [result]}))
+    with History.open(tmp_path / "h.db") as history:
+        for _ in range(2):
+            with pytest.raises(HistoryError, match=r"is not a dbt run_results\.json"):
+                history.import_run_results(path)
+        assert history.runs() == []
+
+
+def test_a_dbt_that_repeats_an_invocation_id_leaves_the_history_readable(tmp_path: Path) -> None:
+    with History.open(tmp_path / "h.db") as history:
+        first = history.start_run(command="run", argv=["run"], unique_ids=["model.p.a"])
+        second = history.start_run(command="run", argv=["run"], unique_ids=["model.p.a"])
+        assert history.set_invocation(first, "1.11.16", "same") is True
+        assert history.set_invocation(second, "1.11.16", "same") is False
+        assert history.run(first).invocation_id == "same"
+        assert history.run(second).invocation_id is None and history.run(second).dbt_version == "1.11.16"
+    with History.open(tmp_path / "h.db", create=False) as history:
+        assert len(history.runs()) == 2
