@@ -354,6 +354,21 @@ def history_show(parent: dict[str, Any], run_id: int, output: str) -> None:
         click.echo(render_run(record, results, logs), nl=False)
 
 
+@history_group.command("recover")
+@click.pass_obj
+def history_recover(parent: dict[str, Any]) -> None:
+    """Close the runs whose dbt-assets process was killed (every command that opens the
+    history does this too): what dbt finished is kept, running assets become cancelled."""
+    from dbt_assets.api import open_history
+
+    with open_history(parent["project_dir"] or ".", parent["history_path"], create=False) as history:
+        recovered = history.recovered
+    click.echo(
+        "\n".join(f"run {run_id}: recovered (interrupted)" for run_id in recovered)
+        or "nothing to recover: no run was left open by a killed dbt-assets"
+    )
+
+
 @history_group.command("import")
 @click.argument("run_results", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.pass_obj

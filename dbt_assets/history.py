@@ -19,7 +19,7 @@ import os
 import socket
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -174,6 +174,8 @@ class History:
     def __init__(self, path: Path, connection: sqlite3.Connection) -> None:
         self.path = path
         self._db = connection
+        self.recovered: list[int] = []
+        """Runs closed on opening because their dbt-assets process had been killed."""
 
     @classmethod
     def open(cls, path: str | Path, *, create: bool = True) -> History:
@@ -193,6 +195,9 @@ class History:
             raise HistoryError(f"cannot open the run history {path}: {exc}") from exc
         history = cls(path, connection)
         history._prepare()
+        from dbt_assets.recovery import recover_interrupted
+
+        history.recovered = recover_interrupted(history)  # runs whose dbt-assets process was killed
         return history
 
     def close(self) -> None:
@@ -480,17 +485,36 @@ class History:
                 )
                 run_id = cursor.lastrowid
                 assert run_id is not None
-                self._db.executemany(
-                    "INSERT OR REPLACE INTO asset_results (run_id, unique_id, status, started_at,"
-                    " finished_at, execution_time, rows_affected, failures, message, adapter_response,"
-                    " thread, max_loaded_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [(run_id, *row) for row in rows],
-                )
-                self._rebuild_facts(sorted({row[0] for row in rows}))
+                self._insert_rows(run_id, rows)
                 return run_id
 
         return self._retry(action)
+
+    def record_rows(self, run_id: int, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Record results read from dbt's artifacts into a run (one per asset: a result
+        recorded again replaces the one before, so recording twice changes nothing)."""
+
+        def action() -> None:
+            with self._transaction():
+                self._insert_rows(run_id, rows)
+
+        self._retry(action)
+
+    def _insert_rows(self, run_id: int, rows: Sequence[tuple[Any, ...]]) -> None:
+        self._db.executemany(
+            "INSERT OR REPLACE INTO asset_results (run_id, unique_id, status, started_at,"
+            " finished_at, execution_time, rows_affected, failures, message, adapter_response,"
+            " thread, max_loaded_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(run_id, *row) for row in rows],
+        )
+        self._rebuild_facts(sorted({row[0] for row in rows}))
+
+    def interrupted_runs(self) -> list[RunRecord]:
+        """Runs still open whose dbt-assets process, on this host, is gone."""
+        rows = self._read(f"SELECT {_RUN_COLUMNS} FROM runs WHERE status = 'running'")
+        found = [_run_record(row, {}) for row in rows]
+        return [run for run in found if run.status == "interrupted"]
 
     # --- facts (dbt_assets.facts) ---------------------------------------------------
 

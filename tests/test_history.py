@@ -229,3 +229,70 @@ def test_a_dbt_that_repeats_an_invocation_id_leaves_the_history_readable(tmp_pat
         assert history.run(second).invocation_id is None and history.run(second).dbt_version == "1.11.16"
     with History.open(tmp_path / "h.db", create=False) as history:
         assert len(history.runs()) == 2
+
+
+def _dead_pid() -> int:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    return int(done.stdout)
+
+
+def test_a_killed_run_is_recovered_from_dbts_run_results_once(tmp_path: Path) -> None:
+    """The run of a dbt-assets process that died is closed when the history is next opened:
+    results dbt wrote to run_results.json for that invocation are recorded (once), assets
+    still running become cancelled."""
+    project = tmp_path / "project"
+    (project / "target").mkdir(parents=True)
+    db = tmp_path / "h.db"
+    with History.open(db) as history:
+        run_id = history.start_run(
+            command="run", argv=["run"], unique_ids=["model.p.a", "model.p.b"], project_dir=str(project)
+        )
+        history.set_invocation(run_id, "1.11.16", "inv-1")
+        history.record_start(run_id, "model.p.a", 1.0)
+        history.record_start(run_id, "model.p.b", 1.0)
+    with sqlite3.connect(db) as raw:
+        raw.execute("UPDATE runs SET pid = ? WHERE run_id = ?", (_dead_pid(), run_id))
+    results = {
+        "metadata": {
+            "invocation_id": "inv-1",
+            "dbt_version": "1.11.16",
+            "generated_at": "2026-11-20T07:00:10Z",
+        },
+        "results": [{"unique_id": "model.p.a", "status": "success", "execution_time": 1.5, "timing": []}],
+    }
+    (project / "target" / "run_results.json").write_text(json.dumps(results))
+    with History.open(db, create=False) as history:
+        assert history.recovered == [run_id]
+        run = history.run(run_id)
+        got = {r.unique_id: r.status for r in history.results(run_id)}
+    assert run.status == "interrupted" and "1 results from run_results.json" in (run.message or "")
+    assert got == {"model.p.a": "success", "model.p.b": "cancelled"}
+    with History.open(db, create=False) as history:
+        assert history.recovered == []
+        assert len(history.results(run_id)) == 2
+
+
+def test_another_invocations_run_results_are_not_taken(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    (project / "target").mkdir(parents=True)
+    db = tmp_path / "h.db"
+    with History.open(db) as history:
+        run_id = history.start_run(
+            command="run", argv=["run"], unique_ids=["model.p.a"], project_dir=str(project)
+        )
+        history.set_invocation(run_id, "1.11.16", "inv-1")
+        history.record_start(run_id, "model.p.a", 1.0)
+    with sqlite3.connect(db) as raw:
+        raw.execute("UPDATE runs SET pid = ? WHERE run_id = ?", (_dead_pid(), run_id))
+    other = {
+        "metadata": {"invocation_id": "inv-2"},
+        "results": [{"unique_id": "model.p.a", "status": "success"}],
+    }
+    (project / "target" / "run_results.json").write_text(json.dumps(other))
+    with History.open(db, create=False) as history:
+        assert {r.unique_id: r.status for r in history.results(run_id)} == {"model.p.a": "cancelled"}

@@ -498,9 +498,57 @@ def test_killed_dbt_assets_keeps_what_finished(built_project: Path) -> None:
     process.kill()  # no chance to clean up
     process.wait()
     assert isinstance(dbt_pid, int)
-    os.killpg(dbt_pid, signal.SIGKILL)  # the orphaned dbt, which the test must not leave behind
+    _assert_dbt_dies(dbt_pid)
+    with _history(built_project) as history:  # opening it recovers the killed run
+        assert history.recovered == [history.runs()[0].run_id]
+        run = history.runs()[0]
+        results = {r.unique_id: r.status for r in history.results(run.run_id)}
+    assert run.status == "interrupted" and run.finished_at is not None and run.exit_code == 130
+    assert results["model.shop.stg_orders"] == "success"
+    assert results["model.shop.slow_model"] == "cancelled", "it was running when dbt was stopped"
+    with _history(built_project) as history:
+        assert history.recovered == [], "recovered once"
+
+
+def _assert_dbt_dies(dbt_pid: int) -> None:
+    """dbt (and its whole process group) is gone soon after dbt-assets was killed."""
+    deadline = time.monotonic() + 15
+    while not _gone(dbt_pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if not _gone(dbt_pid):
+        os.killpg(dbt_pid, signal.SIGKILL)  # never leave it behind, even when the test fails
+        raise AssertionError("dbt outlived the dbt-assets that started it")
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_killed_at_a_random_point_leaves_no_dbt_and_loses_nothing(built_project: Path, seed: int) -> None:
+    """SIGKILL at a random moment of a real run (fixed seeds): no dbt survives, and every
+    result dbt reported before the kill is in the history once the run is recovered."""
+    import random
+
+    (built_project / "models/slow_model.py").write_text(SLOW_MODEL)
+    process = _start_cli(built_project, "build", "-s", "+stg_orders", "slow_model", "--threads", "2")
+    assert process.stdout is not None
+    delay = random.Random(seed).uniform(0.5, 6.0)
+    started = time.monotonic()
+    seen: dict[str, str] = {}
+    dbt_pid = None
+    for line in process.stdout:
+        event = json.loads(line)
+        if event["event"] == "dbt_started":
+            dbt_pid = int(event["pid"])
+        if event["event"] == "asset_finished":
+            seen[str(event["unique_id"])] = str(event["status"])
+        if dbt_pid is not None and time.monotonic() - started > delay:
+            break
+    process.kill()
+    process.wait()
+    assert dbt_pid is not None
+    _assert_dbt_dies(dbt_pid)
     with _history(built_project) as history:
         run = history.runs()[0]
         results = {r.unique_id: r.status for r in history.results(run.run_id)}
     assert run.status == "interrupted"
-    assert results["model.shop.stg_orders"] == "success"
+    assert "running" not in results.values()
+    for uid, status in seen.items():
+        assert results.get(uid) == status, uid
