@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -149,6 +150,19 @@ def _execute(run: Run, output: str, lineage: tuple[str | None, str] = (None, "db
             signal.signal(sig, handler)
     result = run.result
     assert result is not None  # the iteration ran to its end
+    if result.unrecorded is not None and run.history is not None:
+        importable = "run_results" in Path(result.unrecorded).name
+        hint = (
+            f"dbt-assets history import {result.unrecorded}"
+            if importable
+            else "they are JSON, as dbt-assets saw them"
+        )
+        click.echo(
+            f"Error: the run history {run.history.path} was removed or replaced during the run, so run "
+            f"{result.run_id} is not in it; its results are saved in {result.unrecorded} (hint: {hint})",
+            err=True,
+        )
+        sys.exit(2)
     if output == "text":
         hint = None
         if result.run_id is not None and run.history is not None:

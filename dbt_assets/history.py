@@ -176,6 +176,13 @@ class History:
         self._db = connection
         self.recovered: list[int] = []
         """Runs closed on opening because their dbt-assets process had been killed."""
+        self._identity = _identity(path)
+
+    def still_there(self) -> bool:
+        """Whether the database file this history writes to is still the one at its path (a
+        history deleted or replaced while open takes everything written after into a file
+        no one can see)."""
+        return _identity(self.path) == self._identity
 
     @classmethod
     def open(cls, path: str | Path, *, create: bool = True) -> History:
@@ -700,6 +707,14 @@ def _run_record(row: tuple[Any, ...], counts: dict[str, int]) -> RunRecord:
         origin=origin,
         counts=counts,
     )
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino
 
 
 def _alive(pid: int | None) -> bool:

@@ -132,6 +132,9 @@ class RunResult(msgspec.Struct):
     message: str | None = None
     dbt_version: str | None = None
     invocation_id: str | None = None
+    unrecorded: str | None = None
+    """When the history was removed or replaced during the run: the file its results were
+    saved to instead (dbt's run_results.json, for ``dbt-assets history import``)."""
 
     @property
     def counts(self) -> dict[str, int]:
@@ -317,9 +320,31 @@ class Run:
                 dbt_version=reader.dbt_version,
                 invocation_id=reader.invocation_id,
             )
+            if self.history is not None and run_id is not None and not self.history.still_there():
+                self.result.unrecorded = str(self._save_unrecorded(run_id))
             if self.project.target_path.is_dir():
                 self.project.stamp_manifest()
         yield RunFinished(run_id, status, exit_code, self.result.counts, finished_at - started_at, message)
+
+    def _save_unrecorded(self, run_id: int) -> Path:
+        """The run's results, kept where the history was (its folder made again if need be):
+        dbt's run_results.json of this invocation, or the results as dbt-assets saw them."""
+        assert self.history is not None and self.result is not None
+        folder = self.history.path.parent
+        folder.mkdir(parents=True, exist_ok=True)
+        dbt_results = self.project.target_path / "run_results.json"
+        try:
+            written = msgspec.json.decode(dbt_results.read_bytes())
+            same = written.get("metadata", {}).get("invocation_id") == self.result.invocation_id
+        except (OSError, msgspec.DecodeError, AttributeError):
+            same = False
+        if same and self.result.invocation_id:
+            saved = folder / f"unrecorded-run_results-{self.result.invocation_id}.json"
+            saved.write_bytes(dbt_results.read_bytes())
+        else:
+            saved = folder / f"unrecorded-run-{run_id}-{int(self.result.finished_at)}.json"
+            saved.write_bytes(msgspec.json.encode(self.result))
+        return saved
 
     def _lines(self, started_at: float) -> Iterator[str]:
         """dbt's output lines, while watching for cancellation, the timeout and a hung dbt."""

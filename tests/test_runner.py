@@ -552,3 +552,23 @@ def test_killed_at_a_random_point_leaves_no_dbt_and_loses_nothing(built_project:
     assert "running" not in results.values()
     for uid, status in seen.items():
         assert results.get(uid) == status, uid
+
+
+def test_a_history_removed_during_the_run_is_not_lost(built_project: Path) -> None:
+    """Deleting the history while a run goes on: the run does not claim to be recorded; its
+    results are saved beside where the history was, in a file history import takes."""
+    (built_project / "models/slow_model.py").write_text(SLOW_MODEL.replace("120", "3"))
+    process = _start_cli(built_project, "run", "-s", "stg_orders", "slow_model", "--threads", "1")
+    _wait_for_start(process, "model.shop.slow_model")
+    db = built_project / ".dbt-assets" / "history.db"
+    db.unlink()
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 2, err
+    assert "was removed or replaced during the run" in err and "Traceback" not in err
+    saved = next((built_project / ".dbt-assets").glob("unrecorded-run_results-*.json"))
+    assert f"dbt-assets history import {saved}" in err
+    imported = cli("history", "--project-dir", str(built_project), "import", str(saved))
+    assert imported.exit_code == 0, imported.output
+    with _history(built_project) as history:
+        results = {r.unique_id: r.status for r in history.results(history.runs()[0].run_id)}
+    assert results == {"model.shop.stg_orders": "success", "model.shop.slow_model": "success"}
