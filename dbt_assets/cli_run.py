@@ -152,14 +152,14 @@ def _execute(run: Run, output: str, lineage: tuple[str | None, str] = (None, "db
     assert result is not None  # the iteration ran to its end
     if result.unrecorded is not None and run.history is not None:
         importable = "run_results" in Path(result.unrecorded).name
-        hint = (
+        todo = (
             f"dbt-assets history import {result.unrecorded}"
             if importable
             else "they are JSON, as dbt-assets saw them"
         )
         click.echo(
             f"Error: the run history {run.history.path} was removed or replaced during the run, so run "
-            f"{result.run_id} is not in it; its results are saved in {result.unrecorded} (hint: {hint})",
+            f"{result.run_id} is not in it; its results are saved in {result.unrecorded} (hint: {todo})",
             err=True,
         )
         sys.exit(2)
