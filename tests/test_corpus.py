@@ -105,11 +105,13 @@ def _records(raw: dict[str, Any]) -> Iterator[dict[str, Any]]:
                 yield node
 
 
-def cases(raw: dict[str, Any], limit: int = 6) -> list[tuple[str, ...]]:
+def cases(raw: dict[str, Any]) -> list[tuple[str, ...]]:
     """Selections built from what the project has: every method family with a few of its
-    values, graph operators and set operations on sampled names, indirect selection modes."""
+    values, graph operators and set operations on sampled names, indirect selection modes
+    (fewer values on a large project, where each dbt ls costs dbt seconds)."""
     rng = random.Random(7)
     nodes = list(_records(raw))
+    limit = 6 if len(nodes) < 1000 else 3
     root = raw["metadata"]["project_name"]
 
     def some(values: set[str]) -> list[str]:

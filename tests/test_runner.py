@@ -450,7 +450,10 @@ def test_missing_dbt_and_bad_target_are_startup_errors(parsed_project: Path) -> 
 
 def test_empty_selection_runs_nothing(parsed_project: Path) -> None:
     result = cli("run", "--project-dir", str(parsed_project), "-s", "tag:no_such_tag")
-    assert result.exit_code == 2 and "nothing to run" in result.stderr
+    assert (
+        result.exit_code == 2
+        and "the selection is empty: 'tag:no_such_tag' matches no enabled node" in result.stderr
+    )
 
 
 def test_generator_closed_early_kills_dbt(
@@ -520,7 +523,7 @@ def _assert_dbt_dies(dbt_pid: int) -> None:
         raise AssertionError("dbt outlived the dbt-assets that started it")
 
 
-@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("seed", range(3))
 def test_killed_at_a_random_point_leaves_no_dbt_and_loses_nothing(built_project: Path, seed: int) -> None:
     """SIGKILL at a random moment of a real run (fixed seeds): no dbt survives, and every
     result dbt reported before the kill is in the history once the run is recovered."""
