@@ -10,7 +10,8 @@ from typing import Any
 import msgspec
 
 from dbt_assets.graph import AssetGraph
-from dbt_assets.manifest import NodeRecord
+from dbt_assets.manifest import RECORD_SECTIONS, NodeRecord
+from dbt_assets.settled import read_settled
 
 OUTPUT_FORMATS = ("selector", "name", "path", "json")
 _COMMON_KEYS = ("name", "resource_type", "package_name", "original_file_path", "unique_id")
@@ -66,18 +67,9 @@ def _default_json(record: NodeRecord) -> dict[str, Any]:
 
 def _full_nodes(manifest_path: str) -> dict[str, dict[str, Any]]:
     """Every manifest entry as dbt wrote it; only read for ``--output-keys`` we do not decode."""
-    data = json.loads(Path(manifest_path).read_bytes())
+    data = read_settled(Path(manifest_path), json.loads)
     nodes: dict[str, dict[str, Any]] = {}
-    for section in (
-        "nodes",
-        "sources",
-        "exposures",
-        "metrics",
-        "semantic_models",
-        "saved_queries",
-        "unit_tests",
-        "functions",
-    ):
+    for section in RECORD_SECTIONS:
         nodes.update(data.get(section) or {})
     return nodes
 
