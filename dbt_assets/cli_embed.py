@@ -11,12 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from dbt_assets.cli import (
+from dbt_assets.cli import _graph, main
+from dbt_assets.cli_options import (
     _HISTORY,
-    _graph,
     _selection_kwargs,
     command_option,
-    main,
     project_options,
     selection_options,
 )

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from dbt_assets.cli import (
+from dbt_assets.cli import _graph, _json, _print_lines, _print_plan, main
+from dbt_assets.cli_options import (
     _DBT_EXECUTABLE,
     _HISTORY,
     _PROFILES_DIR,
@@ -18,12 +19,7 @@ from dbt_assets.cli import (
     _TARGET,
     F,
     _apply,
-    _graph,
-    _json,
-    _print_lines,
-    _print_plan,
     _selection_kwargs,
-    main,
     project_options,
     select_ids_option,
     selection_options,

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from dbt_assets.cli import _HISTORY, _graph, _print_lines, main, project_options
+from dbt_assets.cli import _graph, _print_lines, main
+from dbt_assets.cli_options import _HISTORY, project_options
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
