@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from dbt_assets.errors import DbtCommandError, DbtNotFoundError
@@ -92,3 +93,30 @@ def dbt_error_summary(output: str) -> str:
     else:
         picked = [line for line in lines if "error" in line.lower()][-3:] or lines[-3:]
     return " ".join(picked) or "dbt printed nothing"
+
+
+def die_with_parent() -> Callable[[], None] | None:
+    """On Linux, what the dbt child runs before it starts: ask the kernel to kill it when its
+    parent dies (however dbt-assets dies, SIGKILL included), so that no dbt is left building
+    alone. SIGKILL: a dbt told to cancel (SIGINT) with no one reading its output can wait
+    forever on a model that does not stop; what it finished was recorded as it reported it.
+    The signal follows the thread that started dbt, the one iterating the run's events."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+
+    def arrange() -> None:  # in the child, between fork and exec: no allocation-heavy work
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:  # the parent died before the request took effect
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return arrange
+
+
+_PR_SET_PDEATHSIG = 1

@@ -20,10 +20,9 @@ import os
 import queue
 import signal
 import subprocess
-import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,7 @@ from typing import Any
 import msgspec
 
 from dbt_assets.compile import Plan
-from dbt_assets.dbt_cli import dbt_env, find_dbt
+from dbt_assets.dbt_cli import dbt_env, die_with_parent, find_dbt
 from dbt_assets.errors import DbtNotFoundError, RunError
 from dbt_assets.events import (
     CANCELLED,
@@ -57,33 +56,6 @@ _POLL = 0.1
 _EXITED_QUIET = 2.0
 """After dbt exits, how long to wait for the rest of its output (a leftover child may hold
 the pipe open)."""
-
-
-def _die_with_parent() -> Callable[[], None] | None:
-    """On Linux, what the dbt child runs before it starts: ask the kernel to kill it when its
-    parent dies (however dbt-assets dies, SIGKILL included), so that no dbt is left building
-    alone. SIGKILL: a dbt told to cancel (SIGINT) with no one reading its output can wait
-    forever on a model that does not stop; what it finished was recorded as it reported it.
-    The signal follows the thread that started dbt, the one iterating the run's events."""
-    if not sys.platform.startswith("linux"):
-        return None
-    import ctypes
-
-    try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-    parent = os.getpid()
-
-    def arrange() -> None:  # in the child, between fork and exec: no allocation-heavy work
-        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-        if os.getppid() != parent:  # the parent died before the request took effect
-            os.kill(os.getpid(), signal.SIGKILL)
-
-    return arrange
-
-
-_PR_SET_PDEATHSIG = 1
 
 
 @dataclass(frozen=True)
@@ -276,7 +248,7 @@ class Run:
                     bufsize=1,
                     start_new_session=True,
                     env=dbt_env(),
-                    preexec_fn=_die_with_parent(),
+                    preexec_fn=die_with_parent(),
                 )
             except OSError as exc:
                 raise DbtNotFoundError(
