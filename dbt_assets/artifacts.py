@@ -11,9 +11,12 @@ Pure: reading never touches the history; :meth:`History.import_run_results` reco
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from dbt_assets.errors import HistoryError
 from dbt_assets.events import HOOK_PREFIX, timestamp
@@ -37,127 +40,195 @@ class ImportedRun:
 
 def read_run_results(path: str | Path) -> ImportedRun:
     """A run from dbt's ``run_results.json`` (hooks left out, as in dbt-assets' own runs)."""
-    path, metadata, results, data = _read_artifact(path, "run_results.json")
-    args = data.get("args") or {}
+    path, data = _read_artifact(path, "run_results.json")
+    args = data.args or _Args()
+    selection = {k: getattr(args, k) for k in ("select", "exclude", "selector") if getattr(args, k)}
     return _imported(
         path,
-        metadata,
-        float(data.get("elapsed_time") or 0),
-        command=str(args.get("which") or "unknown"),
-        selection={k: args[k] for k in ("select", "exclude", "selector") if args.get(k)},
-        target=args.get("target"),
-        rows=[_result_row(r) for r in results if not str(r.get("unique_id", "")).startswith(HOOK_PREFIX)],
+        data,
+        command=args.which or "unknown",
+        selection=selection,
+        target=args.target,
+        rows=[_result_row(r) for r in data.results if not r.unique_id.startswith(HOOK_PREFIX)],
     )
 
 
 def read_source_freshness(path: str | Path) -> ImportedRun:
     """A ``dbt source freshness`` check from its ``sources.json``: each source's status and
     the load time of its newest row."""
-    path, metadata, results, data = _read_artifact(path, "sources.json")
+    path, data = _read_artifact(path, "sources.json")
     return _imported(
         path,
-        metadata,
-        float(data.get("elapsed_time") or 0),
+        data,
         command="source freshness",
         selection={},
         target=None,
-        rows=[_freshness_row(r) for r in results if r.get("unique_id")],
+        rows=[_freshness_row(r) for r in data.results],
     )
 
 
 def _imported(
     path: Path,
-    metadata: dict[str, Any],
-    elapsed: float,
+    data: _Artifact,
     *,
     command: str,
     selection: dict[str, Any],
     target: str | None,
     rows: list[tuple[Any, ...]],
 ) -> ImportedRun:
-    finished = timestamp(metadata.get("generated_at")) or path.stat().st_mtime
-    started = timestamp(metadata.get("invocation_started_at")) or finished - elapsed
+    metadata = data.metadata
+    elapsed = data.elapsed_time if data.elapsed_time is not None and math.isfinite(data.elapsed_time) else 0.0
+    finished = timestamp(metadata.generated_at) or path.stat().st_mtime
+    started = timestamp(metadata.invocation_started_at) or finished - elapsed
     return ImportedRun(
         command=command,
         selection=selection,
         target=target,
-        dbt_version=metadata.get("dbt_version"),
-        invocation_id=metadata.get("invocation_id"),
+        dbt_version=metadata.dbt_version,
+        invocation_id=metadata.invocation_id,
         started_at=started,
         finished_at=finished,
         rows=rows,
     )
 
 
-def _read_artifact(path: str | Path, name: str) -> tuple[Path, dict[str, Any], list[Any], dict[str, Any]]:
-    """(path, metadata, results, whole document) of a dbt artifact such as run_results.json."""
-    path = Path(path)
+class _Timing(msgspec.Struct):
+    name: str = ""
+    started_at: str | None = None
+    completed_at: str | None = None
+
+
+class _Result(msgspec.Struct):
+    """The fields of one result that the history keeps (run_results.json and sources.json)."""
+
+    unique_id: str
+    status: str
+    execution_time: float | None = None
+    message: str | None = None
+    error: str | None = None
+    failures: int | None = None
+    adapter_response: dict[str, Any] = {}
+    thread_id: str | None = None
+    timing: list[_Timing] = []
+    snapshotted_at: str | None = None
+    max_loaded_at: str | None = None
+
+
+class _Metadata(msgspec.Struct):
+    invocation_id: str
+    dbt_version: str | None = None
+    generated_at: str | None = None
+    invocation_started_at: str | None = None
+
+
+class _Args(msgspec.Struct):
+    which: str | None = None
+    target: str | None = None
+    select: Any = None
+    exclude: Any = None
+    selector: Any = None
+
+
+class _Artifact(msgspec.Struct):
+    metadata: _Metadata
+    results: list[_Result]
+    elapsed_time: float | None = None
+    args: _Args | None = None
+
+
+_DECODER = msgspec.json.Decoder(_Artifact)
+
+
+def _decode(data: bytes) -> _Artifact | Exception:
+    """The artifact, or why its JSON is not one: a complete document of the wrong shape is
+    returned, not raised, so that only a syntax error (a file still being written) is waited
+    out."""
     try:
-        data = read_settled(path, json.loads)  # dbt may be writing it right now
-        metadata = data["metadata"]
-        results = list(data["results"])
+        return _DECODER.decode(data)
+    except msgspec.ValidationError as exc:
+        return exc
+
+
+def _read_artifact(path: str | Path, name: str) -> tuple[Path, _Artifact]:
+    """A dbt artifact such as run_results.json, its fields checked: what the history keys on
+    must be what dbt writes, or the import would record untruths."""
+    path = Path(path)
+    data: _Artifact | Exception
+    try:
+        data = read_settled(path, _decode)  # dbt may be writing it right now
     except FileNotFoundError as exc:
         raise HistoryError(f"{path} not found", f"dbt writes it to target/{name}") from exc
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise HistoryError(f"{path} is not a dbt {name} ({exc})") from exc
-    # What the history keys on must be what dbt writes, or the import would record untruths.
-    invocation = metadata.get("invocation_id") if isinstance(metadata, dict) else None
-    if not isinstance(invocation, str) or not invocation:
+    except OSError as exc:
+        raise HistoryError(f"{path} cannot be read ({exc})") from exc
+    except ValueError as exc:
+        data = exc
+    if isinstance(data, Exception):
         raise HistoryError(
-            f"{path} is not a dbt {name}: metadata.invocation_id is {invocation!r}",
+            f"{path} is not a dbt {name} ({data})", f"import the {name} that dbt wrote, unchanged"
+        )
+    if not data.metadata.invocation_id:
+        raise HistoryError(
+            f"{path} is not a dbt {name}: metadata.invocation_id is empty",
             "dbt writes an invocation id into every artifact; import the file dbt wrote",
         )
-    for i, result in enumerate(results):
-        uid = result.get("unique_id") if isinstance(result, dict) else None
-        status = result.get("status") if isinstance(result, dict) else None
-        if not isinstance(uid, str) or uid.count(".") < 2 or not isinstance(status, str):
+    for i, result in enumerate(data.results):
+        if result.unique_id.count(".") < 2:
             raise HistoryError(
-                f"{path} is not a dbt {name}: results[{i}] has unique_id {uid!r} and status {status!r}",
-                "each result needs a unique_id such as model.shop.orders and a status",
+                f"{path} is not a dbt {name}: results[{i}] has unique_id {result.unique_id!r}",
+                "each result needs a unique_id such as model.shop.orders",
             )
-    return path, metadata, results, data
+    return path, data
 
 
-def _timings(result: dict[str, Any]) -> tuple[float | None, float | None]:
-    timing = {t.get("name"): t for t in result.get("timing") or ()}
-    started = timestamp((timing.get("compile") or timing.get("execute") or {}).get("started_at"))
-    finished = timestamp((timing.get("execute") or timing.get("compile") or {}).get("completed_at"))
-    return started, finished
-
-
-def _freshness_row(result: dict[str, Any]) -> tuple[Any, ...]:
-    started, finished = _timings(result)
-    snapshotted = timestamp(result.get("snapshotted_at"))
-    adapter = result.get("adapter_response") or {}
+def _timings(result: _Result) -> tuple[float | None, float | None]:
+    timing = {t.name: t for t in result.timing}
+    first = timing.get("compile") or timing.get("execute")
+    last = timing.get("execute") or timing.get("compile")
     return (
-        result["unique_id"],
-        str(result.get("status")).lower(),
-        started or snapshotted,
-        finished or snapshotted,
-        result.get("execution_time"),
-        None,
-        None,
-        result.get("error") or result.get("message"),
-        json.dumps(adapter) if adapter else None,
-        result.get("thread_id"),
-        timestamp(result.get("max_loaded_at")),
+        timestamp(first.started_at) if first else None,
+        timestamp(last.completed_at) if last else None,
     )
 
 
-def _result_row(result: dict[str, Any]) -> tuple[Any, ...]:
+def _seconds(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
+
+
+def _adapter(result: _Result) -> str | None:
+    return json.dumps(result.adapter_response) if result.adapter_response else None
+
+
+def _freshness_row(result: _Result) -> tuple[Any, ...]:
     started, finished = _timings(result)
-    adapter = result.get("adapter_response") or {}
-    rows = adapter.get("rows_affected")
+    snapshotted = timestamp(result.snapshotted_at)
     return (
-        result["unique_id"],
-        str(result.get("status")).lower(),
+        result.unique_id,
+        result.status.lower(),
+        started or snapshotted,
+        finished or snapshotted,
+        _seconds(result.execution_time),
+        None,
+        None,
+        result.error or result.message,
+        _adapter(result),
+        result.thread_id,
+        timestamp(result.max_loaded_at),
+    )
+
+
+def _result_row(result: _Result) -> tuple[Any, ...]:
+    started, finished = _timings(result)
+    rows = result.adapter_response.get("rows_affected")
+    return (
+        result.unique_id,
+        result.status.lower(),
         started,
         finished,
-        result.get("execution_time"),
-        int(rows) if isinstance(rows, (int, float)) else None,
-        result.get("failures"),
-        result.get("message"),
-        json.dumps(adapter) if adapter else None,
-        result.get("thread_id"),
+        _seconds(result.execution_time),
+        int(rows) if isinstance(rows, int) and not isinstance(rows, bool) else None,
+        result.failures,
+        result.message,
+        _adapter(result),
+        result.thread_id,
         None,
     )

@@ -25,7 +25,7 @@ from dbt_assets.cli_options import (
     selection_options,
     spread_multi_values,
 )
-from dbt_assets.errors import DbtAssetsError
+from dbt_assets.errors import DbtAssetsError, one_line
 
 if TYPE_CHECKING:
     from dbt_assets.compile import Plan
@@ -51,10 +51,10 @@ class _Group(click.Group):
             code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.UsageError as exc:
             where = exc.ctx.command_path if exc.ctx is not None else "dbt-assets"
-            click.echo(f"Error: {exc.format_message()} (hint: see `{where} --help`)", err=True)
+            echo_error(exc.format_message(), f"see `{where} --help`")
             sys.exit(exc.exit_code)
         except click.ClickException as exc:
-            exc.show()
+            echo_error(exc.format_message())
             sys.exit(exc.exit_code)
         except click.Abort:
             click.echo("Aborted.", err=True)
@@ -67,8 +67,13 @@ class _Group(click.Group):
         except DbtAssetsError as exc:
             if ctx.meta.get("dbt_assets.debug"):
                 traceback.print_exc()
-            click.echo(f"Error: {exc.message}" + (f" (hint: {exc.hint})" if exc.hint else ""), err=True)
+            echo_error(exc.message, exc.hint)
             ctx.exit(2)
+
+
+def echo_error(message: str, hint: str | None = None) -> None:
+    """The error contract's line on stderr: ``Error: message (hint: ...)``."""
+    click.echo(f"Error: {one_line(message)}" + (f" (hint: {one_line(hint)})" if hint else ""), err=True)
 
 
 def _graph(kwargs: dict[str, Any]) -> AssetGraph:
@@ -198,7 +203,7 @@ def warn_unmatched(graph: AssetGraph, unmatched: Sequence[str]) -> None:
     from dbt_assets.selection import unmatched_warning
 
     for raw in unmatched:
-        click.echo(f"Warning: {unmatched_warning(graph, raw)}", err=True)
+        click.echo(f"Warning: {one_line(unmatched_warning(graph, raw))}", err=True)
 
 
 main.add_command(ls_command, "list")

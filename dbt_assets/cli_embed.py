@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from dbt_assets.cli import _graph, main
+from dbt_assets.cli import _graph, echo_error, main
 from dbt_assets.cli_options import (
     _HISTORY,
     _selection_kwargs,
@@ -215,10 +215,9 @@ def openlineage_command(run_id: int | None, to: str | None, namespace: str, **kw
         return
     failed = [d for d in emit_openlineage(events, to) if not d.ok]
     for delivery in failed:
-        click.echo(
-            f"Error: OpenLineage events not delivered to {delivery.target} after "
-            f"{delivery.attempts} attempt(s): {delivery.error}",
-            err=True,
+        echo_error(
+            f"OpenLineage events not delivered to {delivery.target} after "
+            f"{delivery.attempts} attempt(s): {delivery.error}"
         )
     if failed:
         raise SystemExit(2)

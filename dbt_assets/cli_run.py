@@ -3,14 +3,18 @@ the run history (``history``, ``status``): a thin shell over :mod:`dbt_assets.ap
 
 from __future__ import annotations
 
+import io
 import json
+import os
+import select
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from dbt_assets.cli import _graph, _json, _print_lines, _print_plan, main
+from dbt_assets.cli import _graph, _json, _print_lines, _print_plan, echo_error, main
 from dbt_assets.cli_options import (
     _DBT_EXECUTABLE,
     _HISTORY,
@@ -131,21 +135,42 @@ def _execute(run: Run, output: str, lineage: tuple[str | None, str] = (None, "db
 
     def cancel(signum: int, _frame: Any) -> None:
         again = run.cancelling
-        run.cancel()
         name = signal.Signals(signum).name
+        run.cancel(f"cancelled ({name})")
         what = "killing dbt" if again else "stopping dbt (again to kill it now)"
         click.echo(f"\ndbt-assets: {name}: {what}", err=True)
 
     previous = {sig: signal.signal(sig, cancel) for sig in (signal.SIGINT, signal.SIGTERM)}
+    closed = False  # stdout closed under us (`dbt-assets run | head`)
+    watching, gone = _watch_output(run)
     try:
         for event in run:
-            display.handle(event)
+            if closed:
+                continue
+            try:
+                display.handle(event)
+            except BrokenPipeError:
+                closed = True
+                _detach_stdout()
+                run.cancel("cancelled: the output was closed")
     finally:
-        display.close()
+        watching.set()
+        try:
+            display.close()
+        except BrokenPipeError:
+            closed = True
+            _detach_stdout()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     result = run.result
     assert result is not None  # the iteration ran to its end
+    if gone.is_set() and not closed:
+        closed = True
+        _detach_stdout()
+    if closed:
+        where = f"; run {result.run_id} recorded as {result.status}" if result.run_id is not None else ""
+        click.echo(f"dbt-assets: the output was closed, so the run was stopped{where}", err=True)
+        sys.exit(result.exit_code)
     if result.unrecorded is not None and run.history is not None:
         importable = "run_results" in Path(result.unrecorded).name
         todo = (
@@ -153,12 +178,14 @@ def _execute(run: Run, output: str, lineage: tuple[str | None, str] = (None, "db
             if importable
             else "they are JSON, as dbt-assets saw them"
         )
-        click.echo(
-            f"Error: the run history {run.history.path} was removed or replaced during the run, so run "
-            f"{result.run_id} is not in it; its results are saved in {result.unrecorded} (hint: {todo})",
-            err=True,
+        echo_error(
+            f"the run history {run.history.path} was removed or replaced during the run, so run "
+            f"{result.run_id} is not in it; its results are saved in {result.unrecorded}",
+            todo,
         )
         sys.exit(2)
+    if result.status == "error":  # dbt could not run: the error contract's one line
+        echo_error(result.message or "dbt could not run", result.hint)
     if output == "text":
         hint = None
         if result.run_id is not None and run.history is not None:
@@ -170,6 +197,36 @@ def _execute(run: Run, output: str, lineage: tuple[str | None, str] = (None, "db
     if lineage[0]:
         _send_lineage(run, lineage[0], lineage[1])
     sys.exit(result.exit_code)
+
+
+def _watch_output(run: Run) -> tuple[threading.Event, threading.Event]:
+    """Cancel ``run`` as soon as whoever reads stdout is gone (`| head` exited): a write
+    would only notice at the next event, and dbt may print nothing for minutes. Returns
+    (set to stop watching, set when the reader was found gone)."""
+    done, gone = threading.Event(), threading.Event()
+    try:
+        fd = sys.stdout.fileno()
+        poller = select.poll()
+        poller.register(fd, 0)  # only POLLERR/POLLHUP, reported always
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return done, gone  # not a real file (embedded, tests) or no poll(): the write tells
+
+    def watch() -> None:
+        while not done.wait(0.2):
+            if any(events & (select.POLLERR | select.POLLHUP) for _fd, events in poller.poll(0)):
+                gone.set()
+                run.cancel("cancelled: the output was closed")
+                return
+
+    threading.Thread(target=watch, name="output-watch", daemon=True).start()
+    return done, gone
+
+
+def _detach_stdout() -> None:
+    """After a broken pipe: later writes (and Python's flush at exit) go nowhere."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def _send_lineage(run: Run, target: str, namespace: str) -> None:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from dbt_assets.cli import _graph, _print_lines, main
+from dbt_assets.cli import _graph, _print_lines, echo_error, main
 from dbt_assets.cli_options import _HISTORY, project_options
 
 if TYPE_CHECKING:
@@ -193,10 +193,9 @@ def _alert(results: Sequence[SlaResult], kwargs: dict[str, Any], at: str) -> boo
     failed = [d for d in deliveries if not d.ok]
     for delivery in failed:
         about = f" for {delivery.unique_id}" if delivery.unique_id else ""
-        click.echo(
-            f"Error: alert not delivered to {delivery.target}{about} after {delivery.attempts} "
-            f"attempt(s): {delivery.error}",
-            err=True,
+        echo_error(
+            f"alert not delivered to {delivery.target}{about} after {delivery.attempts} "
+            f"attempt(s): {delivery.error}"
         )
     return not failed
 

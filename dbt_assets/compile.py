@@ -194,7 +194,8 @@ def _check_ids(graph: AssetGraph, unique_ids: Iterable[str], types: frozenset[st
         if not uid:
             continue
         if uid not in graph:
-            graph.find(uid)  # raises with a did-you-mean
+            named = graph.find(uid)  # raises with a did-you-mean when it names nothing either
+            raise SelectionError(f"'{uid}' is not a unique_id of the manifest", f"did you mean {named}?")
         if graph.records[uid].resource_type not in types:
             raise SelectionError(
                 f"{uid} is a {graph.records[uid].resource_type}, which `dbt {command}` does not run",

@@ -64,6 +64,8 @@ def run_dbt(
         )
     except subprocess.TimeoutExpired as exc:
         raise DbtCommandError(f"`{name}` did not finish within {timeout:.0f}s") from exc
+    except (OSError, ValueError) as exc:  # ValueError: an argument with a NUL byte
+        raise DbtCommandError(f"cannot start `{name}`: {exc}", "check the dbt options passed") from exc
     if done.returncode != 0:
         summary = dbt_error_summary(done.stdout + "\n" + done.stderr)
         raise DbtCommandError(

@@ -57,3 +57,11 @@ class HistoryError(DbtAssetsError):
 
 class RunError(DbtAssetsError):
     """A run cannot start (nothing to retry, bad option combination, ...)."""
+
+
+def one_line(text: str) -> str:
+    """``text`` with every character that is not printable (line breaks included, and the
+    control characters some input carries) escaped, so that an error stays one line."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)

@@ -16,6 +16,7 @@ stops a run.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,13 +24,35 @@ import msgspec
 
 from dbt_assets.dbt_cli import ANSI_COLOUR
 
-# dbt's result statuses (RunStatus, TestStatus, ...) plus ``cancelled``: the asset was running
-# when the run was cancelled or dbt died.
+# dbt's result statuses (RunStatus, TestStatus, ...) plus two of dbt-assets: ``cancelled`` (the
+# asset was running when the run was cancelled or dbt died) and ``not_reached`` (it was planned,
+# but the run stopped before dbt started it; such a result leaves the asset's facts as they were).
 SUCCESS_STATUSES = frozenset({"success", "pass", "warn", "no-op", "partial success"})
 FAILURE_STATUSES = frozenset({"error", "fail", "runtime error"})
 CANCELLED = "cancelled"
+NOT_REACHED = "not_reached"
 HOOK_PREFIX = "operation."
 """unique_ids of project hooks (on-run-start, on-run-end): run by dbt, not assets."""
+
+
+_HEADING = re.compile(
+    r"(Encountered an error:|Raw Error:|-+|"
+    r"(\w+ )?(Runtime|Database|Compilation|Parsing|Dependency|Internal|Dbt ?Runtime) Error( in .*)?)"
+)
+"""Lines of dbt's error text that only announce the error."""
+
+
+def meaningful_lines(message: str | None) -> list[str]:
+    """dbt's error text without its headings and blank lines; of a Python traceback, only
+    its last line (the exception).
+
+    >>> meaningful_lines("Encountered an error:\nRuntime Error\n  Could not find profile named 'x'\n")
+    ["Could not find profile named 'x'"]
+    """
+    lines = [line.strip() for line in (message or "").splitlines() if line.strip()]
+    if lines and lines[0].startswith("Traceback (most recent call last)"):
+        return lines[-1:]
+    return [line for line in lines if not _HEADING.fullmatch(line)]
 
 
 class AssetTiming(msgspec.Struct, frozen=True):
@@ -65,8 +88,9 @@ class AssetStarted(msgspec.Struct, frozen=True, tag="asset_started", tag_field="
 
 
 class AssetFinished(msgspec.Struct, frozen=True, tag="asset_finished", tag_field="event"):
-    """An asset's result: dbt's status (success, error, pass, fail, warn, skipped, no-op, ...)
-    or ``cancelled`` when the run stopped while it was running."""
+    """An asset's result: dbt's status (success, error, pass, fail, warn, skipped, no-op, ...),
+    ``cancelled`` when the run stopped while it was running, or ``not_reached`` when the run
+    stopped before dbt started it."""
 
     unique_id: str
     status: str
@@ -120,7 +144,7 @@ def event_json(event: Event) -> str:
 
 def timestamp(value: str | None) -> float | None:
     """Epoch seconds of a dbt timestamp (ISO 8601; naive values are UTC), None if empty/bad."""
-    if not value or value == "None":
+    if not isinstance(value, str) or not value or value == "None":
         return None
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -215,10 +239,12 @@ class LogReader:
             return self._hook(name, data, at)
         if name == "NodeStart":
             node = data["node_info"]
-            uid = node["unique_id"]
+            uid = _text(node["unique_id"])
             started = timestamp(node.get("node_started_at")) or at or 0.0
             return [
-                AssetStarted(uid, started, node.get("resource_type", ""), list(self.checks_of.get(uid, ())))
+                AssetStarted(
+                    uid, started, _text(node.get("resource_type", "")), list(self.checks_of.get(uid, ()))
+                )
             ]
         if name == "NodeFinished":
             return [self._finished(data)]
@@ -243,8 +269,9 @@ class LogReader:
     def _finished(self, data: dict[str, Any]) -> AssetFinished:
         node = data["node_info"]
         result = data.get("run_result") or {}
-        uid = node["unique_id"]
+        uid = _text(node["unique_id"])
         status = str(result.get("status") or node.get("node_status") or "unknown").lower()
+        message = result.get("message")
         adapter = result.get("adapter_response") or {}
         rows = adapter.get("rows_affected")
         failures = result.get("num_failures")
@@ -253,8 +280,8 @@ class LogReader:
             status=status,
             started_at=timestamp(node.get("node_started_at")),
             finished_at=timestamp(node.get("node_finished_at")),
-            execution_time=None if status == "skipped" else result.get("execution_time"),
-            message=result.get("message") or None,
+            execution_time=None if status == "skipped" else _number(result.get("execution_time")),
+            message=str(message) if message else None,
             failures=int(failures) if failures is not None and status in ("fail", "warn", "pass") else None,
             rows_affected=int(rows) if isinstance(rows, (int, float)) else None,
             adapter_response=adapter,
@@ -264,10 +291,23 @@ class LogReader:
                 )
                 for t in result.get("timing_info") or ()
             ],
-            thread=result.get("thread"),
-            resource_type=node.get("resource_type", ""),
+            thread=_text(result["thread"]) if result.get("thread") is not None else None,
+            resource_type=_text(node.get("resource_type", "")),
             check_of=list(self.checks_of.get(uid, ())),
         )
+
+
+def _text(value: Any) -> str:
+    """A string field of dbt's event; anything else makes the line a plain log line."""
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {type(value).__name__}")
+    return value
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
 
 
 def _plain(message: str) -> str:

@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 import msgspec
 
-from dbt_assets.events import FAILURE_STATUSES, SUCCESS_STATUSES
+from dbt_assets.events import FAILURE_STATUSES, NOT_REACHED, SUCCESS_STATUSES
 
 RECENT = 20
 """How many recent successes (finish time, execution time) each asset keeps."""
@@ -74,6 +74,8 @@ class ResultRow(NamedTuple):
 
 def fold(facts: AssetFacts | None, row: ResultRow) -> AssetFacts:
     """The facts after one more result (results must come in the order they finished)."""
+    if row.status == NOT_REACHED:  # the run stopped before it: nothing happened to the asset
+        return facts if facts is not None else AssetFacts(row.unique_id)
     if facts is None:
         facts = AssetFacts(row.unique_id, first_at=row.started_at if row.started_at is not None else row.at)
     current = facts
@@ -116,6 +118,8 @@ def facts_from_rows(rows: Iterable[ResultRow], at: float | None = None) -> dict[
     """Fold results (ordered by asset, then finish time) into facts, as of ``at`` if given."""
     found: dict[str, AssetFacts] = {}
     for row in rows:
+        if row.status == NOT_REACHED:
+            continue
         if at is not None:
             seen = as_of(row, at)
             if seen is None:

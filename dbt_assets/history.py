@@ -31,6 +31,7 @@ from dbt_assets.errors import HistoryError
 from dbt_assets.events import (
     CANCELLED,
     FAILURE_STATUSES,
+    NOT_REACHED,
     SUCCESS_STATUSES,
     AssetFinished,
     DbtLog,
@@ -507,6 +508,19 @@ class History:
 
         self._retry(action)
 
+    def record_not_reached(self, run_id: int, unique_ids: Sequence[str], at: float, message: str) -> None:
+        """Planned assets the run stopped before: listed with the run; their facts stay."""
+
+        def action() -> None:
+            with self._transaction():
+                self._db.executemany(
+                    "INSERT OR IGNORE INTO asset_results (run_id, unique_id, status, finished_at, message) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    [(run_id, uid, NOT_REACHED, at, message) for uid in unique_ids],
+                )
+
+        self._retry(action)
+
     def _insert_rows(self, run_id: int, rows: Sequence[tuple[Any, ...]]) -> None:
         self._db.executemany(
             "INSERT OR REPLACE INTO asset_results (run_id, unique_id, status, started_at,"
@@ -643,7 +657,8 @@ class History:
         """The last result and the last success of each asset with any history."""
         last = self._read(
             "SELECT unique_id, status, run_id, max(coalesce(finished_at, started_at)), execution_time "
-            "FROM asset_results WHERE status != 'running' GROUP BY unique_id"
+            "FROM asset_results WHERE status NOT IN (?, ?) GROUP BY unique_id",
+            ("running", NOT_REACHED),
         )
         success = dict(
             self._read(

@@ -15,17 +15,20 @@ from typing import TextIO
 from dbt_assets.compile import Plan
 from dbt_assets.events import (
     FAILURE_STATUSES,
+    NOT_REACHED,
     AssetFinished,
     AssetStarted,
     DbtLog,
     Event,
     RunStarted,
     event_json,
+    meaningful_lines,
 )
 from dbt_assets.graph import AssetGraph
 from dbt_assets.runner import RunResult
 
 SLOWEST = 5
+NOT_REACHED_SHOWN = 5
 _LABELS = {
     "success": "OK",
     "pass": "PASS",
@@ -77,11 +80,16 @@ class Display:
     def handle(self, event: Event) -> None:
         if isinstance(event, AssetStarted):
             self.running[event.unique_id] = time.monotonic()
+        elif isinstance(event, AssetFinished) and event.status == NOT_REACHED:
+            pass  # listed once, in the summary
         elif isinstance(event, AssetFinished):
             self.running.pop(event.unique_id, None)
             self.done += 1
             self.failed += event.status in FAILURE_STATUSES
             self.line(self.finished_line(event))
+        elif isinstance(event, DbtLog) and event.name == "MainStackTrace":
+            crash = " ".join(meaningful_lines(event.message))
+            self.line(f"dbt: crashed: {crash} (its traceback is kept with the run: dbt-assets history show)")
         elif isinstance(event, DbtLog) and event.level != "debug":
             self.line(f"dbt: {event.message}" if event.name else f"dbt said: {event.message}")
         elif isinstance(event, RunStarted):
@@ -126,13 +134,17 @@ class LiveDisplay(Display):
     def refresh(self) -> None:
         elapsed = time.monotonic() - self.started
         running = sorted(self.running, key=self.running.__getitem__)
-        names = ", ".join(asset_label(self.graph, uid).split(" ", 1)[1] for uid in running[:3])
+        names = ", ".join(self._name(uid) for uid in running[:3])
         more = f" +{len(running) - 3}" if len(running) > 3 else ""
         status = f"{self.done}/{self.total} done · {int(elapsed // 60):02d}:{int(elapsed % 60):02d}"
         status += f" · {self.failed} failed" if self.failed else ""
         status += f" · running {names}{more}" if running else ""
         self.stream.write("\r\x1b[2K" + status[:200])
         self.stream.flush()
+
+    def _name(self, unique_id: str) -> str:
+        record = self.graph.records.get(unique_id)
+        return asset_label(self.graph, unique_id).partition(" ")[2] if record else unique_id
 
     def close(self) -> None:
         self.stream.write("\r\x1b[2K")
@@ -179,6 +191,11 @@ def render_summary(graph: AssetGraph, result: RunResult, history_hint: str | Non
         skipped = [r for r in result.results.values() if r.status == "skipped"]
         if skipped:
             lines.append(f"  {len(skipped)} skipped because of them")
+    missed = [r.unique_id for r in result.results.values() if r.status == NOT_REACHED]
+    if missed:
+        shown = ", ".join(asset_label(graph, uid) for uid in missed[:NOT_REACHED_SHOWN])
+        more = f" and {len(missed) - NOT_REACHED_SHOWN} more" if len(missed) > NOT_REACHED_SHOWN else ""
+        lines.append(f"Not reached (the run stopped before dbt started them): {shown}{more}")
     if history_hint:
         lines.append(history_hint)
     return "\n".join(lines) + "\n"

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from dbt_assets.dbt_cli import run_dbt
-from dbt_assets.errors import DbtAssetsError, ProfilesNotFoundError, ProjectNotFoundError
+from dbt_assets.errors import DbtAssetsError, ProfilesNotFoundError, ProjectNotFoundError, one_line
 from dbt_assets.graph import AssetGraph
 from dbt_assets.manifest import read_manifest
 from dbt_assets.settled import read_yaml
@@ -149,7 +149,7 @@ class Project:
     def parse(self, reason: str = "asked to") -> None:
         """Run ``dbt parse`` (from the project directory) to re-create the manifest."""
         profiles_dir = self.profiles_dir  # fail on missing profiles before announcing the parse
-        print(f"dbt-assets: {reason}; running `dbt parse`", file=sys.stderr)
+        print(f"dbt-assets: {one_line(reason)}; running `dbt parse`", file=sys.stderr)
         argv = ["parse", "--project-dir", str(self.project_dir), "--profiles-dir", str(profiles_dir)]
         argv += self.dbt_options()
         run_dbt(argv, cwd=self.project_dir, executable=self.dbt_executable)

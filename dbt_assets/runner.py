@@ -35,6 +35,7 @@ from dbt_assets.errors import DbtNotFoundError, RunError
 from dbt_assets.events import (
     CANCELLED,
     FAILURE_STATUSES,
+    NOT_REACHED,
     SUCCESS_STATUSES,
     AssetFinished,
     AssetStarted,
@@ -44,6 +45,7 @@ from dbt_assets.events import (
     LogReader,
     RunFinished,
     RunStarted,
+    meaningful_lines,
 )
 from dbt_assets.graph import CHECK_RESOURCE_TYPES, AssetGraph
 from dbt_assets.history import History
@@ -107,6 +109,8 @@ class RunResult(msgspec.Struct):
     unrecorded: str | None = None
     """When the history was removed or replaced during the run: the file its results were
     saved to instead (dbt's run_results.json, for ``dbt-assets history import``)."""
+    hint: str | None = None
+    """When dbt could not run (``error``): what to check."""
 
     @property
     def counts(self) -> dict[str, int]:
@@ -151,6 +155,9 @@ class _State:
     logs: list[DbtLog] = field(default_factory=list)
     failed: set[str] = field(default_factory=set)
     skip_causes: dict[str, frozenset[str]] = field(default_factory=dict)
+    closing: dict[str, AssetFinished] = field(default_factory=dict)
+    """Results dbt-assets gives when the run ends: assets cancelled while running, or never
+    reached."""
 
 
 class Run:
@@ -181,6 +188,10 @@ class Run:
         self._kill_requested = threading.Event()
         self._process: subprocess.Popen[str] | None = None
         self._timed_out = False
+        self._cancel_reason = "cancelled"
+        self._interrupted_at: float | None = None
+        """When dbt was first told to stop (SIGINT): assets that end in error after it were
+        interrupted, and dbt's KeyboardInterrupt traceback is not an error to show."""
         self.argv = dbt_argv(project, plan, self.options, find_dbt(project.dbt_executable))
 
     @property
@@ -188,11 +199,14 @@ class Run:
         """Whether :meth:`cancel` was called (or the timeout passed)."""
         return self._cancel_requested.is_set()
 
-    def cancel(self) -> None:
+    def cancel(self, reason: str = "cancelled") -> None:
         """Ask the run to stop: dbt gets SIGINT, then is killed after ``cancel_grace`` seconds.
-        Safe to call from a signal handler or another thread; a second call kills at once."""
+        Safe to call from a signal handler or another thread; a second call kills at once.
+        ``reason`` becomes the run's message."""
         if self._cancel_requested.is_set():
             self._kill_requested.set()
+        else:
+            self._cancel_reason = reason
         self._cancel_requested.set()
 
     def __iter__(self) -> Iterator[Event]:
@@ -250,13 +264,16 @@ class Run:
                     env=dbt_env(),
                     preexec_fn=die_with_parent(),
                 )
+            except ValueError as exc:  # an argument with a NUL byte
+                raise RunError(f"cannot start dbt: {exc}", "check the dbt options and flags passed") from exc
             except OSError as exc:
                 raise DbtNotFoundError(
                     f"cannot start dbt ({self.argv[0]}): {exc}", "pass --dbt-executable with a dbt that works"
                 ) from exc
             for line in self._lines(started_at):
                 for event in reader.read(line):
-                    yield self._record(run_id, event, state)
+                    if not self._interrupt_noise(event):
+                        yield self._record(run_id, event, state)
             outcome = self._outcome(state, reader)
         except Exception as exc:
             outcome = ("error", EXIT_ERROR, str(exc))
@@ -271,9 +288,11 @@ class Run:
             finished_at = time.time()
             for uid, at in state.started.items():
                 if uid not in state.results:
-                    state.results[uid] = AssetFinished(
+                    state.results[uid] = state.closing[uid] = AssetFinished(
                         uid, unfinished, started_at=at, finished_at=finished_at, message=message
                     )
+            if status != "success":
+                self._not_reached(run_id, state, finished_at)
             if self.history is not None and run_id is not None:
                 self.history.finish_run(
                     run_id, status=status, exit_code=exit_code, message=message, unfinished_status=unfinished
@@ -292,11 +311,52 @@ class Run:
                 dbt_version=reader.dbt_version,
                 invocation_id=reader.invocation_id,
             )
+            if status == "error":
+                self.result.hint = self._error_hint(message or "")
             if self.history is not None and run_id is not None and not self.history.still_there():
                 self.result.unrecorded = str(self._save_unrecorded(run_id))
             if self.project.target_path.is_dir():
                 self.project.stamp_manifest()
+        yield from state.closing.values()
         yield RunFinished(run_id, status, exit_code, self.result.counts, finished_at - started_at, message)
+
+    def _error_hint(self, message: str) -> str:
+        debug = (
+            f"`dbt debug --project-dir {self.project.project_dir}` checks the project, profile and connection"
+        )
+        if "profile" in message.lower():
+            return f"fix {self.project.profiles_dir / 'profiles.yml'}; {debug}"
+        return debug
+
+    def _not_reached(self, run_id: int | None, state: _State, at: float) -> None:
+        """Planned assets dbt never started, because the run stopped first: listed as
+        ``not_reached`` (dbt never reports ephemeral models, so they are not listed)."""
+        records = self.graph.records
+        missed = [
+            uid
+            for uid in self.plan.unique_ids
+            if uid not in state.results
+            and not (uid in records and records[uid].config.get("materialized") == "ephemeral")
+        ]
+        message = "not reached: the run stopped before dbt started it"
+        for uid in missed:
+            kind = records[uid].resource_type if uid in records else ""
+            state.results[uid] = state.closing[uid] = AssetFinished(
+                uid, NOT_REACHED, finished_at=at, message=message, resource_type=kind
+            )
+        if missed and self.history is not None and run_id is not None:
+            self.history.record_not_reached(run_id, missed, at, message)
+
+    def _interrupt_noise(self, event: Event) -> bool:
+        """Once dbt was told to stop: its KeyboardInterrupt traceback (as JSON log events or
+        as plain lines printed while it starts), which is not an error of the run."""
+        if self._interrupted_at is None or not isinstance(event, DbtLog):
+            return False
+        return (
+            not event.name
+            or event.name in ("MainStackTrace", "MainEncounteredError")
+            or "KeyboardInterrupt" in event.message
+        )
 
     def _save_unrecorded(self, run_id: int) -> Path:
         """The run's results, kept where the history was (its folder made again if need be):
@@ -376,6 +436,8 @@ class Run:
         """Send ``signum`` to dbt's whole process group."""
         if self._process is None:
             return
+        if signum == signal.SIGINT and self._interrupted_at is None:
+            self._interrupted_at = time.time()
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self._process.pid, signum)
 
@@ -396,10 +458,7 @@ class Run:
         process = self._process
         assert process is not None
         code = process.wait()
-        errors = [
-            log.message for log in state.logs if log.level in ("error", "output") and log.message.strip()
-        ]
-        detail = errors[-1].strip().splitlines()[0] if errors else None
+        detail = _dbt_error(state.logs)
         if self._timed_out:
             return (
                 "timeout",
@@ -407,7 +466,7 @@ class Run:
                 f"dbt did not finish within {self.options.timeout:g}s and was stopped",
             )
         if self._cancel_requested.is_set():
-            return "cancelled", EXIT_CANCELLED, "cancelled"
+            return "cancelled", EXIT_CANCELLED, self._cancel_reason
         if any(r.status in FAILURE_STATUSES for r in state.results.values()):
             first = next(r for r in state.results.values() if r.status in FAILURE_STATUSES)
             return "failed", EXIT_FAILED, f"{len(state.failed)} failed, first {first.unique_id}"
@@ -428,6 +487,17 @@ class Run:
             if history is not None and run_id is not None:
                 history.record_start(run_id, event.unique_id, event.at)
         elif isinstance(event, AssetFinished):
+            interrupted = self._interrupted_at
+            if (
+                event.status == "error"
+                and interrupted is not None
+                and (event.finished_at or interrupted) >= interrupted
+            ):
+                # it was still running when dbt was told to stop: cancelled, not failed
+                said = f"; dbt said: {event.message}" if event.message else ""
+                event = msgspec.structs.replace(
+                    event, status=CANCELLED, message=f"cancelled while running{said}"
+                )
             if event.status in FAILURE_STATUSES:
                 state.failed.add(event.unique_id)
             elif event.status == "skipped":
@@ -488,6 +558,16 @@ class Run:
                     and self.graph.records[p].resource_type not in CHECK_RESOURCE_TYPES
                 ]
         return checks
+
+
+def _dbt_error(logs: Sequence[DbtLog]) -> str | None:
+    """What dbt said went wrong, in its own words without headings: its "Encountered an
+    error" message if it gave one, else its last error line."""
+    errors = [log for log in logs if log.level in ("error", "output") and meaningful_lines(log.message)]
+    if not errors:
+        return None
+    chosen = next((log for log in reversed(errors) if log.name == "MainEncounteredError"), errors[-1])
+    return " ".join(meaningful_lines(chosen.message)[:2])
 
 
 def retry_ids(planned: Sequence[str], results: dict[str, str]) -> list[str]:

@@ -129,3 +129,96 @@ def test_a_dependency_cycle_in_a_manifest(tmp_path: Path, command: tuple[str, ..
     if result.exit_code != 0:
         assert_clean_error(result, "dependency cycle")
     assert "Traceback" not in result.output
+
+
+# --- classes the fuzz test (tests/test_fuzz_errors.py) found --------------------------------
+
+
+@pytest.mark.parametrize("odd", ["\x1e", "a\nb", "\u2028", "\x1b[31mred"])
+def test_control_characters_in_an_argument_stay_on_one_escaped_line(odd: str) -> None:
+    result = cli("ls", odd)
+    assert_clean_error(result)
+    assert "\x1b" not in result.stderr and "\u2028" not in result.stderr
+
+
+def test_manifest_selectors_of_another_shape_are_not_selectors(tmp_path: Path) -> None:
+    import json
+
+    raw = json.loads(gzip.decompress(EXAMPLE_MANIFESTS[-1].read_bytes()))
+    raw["selectors"] = {"odd": ["not", "a", "selector"], "fine": {"definition": "items", "default": False}}
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(json.dumps(raw))
+    result = cli("ls", "--manifest", str(manifest))
+    assert result.exit_code == 0, result.stderr
+
+
+def test_select_ids_naming_an_asset_instead_of_its_unique_id(tmp_path: Path) -> None:
+    manifest = tmp_path / "manifest.json"
+    manifest.write_bytes(gzip.decompress(EXAMPLE_MANIFESTS[-1].read_bytes()))
+    ids = tmp_path / "ids.txt"
+    ids.write_text("items\n")
+    result = cli("plan", "--manifest", str(manifest), "--select-ids", str(ids))
+    assert_clean_error(result, "'items' is not a unique_id", "did you mean model.mini.items?")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("elapsed_time", {"a": 1}), ("generated_at", {"a": 1}),
+     ("results", [{"unique_id": "model.p.a", "status": 1}]),
+     ("metadata", {"invocation_id": "x", "dbt_version": 11})],
+    ids=["elapsed_time", "generated_at", "status", "dbt_version"],
+)  # fmt: skip
+def test_imported_run_results_with_values_of_another_type(project: Path, field: str, value: object) -> None:
+    import json
+
+    from dbt_assets.history import History
+
+    document: dict[str, object] = {
+        "metadata": {"invocation_id": "inv-odd", "generated_at": "2026-11-20T07:00:10Z"},
+        "elapsed_time": 1.0,
+        "results": [{"unique_id": "model.mini.items", "status": "success"}],
+    }
+    if field == "generated_at":
+        document["metadata"] = {"invocation_id": "inv-odd", "generated_at": value}
+    else:
+        document[field] = value
+    path = project / "run_results.json"
+    path.write_text(json.dumps(document))
+    os.utime(path, (0, 0))
+    History.open(project / ".dbt-assets" / "history.db").close()
+    result = cli("history", "--project-dir", str(project), "import", str(path))
+    assert_clean_error(result, "run_results.json", "is not a dbt run_results.json")
+    with History.open(project / ".dbt-assets" / "history.db", create=False) as history:
+        assert history.runs() == []
+
+
+def test_a_nul_byte_in_a_dbt_option(project: Path, tmp_path: Path) -> None:
+    (project / "profiles.yml").write_text("mini:\n  target: dev\n  outputs:\n    dev: {type: duckdb}\n")
+    failing = tmp_path / "dbt"
+    failing.write_text("#!/bin/sh\nexit 2\n")
+    failing.chmod(0o755)
+    argv = ("run", "--dry-run", "--project-dir", str(project), "--dbt-executable", str(failing))
+    result = cli(*argv, "-s", "items", "--target", "dev\x00")
+    assert result.exit_code == 2 and "Traceback" not in result.stderr
+    note, error = result.stderr.splitlines()  # the re-parse is announced, then refused
+    assert note.startswith("dbt-assets: ") and "'dev\\x00'" in note
+    assert error.startswith("Error: cannot start `dbt parse`: embedded null byte")
+
+
+def test_dbt_output_with_values_of_another_type_is_a_log_line() -> None:
+    """A node event whose unique_id or message is not a string: a plain log line, and no
+    display or history sees a number where a string belongs."""
+    import json
+
+    from dbt_assets.events import AssetFinished, DbtLog, LogReader
+
+    reader = LogReader()
+    start = {"info": {"name": "NodeStart", "level": "debug"}, "data": {"node_info": {"unique_id": 0}}}
+    finish = {
+        "info": {"name": "NodeFinished", "level": "debug"},
+        "data": {"node_info": {"unique_id": "model.p.a"}, "run_result": {"status": "error", "message": 202}},
+    }
+    started = reader.read(json.dumps(start))
+    finished = reader.read(json.dumps(finish))
+    assert [type(e) for e in started] == [DbtLog]
+    assert isinstance(finished[0], AssetFinished) and finished[0].message == "202"

@@ -299,6 +299,14 @@ def _wait_for_start(process: subprocess.Popen[str], uid: str) -> tuple[int, list
     raise AssertionError(f"{uid} never started: {events}")
 
 
+def _gone_soon(pid: int, within: float = 5.0) -> bool:
+    """Whether dbt's process group is gone, or goes within ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while not _gone(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return _gone(pid)
+
+
 def _gone(pid: int) -> bool:
     try:
         os.killpg(pid, 0)  # dbt runs in its own process group: nothing of it may be left
@@ -329,6 +337,126 @@ def test_cancel_mid_run(built_project: Path, signum: signal.Signals) -> None:
     assert results["model.shop.slow_model"] == "cancelled"
     assert results["model.shop.stg_orders"] == "success"  # finished before the cancel: kept
     assert "running" not in results.values()
+
+
+# A SQL model that runs for minutes unless interrupted (DuckDB answers dbt's cancel with an
+# "Interrupted" error, which dbt reports as the model's error), and one that reads it.
+SLOW_SQL = "{{ config(materialized='table') }}\nselect sum(hash(a)) as n from range(300000000000) t(a)\n"
+AFTER_SLOW = "select * from {{ ref('slow_sql') }}\n"
+
+
+def _slow_sql_project(project: Path) -> None:
+    (project / "models/slow_sql.sql").write_text(SLOW_SQL)
+    (project / "models/after_slow.sql").write_text(AFTER_SLOW)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_cancel_records_the_truth(built_project: Path, signum: signal.Signals) -> None:
+    """The asset dbt reports as an error because it was interrupted is cancelled (not a failure,
+    not counted by max_failures), the assets never reached are listed as such in the events and
+    the history, and dbt's KeyboardInterrupt traceback is shown nowhere."""
+    _slow_sql_project(built_project)
+    process = _start_cli(built_project, "run", "-s", "slow_sql", "after_slow", "--threads", "1")
+    dbt_pid, _ = _wait_for_start(process, "model.shop.slow_sql")
+    time.sleep(1.0)  # the query runs
+    process.send_signal(signum)
+    out, err = process.communicate(timeout=90)
+    assert process.returncode == 130, err
+    assert "Traceback" not in out + err and "KeyboardInterrupt" not in out + err
+    events = _json_lines(out)
+    finished = {e["unique_id"]: e for e in events if e["event"] == "asset_finished"}
+    assert finished["model.shop.slow_sql"]["status"] == "cancelled"
+    assert finished["model.shop.after_slow"]["status"] == "not_reached"
+    assert events[-1]["counts"] == {"cancelled": 1, "not_reached": 1}
+    assert events[-1]["message"] == f"cancelled ({signum.name})"
+    with _history(built_project) as history:
+        run = history.runs()[0]
+        results = {r.unique_id: r.status for r in history.results(run.run_id)}
+        facts = history.facts()
+        logs = " ".join(log.message for log in history.logs(run.run_id))
+    assert results == {"model.shop.slow_sql": "cancelled", "model.shop.after_slow": "not_reached"}
+    assert facts["model.shop.slow_sql"].consecutive_failures == 0
+    assert facts["model.shop.slow_sql"].last_status == "cancelled"
+    assert "model.shop.after_slow" not in facts, "never run: the run that did not reach it changes nothing"
+    assert "Traceback" not in logs and "KeyboardInterrupt" not in logs
+    assert _gone_soon(dbt_pid), "a dbt process was left behind"
+
+
+def test_cancel_text_summary_lists_what_was_not_reached(built_project: Path) -> None:
+    _slow_sql_project(built_project)
+    env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    argv = [CLI, "run", "-s", "slow_sql", "after_slow", "--threads", "1", "--project-dir", str(built_project)]
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.monotonic() + 120
+    running = False
+    while not running and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.5)
+        if (built_project / ".dbt-assets/history.db").exists():
+            with _history(built_project) as history:
+                last = history.runs(1)[0]
+                now = {r.unique_id: r.status for r in history.results(last.run_id)}
+            running = now.get("model.shop.slow_sql") == "running"
+    assert running, "slow_sql never started"
+    time.sleep(1.0)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=90)
+    assert process.returncode == 130, err
+    assert "Traceback" not in out + err
+    assert "CANCELLED model slow_sql" in out
+    assert "Not reached (the run stopped before dbt started them): model after_slow" in out
+    assert "Failures:" not in out
+
+
+def test_closed_output_stops_the_run_and_records_it(built_project: Path) -> None:
+    """`dbt-assets run ... | head -2`: dbt is stopped, the run recorded, one line on stderr."""
+    _slow_sql_project(built_project)
+    process = _start_cli(built_project, "run", "-s", "slow_sql", "after_slow", "--threads", "1")
+    dbt_pid, _ = _wait_for_start(process, "model.shop.slow_sql")
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # the reader is gone; the next event written breaks the pipe
+    err = process.stderr.read()
+    process.wait(timeout=90)
+    assert process.returncode == 130, err
+    assert err.strip().splitlines()[-1].startswith("dbt-assets: the output was closed"), err
+    assert "Traceback" not in err and "Exception ignored" not in err
+    assert _gone_soon(dbt_pid), "a dbt process was left behind"
+    with _history(built_project) as history:
+        run = history.runs()[0]
+        results = {r.unique_id: r.status for r in history.results(run.run_id)}
+    assert run.status == "cancelled" and run.message == "cancelled: the output was closed"
+    assert results == {"model.shop.slow_sql": "cancelled", "model.shop.after_slow": "not_reached"}
+
+
+@pytest.mark.parametrize(
+    ("profile", "said"),
+    [
+        ("shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: [1, 2\n",
+         "while trying to read your profiles.yml"),
+        ("shop:\n  target: dev\n  outputs:\n    dev:\n      type: nosuchadapter\n",
+         "Could not find adapter type nosuchadapter"),
+        ("shop: 3\n", "argument of type 'int' is not iterable"),
+    ],
+    ids=["yaml", "adapter", "shape"],
+)  # fmt: skip
+def test_a_bad_profile_is_one_line_with_dbts_own_words(parsed_project: Path, profile: str, said: str) -> None:
+    """dbt refuses the profile: exit 2, stderr one line with dbt's message (not its first
+    line "Encountered an error:", not "Traceback"), the run recorded as error with every
+    planned asset not reached."""
+    (parsed_project / "profiles.yml").write_text(profile)
+    done = subprocess.run(
+        [CLI, "run", "-s", "stg_orders", "--project-dir", str(parsed_project)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: dbt exited with code 2: "), done.stderr
+    assert said in lines[0] and "Traceback" not in lines[0] and "(hint: " in lines[0]
+    assert "Traceback" not in done.stdout
+    with _history(parsed_project) as history:
+        run = history.runs()[0]
+        results = {r.unique_id: r.status for r in history.results(run.run_id)}
+    assert run.status == "error" and said in (run.message or "")
+    assert results == {"model.shop.stg_orders": "not_reached"}
 
 
 def test_two_concurrent_runs_on_one_history(tmp_path: Path) -> None:
@@ -391,7 +519,10 @@ def test_fake_dbt_crash_mid_stream(parsed_project: Path, fake_dbt: Path) -> None
         results = {r.unique_id: r.status for r in history.results(run.run_id)}
         assert any("Traceback" in log.message for log in history.logs(run.run_id))
     assert run.status == "error" and run.exit_code == 2
-    assert results == {"model.shop.stg_orders": "success", "model.shop.orders": "error"}
+    reported = {"model.shop.stg_orders": "success", "model.shop.orders": "error"}
+    planned = set(events[0]["unique_ids"])  # type: ignore[call-overload]
+    assert planned > set(reported), "the plan has more than dbt reached before it crashed"
+    assert results == {**dict.fromkeys(planned, "not_reached"), **reported}
 
 
 def test_fake_dbt_garbage_lines_do_not_stop_the_run(parsed_project: Path, fake_dbt: Path) -> None:

@@ -23,7 +23,9 @@ def project_selectors(graph: AssetGraph) -> dict[str, dict[str, Any]]:
         if path.is_file():
             return _read_file(path)
         return {}
-    return dict(graph.manifest.selectors)
+    return {  # dbt wrote them; an entry of another shape is not a selector (ignored)
+        str(name): body for name, body in graph.manifest.selectors.items() if isinstance(body, dict)
+    }
 
 
 def _read_file(path: Path) -> dict[str, dict[str, Any]]:
