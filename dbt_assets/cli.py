@@ -47,6 +47,11 @@ class _Group(click.Group):
     ) -> Any:
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        given = list(sys.argv[1:] if args is None else args)
+        if any("\x00" in arg for arg in given):  # no path, name or dbt argument holds one
+            echo_error("an argument contains a NUL byte", "see `dbt-assets --help`")
+            sys.exit(2)
+        args = given
         try:
             code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.UsageError as exc:

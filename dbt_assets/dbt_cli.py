@@ -103,7 +103,7 @@ def die_with_parent() -> Callable[[], None] | None:
     alone. SIGKILL: a dbt told to cancel (SIGINT) with no one reading its output can wait
     forever on a model that does not stop; what it finished was recorded as it reported it.
     The signal follows the thread that started dbt, the one iterating the run's events."""
-    if not sys.platform.startswith("linux"):
+    if not sys.platform.startswith("linux") or os.environ.get(WATCHDOG_ENV):
         return None
     import ctypes
 
@@ -122,3 +122,50 @@ def die_with_parent() -> Callable[[], None] | None:
 
 
 _PR_SET_PDEATHSIG = 1
+
+WATCHDOG_ENV = "DBT_ASSETS_WATCHDOG"
+"""Set (to anything) to use the watchdog process even where the kernel would kill dbt."""
+
+_WATCHDOG = """
+import os, signal, sys
+group = int(sys.argv[1])
+try:
+    os.read(0, 1)  # blocks until dbt-assets closes its end, or dies (the kernel closes it)
+finally:
+    try:
+        os.killpg(group, signal.SIGKILL)
+    except OSError:
+        pass
+"""
+
+
+class Watchdog:
+    """Where the kernel cannot be asked to kill dbt with dbt-assets (not Linux), a small
+    process that outlives dbt-assets does it: it waits on a pipe whose only writer is
+    dbt-assets; the pipe ends when dbt-assets closes it or dies however it dies (SIGKILL
+    included), and the watchdog then kills dbt's process group. :meth:`close` once dbt has
+    exited."""
+
+    def __init__(self, dbt_group: int) -> None:
+        read, self._write = os.pipe()
+        try:
+            self._process = subprocess.Popen(
+                [sys.executable, "-c", _WATCHDOG, str(dbt_group)],
+                stdin=read,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,  # a Ctrl-C to dbt-assets' group leaves it alone
+            )
+        finally:
+            os.close(read)
+
+    def close(self) -> None:
+        os.close(self._write)
+        self._process.wait()
+
+
+def watchdog(dbt_group: int) -> Watchdog | None:
+    """A :class:`Watchdog` for dbt's group when :func:`die_with_parent` cannot help."""
+    if die_with_parent() is not None:
+        return None
+    return Watchdog(dbt_group)

@@ -30,7 +30,7 @@ from typing import Any
 import msgspec
 
 from dbt_assets.compile import Plan
-from dbt_assets.dbt_cli import dbt_env, die_with_parent, find_dbt
+from dbt_assets.dbt_cli import Watchdog, dbt_env, die_with_parent, find_dbt, watchdog
 from dbt_assets.errors import DbtNotFoundError, RunError
 from dbt_assets.events import (
     CANCELLED,
@@ -187,6 +187,7 @@ class Run:
         self._cancel_requested = threading.Event()
         self._kill_requested = threading.Event()
         self._process: subprocess.Popen[str] | None = None
+        self._watchdog: Watchdog | None = None
         self._timed_out = False
         self._cancel_reason = "cancelled"
         self._interrupted_at: float | None = None
@@ -264,6 +265,7 @@ class Run:
                     env=dbt_env(),
                     preexec_fn=die_with_parent(),
                 )
+                self._watchdog = watchdog(self._process.pid)
             except ValueError as exc:  # an argument with a NUL byte
                 raise RunError(f"cannot start dbt: {exc}", "check the dbt options and flags passed") from exc
             except OSError as exc:
@@ -451,6 +453,8 @@ class Run:
                 process.wait(timeout=self.options.cancel_grace)
         self._signal(signal.SIGKILL)  # whatever dbt left in its group
         process.wait()
+        if self._watchdog is not None:
+            self._watchdog.close()
         if process.stdout is not None:
             process.stdout.close()
 

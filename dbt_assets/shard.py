@@ -134,8 +134,11 @@ def shard(
             if parent in members:
                 mine |= needs[parent]
         needs[uid] = frozenset(mine)
+    # Each sink joins one cluster, so clusters beyond the number of sinks stay empty: a
+    # larger k gives the same split (and must not cost a loop per worker asked for).
+    sinks = sum(1 for u in order if not any(c in members for c in graph.direct_children(u)))
     best: tuple[float, list[set[str]]] | None = None
-    for clusters in range(1, k + 1):
+    for clusters in range(1, min(k, max(sinks, 1)) + 1):
         split = _split(graph, members, order, needs, cost, clusters)
         makespan = max(finish for _, _, finish in _timeline(graph, split, members, order, cost, threads))
         if best is None or makespan < best[0] - 1e-9:

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from dbt_assets.api import open_history, start_run
+from dbt_assets.dbt_cli import WATCHDOG_ENV
 from dbt_assets.events import AssetFinished, AssetStarted, DbtLog, DbtStarted, RunFinished, RunStarted
 from dbt_assets.history import History
 from dbt_assets.project import Project
@@ -654,12 +655,19 @@ def _assert_dbt_dies(dbt_pid: int) -> None:
         raise AssertionError("dbt outlived the dbt-assets that started it")
 
 
-@pytest.mark.parametrize("seed", range(3))
-def test_killed_at_a_random_point_leaves_no_dbt_and_loses_nothing(built_project: Path, seed: int) -> None:
+@pytest.mark.parametrize(
+    ("seed", "watchdog"), [(0, False), (1, False), (2, False), (3, True)], ids=["0", "1", "2", "3-watchdog"]
+)
+def test_killed_at_a_random_point_leaves_no_dbt_and_loses_nothing(
+    built_project: Path, seed: int, watchdog: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """SIGKILL at a random moment of a real run (fixed seeds): no dbt survives, and every
-    result dbt reported before the kill is in the history once the run is recovered."""
+    result dbt reported before the kill is in the history once the run is recovered. With
+    ``watchdog``: by the watchdog process used where Linux's parent-death signal is not."""
     import random
 
+    if watchdog:
+        monkeypatch.setenv(WATCHDOG_ENV, "1")
     (built_project / "models/slow_model.py").write_text(SLOW_MODEL)
     process = _start_cli(built_project, "build", "-s", "+stg_orders", "slow_model", "--threads", "2")
     assert process.stdout is not None

@@ -139,3 +139,17 @@ def check_shards_in_dbt_ls(project: Path, oracle: DbtLs) -> None:
 def _report(line: str) -> None:
     """A figure for the terminal (shown with ``pytest -s``)."""
     print(line, flush=True)
+
+
+@pytest.mark.unit
+def test_more_workers_than_sinks_is_the_same_split_at_once(shop_manifest: Path) -> None:
+    """`shard 100000` (found by the fuzz test: it looped once per worker asked for, a minute
+    for `shard 2626` on nine assets) gives the split of as many workers as there are sinks."""
+    graph = load_graph(manifest=shop_manifest)
+    planned = plan(graph, "build")
+    sinks = [
+        u for u in planned.unique_ids if not any(c in planned.unique_ids for c in graph.direct_children(u))
+    ]
+    many = shard(graph, planned, 100_000, {}, threads=1)
+    enough = shard(graph, planned, len(sinks), {}, threads=1)
+    assert [s.plan.unique_ids for s in many.shards] == [s.plan.unique_ids for s in enough.shards]
