@@ -293,7 +293,7 @@ class Run:
                     state.results[uid] = state.closing[uid] = AssetFinished(
                         uid, unfinished, started_at=at, finished_at=finished_at, message=message
                     )
-            if status != "success":
+            if status in ("cancelled", "timeout", "error"):  # stopped before the end
                 self._not_reached(run_id, state, finished_at)
             if self.history is not None and run_id is not None:
                 self.history.finish_run(
