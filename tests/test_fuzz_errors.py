@@ -208,30 +208,34 @@ def test_cli_arguments_and_options(place: Path, argv: list[str]) -> None:
 
 
 @st.composite
-def manifests(draw: st.DrawFn) -> bytes:
-    """The example manifest with one value replaced somewhere, cut short, or not JSON."""
-    kind = draw(st.sampled_from(["value", "value", "value", "cut", "bytes"]))
-    text = json.dumps(MANIFEST)
-    if kind == "cut":
-        return text[: draw(st.integers(0, len(text) - 1))].encode()
-    if kind == "bytes":
-        return draw(st.binary(max_size=200))
-    raw = json.loads(text)
+def mutated(draw: st.DrawFn, base: dict[str, Any], depth: int = 4) -> bytes:
+    """``base`` with one value, at most ``depth`` levels down, replaced by an odd one."""
+    raw = json.loads(json.dumps(base))
     at: Any = raw
-    keys = []
-    for _ in range(draw(st.integers(1, 5))):
+    for _ in range(draw(st.integers(1, depth))):
         if isinstance(at, dict) and at:
             key = draw(st.sampled_from(sorted(at)))
         elif isinstance(at, list) and at:
             key = draw(st.integers(0, len(at) - 1))
         else:
             break
-        keys.append((at, key))
+        if draw(st.integers(0, 2)) == 0 or not isinstance(at[key], (dict, list)):
+            at[key] = draw(JSONISH)
+            break
         at = at[key]
-    if keys:
-        parent, key = keys[-1]
-        parent[key] = draw(JSONISH)
     return json.dumps(raw, allow_nan=True).encode()
+
+
+@st.composite
+def manifests(draw: st.DrawFn) -> bytes:
+    """The example manifest with one value replaced somewhere, cut short, or not JSON."""
+    kind = draw(st.sampled_from(["value", "value", "value", "cut", "bytes"]))
+    if kind == "cut":
+        text = json.dumps(MANIFEST)
+        return text[: draw(st.integers(0, len(text) - 1))].encode()
+    if kind == "bytes":
+        return draw(st.binary(max_size=200))
+    return draw(mutated(MANIFEST, depth=5))
 
 
 @_settings("manifest")
@@ -368,24 +372,6 @@ def _run_results(invocation: str) -> dict[str, Any]:
             for uid, status in [("model.mini.items", "success"), ("model.mini.events", "error")]
         ],
     }
-
-
-@st.composite
-def mutated(draw: st.DrawFn, base: dict[str, Any]) -> bytes:
-    raw = json.loads(json.dumps(base))
-    at: Any = raw
-    for _ in range(draw(st.integers(1, 4))):
-        if isinstance(at, dict) and at:
-            key = draw(st.sampled_from(sorted(at)))
-        elif isinstance(at, list) and at:
-            key = draw(st.integers(0, len(at) - 1))
-        else:
-            break
-        if draw(st.integers(0, 2)) == 0 or not isinstance(at[key], (dict, list)):
-            at[key] = draw(JSONISH)
-            break
-        at = at[key]
-    return json.dumps(raw, allow_nan=True).encode()
 
 
 def _history_rows(place: Path) -> list[tuple[str, str]]:
