@@ -2,7 +2,8 @@
 """Set up and run dbt-assets from a fresh clone with nothing but Python and the package registry.
 
     python3 dev.py demo     # virtualenv + install, then dbt-assets run --select downstream_of:orders
-    python3 dev.py test     # virtualenv + install, lint, type-check, the whole test suite
+    python3 dev.py test     # virtualenv + install, lint, type-check, layers, the whole test suite
+    python3 dev.py test --fast  # the unit tier only (tests that start no process; < 1 min)
     python3 dev.py test-10k # the 10,000-model tests, too long for the suite (~20 min; CI runs them after it)
 
 The virtualenv is ./.venv (override with DBT_ASSETS_VENV); installation is skipped while
@@ -69,10 +70,17 @@ def demo() -> None:
 
 
 def test(pytest_args: list[str]) -> None:
-    """Lint, type-check and run every test, the slow differential ones included."""
+    """Lint, type-check, check the layers contract (lint-imports: imports only downward, no
+    cycle) and run every test, the slow differential ones included; with ``--fast``, the unit
+    tier alone (no process started)."""
+    if "--fast" in pytest_args:
+        rest = [a for a in pytest_args if a != "--fast"]
+        sh(BIN / "python", "-m", "pytest", "-m", "unit", "-p", "no:xdist", "-q", *rest)
+        return
     sh(BIN / "ruff", "check", ".")
     sh(BIN / "ruff", "format", "--check", ".")
     sh(BIN / "mypy")
+    sh(BIN / "lint-imports")
     sh(BIN / "python", "-m", "pytest", "-n", "auto", *pytest_args)  # one worker per core
 
 

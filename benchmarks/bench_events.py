@@ -26,8 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from dbt_assets.events import AssetFinished, LogReader
-from dbt_assets.history import History
+from dbt_assets.history.store import History
+from dbt_assets.run.events import AssetFinished, LogReader
 
 REPO = Path(__file__).resolve().parent.parent
 DBT = str(Path(sys.executable).with_name("dbt"))

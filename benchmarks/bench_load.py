@@ -50,8 +50,8 @@ def project_manifest(models: int) -> Path:
 
 
 def time_in_process(data: bytes, repeat: int) -> tuple[float, float]:
-    from dbt_assets.graph import AssetGraph
-    from dbt_assets.manifest import decode_manifest
+    from dbt_assets.manifest.decode import decode_manifest
+    from dbt_assets.manifest.graph import AssetGraph
 
     ours, reference = [], []
     for _ in range(repeat):
@@ -85,7 +85,7 @@ def measure(models: int, repeat: int) -> dict[str, float]:
     load_argv = [
         py,
         "-c",
-        "from dbt_assets.graph import AssetGraph; from dbt_assets.manifest import "
+        "from dbt_assets.manifest.graph import AssetGraph; from dbt_assets.manifest.decode import "
         f"read_manifest; AssetGraph(read_manifest({str(manifest)!r}))",
     ]
     cli_argv = [str(Path(py).with_name("dbt-assets")), "ls", "--manifest", str(manifest), "--output", "json"]

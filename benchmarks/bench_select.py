@@ -72,8 +72,8 @@ def main() -> None:
         )
         dbt_ls.append(time.perf_counter() - start)
 
-    from dbt_assets.graph import AssetGraph
-    from dbt_assets.manifest import read_manifest
+    from dbt_assets.manifest.decode import read_manifest
+    from dbt_assets.manifest.graph import AssetGraph
     from dbt_assets.selection import select
 
     graph = AssetGraph(read_manifest(manifest), project)

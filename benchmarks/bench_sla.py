@@ -37,8 +37,8 @@ sys.path.insert(0, str(HERE))
 from bench_load import WORK, project_manifest  # noqa: E402
 
 from dbt_assets.api import check_slas, load_graph  # noqa: E402
-from dbt_assets.history import History  # noqa: E402
-from dbt_assets.schedule import Deadline  # noqa: E402
+from dbt_assets.history.store import History  # noqa: E402
+from dbt_assets.sla.schedule import Deadline  # noqa: E402
 
 RULES = """slas:
   - select: "*"

@@ -2,6 +2,7 @@
 
 The public surface; everything else is internal. Names are imported on first use, so that
 ``import dbt_assets`` (and ``dbt-assets --help``) does not pay for networkx and pydantic.
+No name here is also a submodule's (``dbt_assets.export`` is always the function).
 
     >>> import dbt_assets
     >>> graph = dbt_assets.load_graph(project_dir="fixtures/dbt_project")   # doctest: +SKIP
@@ -13,7 +14,22 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from dbt_assets.alerts import AlertError, Delivery, deliver, notify_command, post_webhook
+    from dbt_assets._core.errors import (
+        AlertError,
+        AssetNotFoundError,
+        DbtAssetsError,
+        DbtCommandError,
+        DbtNotFoundError,
+        HistoryError,
+        ManifestError,
+        ManifestVersionError,
+        ProfilesNotFoundError,
+        ProjectNotFoundError,
+        RunError,
+        ScheduleError,
+        SelectionError,
+        SlaConfigError,
+    )
     from dbt_assets.api import (
         asset_sla,
         asset_statuses,
@@ -34,22 +50,16 @@ if TYPE_CHECKING:
         shard_selection,
         start_run,
     )
-    from dbt_assets.asset import Asset, AssetDetail, Column, SourceFreshness
-    from dbt_assets.compile import Plan
-    from dbt_assets.errors import (
-        AssetNotFoundError,
-        DbtAssetsError,
-        DbtCommandError,
-        DbtNotFoundError,
-        HistoryError,
-        ManifestError,
-        ManifestVersionError,
-        ProfilesNotFoundError,
-        ProjectNotFoundError,
-        RunError,
-        SelectionError,
-    )
-    from dbt_assets.events import (
+    from dbt_assets.history.facts import AssetFacts
+    from dbt_assets.history.schema import AssetResult, AssetStatus, RunRecord
+    from dbt_assets.history.store import History
+    from dbt_assets.interop.export import Export, ExportedAsset
+    from dbt_assets.manifest.asset import Asset, AssetDetail, Column, SourceFreshness, group_of, owners_of
+    from dbt_assets.manifest.decode import SUPPORTED_SCHEMA_VERSIONS, read_manifest
+    from dbt_assets.manifest.graph import AssetGraph, is_materialized, materialized_parents
+    from dbt_assets.plan.compile import Plan
+    from dbt_assets.plan.shard import Shard, ShardedPlan
+    from dbt_assets.run.events import (
         AssetFinished,
         AssetStarted,
         DbtLog,
@@ -58,49 +68,38 @@ if TYPE_CHECKING:
         RunFinished,
         RunStarted,
     )
-    from dbt_assets.export import Export, ExportedAsset
-    from dbt_assets.facts import AssetFacts
-    from dbt_assets.graph import AssetGraph
-    from dbt_assets.history import AssetResult, AssetStatus, History, RunRecord
-    from dbt_assets.manifest import SUPPORTED_SCHEMA_VERSIONS, read_manifest
-    from dbt_assets.project import Project
-    from dbt_assets.runner import Run, RunOptions, RunResult
-    from dbt_assets.schedule import Deadline, ScheduleError
-    from dbt_assets.shard import Shard, ShardedPlan
-    from dbt_assets.sla import SlaResult, judge
-    from dbt_assets.sla_config import Sla, SlaConfigError, SourceSla
-    from dbt_assets.sla_explain import Cause, Explanation
+    from dbt_assets.run.invocation import RunOptions, RunResult
+    from dbt_assets.run.project import Project
+    from dbt_assets.run.runner import Run
+    from dbt_assets.sla.alerts import Delivery, deliver, notify_command, post_webhook
+    from dbt_assets.sla.config import Sla, SourceSla
+    from dbt_assets.sla.explain import Cause, Explanation
+    from dbt_assets.sla.judge import SlaResult, declared_slas, judge
+    from dbt_assets.sla.schedule import Deadline
 
 _EXPORTS = {
-    "alerts": ("AlertError", "Delivery", "deliver", "notify_command", "post_webhook"),
-    "api": (
+    "dbt_assets.api": (
         "asset_sla",
         "asset_statuses",
         "check_slas",
         "check_source_freshness",
+        "describe_asset",
         "emit_openlineage",
         "explain_sla",
         "export",
-        "openlineage_events",
-        "run_slas",
-        "shard_selection",
-        "describe_asset",
         "lineage",
         "list_assets",
         "load_graph",
         "open_history",
+        "openlineage_events",
         "plan_selection",
         "retry_run",
+        "run_slas",
+        "shard_selection",
         "start_run",
     ),
-    "compile": ("Plan",),
-    "asset": (
-        "Asset",
-        "AssetDetail",
-        "Column",
-        "SourceFreshness",
-    ),
-    "errors": (
+    "dbt_assets._core.errors": (
+        "AlertError",
         "AssetNotFoundError",
         "DbtAssetsError",
         "DbtCommandError",
@@ -111,9 +110,34 @@ _EXPORTS = {
         "ProfilesNotFoundError",
         "ProjectNotFoundError",
         "RunError",
+        "ScheduleError",
         "SelectionError",
+        "SlaConfigError",
     ),
-    "events": (
+    "dbt_assets.manifest.decode": (
+        "SUPPORTED_SCHEMA_VERSIONS",
+        "read_manifest",
+    ),
+    "dbt_assets.manifest.graph": (
+        "AssetGraph",
+        "is_materialized",
+        "materialized_parents",
+    ),
+    "dbt_assets.manifest.asset": (
+        "Asset",
+        "AssetDetail",
+        "Column",
+        "SourceFreshness",
+        "group_of",
+        "owners_of",
+    ),
+    "dbt_assets.plan.compile": ("Plan",),
+    "dbt_assets.plan.shard": (
+        "Shard",
+        "ShardedPlan",
+    ),
+    "dbt_assets.run.project": ("Project",),
+    "dbt_assets.run.events": (
         "AssetFinished",
         "AssetStarted",
         "DbtLog",
@@ -122,30 +146,42 @@ _EXPORTS = {
         "RunFinished",
         "RunStarted",
     ),
-    "graph": ("AssetGraph",),
-    "history": (
-        "AssetResult",
-        "AssetStatus",
-        "History",
-        "RunRecord",
-    ),
-    "manifest": (
-        "SUPPORTED_SCHEMA_VERSIONS",
-        "read_manifest",
-    ),
-    "project": ("Project",),
-    "runner": (
-        "Run",
+    "dbt_assets.run.runner": ("Run",),
+    "dbt_assets.run.invocation": (
         "RunOptions",
         "RunResult",
     ),
-    "export": ("Export", "ExportedAsset"),
-    "facts": ("AssetFacts",),
-    "shard": ("Shard", "ShardedPlan"),
-    "schedule": ("Deadline", "ScheduleError"),
-    "sla": ("SlaResult", "judge"),
-    "sla_config": ("Sla", "SlaConfigError", "SourceSla"),
-    "sla_explain": ("Cause", "Explanation"),
+    "dbt_assets.history.facts": ("AssetFacts",),
+    "dbt_assets.history.schema": (
+        "AssetResult",
+        "AssetStatus",
+        "RunRecord",
+    ),
+    "dbt_assets.history.store": ("History",),
+    "dbt_assets.sla.alerts": (
+        "Delivery",
+        "deliver",
+        "notify_command",
+        "post_webhook",
+    ),
+    "dbt_assets.sla.config": (
+        "Sla",
+        "SourceSla",
+    ),
+    "dbt_assets.sla.explain": (
+        "Cause",
+        "Explanation",
+    ),
+    "dbt_assets.sla.judge": (
+        "SlaResult",
+        "declared_slas",
+        "judge",
+    ),
+    "dbt_assets.sla.schedule": ("Deadline",),
+    "dbt_assets.interop.export": (
+        "Export",
+        "ExportedAsset",
+    ),
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 
@@ -202,18 +238,23 @@ __all__ = [
     "asset_statuses",
     "check_slas",
     "check_source_freshness",
+    "declared_slas",
     "deliver",
     "describe_asset",
     "emit_openlineage",
     "explain_sla",
     "export",
+    "group_of",
+    "is_materialized",
     "judge",
     "lineage",
     "list_assets",
     "load_graph",
+    "materialized_parents",
     "notify_command",
     "open_history",
     "openlineage_events",
+    "owners_of",
     "plan_selection",
     "post_webhook",
     "read_manifest",
@@ -222,14 +263,13 @@ __all__ = [
     "shard_selection",
     "start_run",
 ]
-assert sorted(__all__) == sorted(_MODULE_OF)
 
 
 def __getattr__(name: str) -> Any:
     module = _MODULE_OF.get(name)
     if module is None:
         raise AttributeError(f"module 'dbt_assets' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"dbt_assets.{module}"), name)
+    value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import pytest
 from click.testing import CliRunner, Result
 
-from dbt_assets.cli import main, spread_multi_values
+from dbt_assets.cli.main import main, spread_multi_values
 
 if TYPE_CHECKING:
     from tests.dbt_oracle import DbtLs
@@ -97,7 +97,7 @@ def assert_ran_with(project: Path, executable: Path, history: Path | None = None
     version), not by the dbt of this virtualenv."""
     import dbt.version
 
-    from dbt_assets.history import History
+    from dbt_assets.history.store import History
 
     version = subprocess.run([str(executable), "--version"], capture_output=True, text=True, check=True)
     expected = version.stdout

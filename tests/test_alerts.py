@@ -15,9 +15,10 @@ from typing import ClassVar
 
 import pytest
 
-from dbt_assets.alerts import AlertError, post_webhook
-from dbt_assets.events import AssetFinished
-from dbt_assets.history import History
+from dbt_assets._core.errors import AlertError
+from dbt_assets.history.store import History
+from dbt_assets.run.events import AssetFinished
+from dbt_assets.sla.alerts import post_webhook
 
 from .conftest import cli
 
@@ -202,8 +203,8 @@ def test_malformed_urls_are_a_clean_error(url: str) -> None:
 
 
 def test_a_notify_command_that_hangs_is_stopped_with_its_children(tmp_path: Path) -> None:
-    from dbt_assets.alerts import notify_command
-    from dbt_assets.sla import SlaResult
+    from dbt_assets.sla.alerts import notify_command
+    from dbt_assets.sla.judge import SlaResult
 
     pidfile = tmp_path / "child.pid"
     command = f"sh -c 'sleep 60 & echo $! > {pidfile}; wait'"

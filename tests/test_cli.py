@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from dbt_assets.cli import main
+from dbt_assets.cli.main import main
 from tests.conftest import EXAMPLE_MANIFESTS, cli
 
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from dbt_assets.compile import Plan, plan
-from dbt_assets.graph import AssetGraph
-from dbt_assets.manifest import read_manifest
-from dbt_assets.project import Project
+from dbt_assets.manifest.decode import read_manifest
+from dbt_assets.manifest.graph import AssetGraph
+from dbt_assets.plan.compile import Plan, plan
+from dbt_assets.run.project import Project
 from dbt_assets.selection import resource_types_for
 from tests.conftest import FIXTURE_PROJECT, copy_project, run_dbt
 from tests.dbt_oracle import DbtLs

@@ -21,9 +21,9 @@ from typing import Any
 
 import pytest
 
-from dbt_assets.compile import plan
-from dbt_assets.graph import AssetGraph
-from dbt_assets.manifest import RECORD_SECTIONS, read_manifest
+from dbt_assets.manifest.decode import RECORD_SECTIONS, read_manifest
+from dbt_assets.manifest.graph import AssetGraph
+from dbt_assets.plan.compile import plan
 from dbt_assets.selection import resource_types_for
 from tests.conftest import REPO, cli
 from tests.dbt_oracle import DbtLs

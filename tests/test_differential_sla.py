@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from dbt_assets.api import check_slas, load_graph
-from dbt_assets.compile import plan
-from dbt_assets.graph import AssetGraph
-from dbt_assets.history import History
+from dbt_assets.history.store import History
+from dbt_assets.manifest.graph import AssetGraph
+from dbt_assets.plan.compile import plan
 from dbt_assets.selection import select
 from tests.conftest import cli
 from tests.dbt_oracle import DbtLs

@@ -254,7 +254,7 @@ def test_state_errors_name_the_fix(state_project: tuple[Path, DbtLs], tmp_path: 
 def test_deleting_a_versioned_contracted_model_is_refused() -> None:
     """dbt raises ContractBreakingChangeError for this; built from plain manifest data here
     (the fixture has no contracted versioned model, and adding one would break every case)."""
-    from dbt_assets.errors import SelectionError
+    from dbt_assets._core.errors import SelectionError
     from dbt_assets.selection.state import StateComparison
 
     gone = {"resource_type": "model", "contract": {"enforced": True}, "version": 1}

@@ -45,7 +45,7 @@ def assert_clean_error(result: object, *needles: str) -> None:
 )
 def test_times_that_are_not_finite_or_out_of_range(project: Path, at: str) -> None:
     (project / ".dbt-assets").mkdir()
-    from dbt_assets.history import History
+    from dbt_assets.history.store import History
 
     History.open(project / ".dbt-assets" / "history.db").close()
     result = cli("sla", "check", "--project-dir", str(project), "--at", at)
@@ -171,7 +171,7 @@ def test_select_ids_naming_an_asset_instead_of_its_unique_id(tmp_path: Path) -> 
 def test_imported_run_results_with_values_of_another_type(project: Path, field: str, value: object) -> None:
     import json
 
-    from dbt_assets.history import History
+    from dbt_assets.history.store import History
 
     document: dict[str, object] = {
         "metadata": {"invocation_id": "inv-odd", "generated_at": "2026-11-20T07:00:10Z"},
@@ -204,7 +204,7 @@ def test_dbt_output_with_values_of_another_type_is_a_log_line() -> None:
     display or history sees a number where a string belongs."""
     import json
 
-    from dbt_assets.events import AssetFinished, DbtLog, LogReader
+    from dbt_assets.run.events import AssetFinished, DbtLog, LogReader
 
     reader = LogReader()
     start = {"info": {"name": "NodeStart", "level": "debug"}, "data": {"node_info": {"unique_id": 0}}}

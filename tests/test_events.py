@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from dbt_assets.events import (
+from dbt_assets.run.events import (
     AssetFinished,
     AssetStarted,
     DbtLog,

@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from dbt_assets.events import AssetFinished
-from dbt_assets.facts import RECENT, AssetFacts, ResultRow, facts_from_rows, fold, percentile
-from dbt_assets.history import MIGRATIONS, History
+from dbt_assets._core.durations import percentile
+from dbt_assets.history.facts import RECENT, AssetFacts, ResultRow, facts_from_rows, fold
+from dbt_assets.history.schema import MIGRATIONS
+from dbt_assets.history.store import History
+from dbt_assets.run.events import AssetFinished
 
 DAY = 86400.0
 
@@ -147,7 +149,8 @@ def test_a_version_2_history_gets_its_facts_when_migrated(tmp_path: Path) -> Non
     path = tmp_path / "old.db"
     db = sqlite3.connect(path)
     for migration in MIGRATIONS[:2]:
-        db.executescript(migration)
+        for statement in migration:
+            db.execute(statement)
     db.execute("INSERT INTO runs (command, started_at, status) VALUES ('run', 0, 'success')")
     db.executemany(
         "INSERT INTO asset_results (run_id, unique_id, status, started_at, finished_at, execution_time) "

@@ -27,9 +27,9 @@ import yaml
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from dbt_assets.cli import main
-from dbt_assets.events import LogReader
-from dbt_assets.history import History
+from dbt_assets.cli.main import main
+from dbt_assets.history.store import History
+from dbt_assets.run.events import LogReader
 from tests.conftest import EXAMPLE_MANIFESTS, cli
 
 BUDGET = {
@@ -475,9 +475,9 @@ DBT_LINES = st.lists(
 
 
 def _graph_and_plan() -> tuple[Any, Any]:
-    from dbt_assets.compile import plan
-    from dbt_assets.graph import AssetGraph
-    from dbt_assets.manifest import decode_manifest
+    from dbt_assets.manifest.decode import decode_manifest
+    from dbt_assets.manifest.graph import AssetGraph
+    from dbt_assets.plan.compile import plan
 
     graph = AssetGraph(decode_manifest(json.dumps(MANIFEST).encode()))
     return graph, plan(graph, "run", ["items", "events"])
@@ -487,7 +487,7 @@ def _graph_and_plan() -> tuple[Any, Any]:
 @given(lines=DBT_LINES)
 def test_dbt_output_lines_become_events(lines: list[str]) -> None:
     """Whatever dbt prints becomes events (no exception), and every display shows them."""
-    from dbt_assets.progress import Display, JsonDisplay, LiveDisplay
+    from dbt_assets.cli.progress import Display, JsonDisplay, LiveDisplay
 
     graph, plan = _graph_and_plan()
     reader = LogReader()
@@ -504,8 +504,8 @@ def test_dbt_output_lines_become_events(lines: list[str]) -> None:
 def test_dbt_output_lines_of_a_run(place: Path, lines: list[str], code: int) -> None:
     """A run over a dbt that prints these lines and exits with ``code``: it ends with 0, 1
     or 2 and records only what the lines said (or cancelled/not reached for the rest)."""
-    from dbt_assets.project import Project
-    from dbt_assets.runner import Run
+    from dbt_assets.run.project import Project
+    from dbt_assets.run.runner import Run
 
     said: dict[Any, set[str]] = {}
     started: set[str] = set()

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from dbt_assets.errors import AssetNotFoundError
-from dbt_assets.graph import AssetGraph
-from dbt_assets.manifest import read_manifest
+from dbt_assets._core.errors import AssetNotFoundError
+from dbt_assets.manifest.decode import read_manifest
+from dbt_assets.manifest.graph import AssetGraph
 
 
 @pytest.fixture(scope="module")

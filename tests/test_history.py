@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from dbt_assets.errors import HistoryError
-from dbt_assets.events import AssetFinished, DbtLog
-from dbt_assets.history import MIGRATIONS, SCHEMA_VERSION, History, history_path
+from dbt_assets._core.errors import HistoryError
+from dbt_assets.history.recovery import open_history
+from dbt_assets.history.schema import MIGRATIONS, SCHEMA_VERSION, history_path
+from dbt_assets.history.store import History
+from dbt_assets.run.events import AssetFinished, DbtLog
 
 
 def _record_run(path: Path, runs: int, assets: int) -> None:
@@ -41,7 +43,8 @@ def test_a_new_database_has_the_current_schema(tmp_path: Path) -> None:
 def test_an_older_database_is_migrated_in_place(tmp_path: Path) -> None:
     path = tmp_path / "history.db"
     old = sqlite3.connect(path)
-    old.executescript(MIGRATIONS[0])
+    for statement in MIGRATIONS[0]:
+        old.execute(statement)
     old.execute("PRAGMA user_version=1")
     old.execute("INSERT INTO runs (command, started_at, status) VALUES ('run', 1.0, 'success')")
     old.execute("INSERT INTO asset_results (run_id, unique_id, status) VALUES (1, 'model.p.a', 'success')")
@@ -266,13 +269,13 @@ def test_a_killed_run_is_recovered_from_dbts_run_results_once(tmp_path: Path) ->
         "results": [{"unique_id": "model.p.a", "status": "success", "execution_time": 1.5, "timing": []}],
     }
     (project / "target" / "run_results.json").write_text(json.dumps(results))
-    with History.open(db, create=False) as history:
+    with open_history(db, create=False) as history:
         assert history.recovered == [run_id]
         run = history.run(run_id)
         got = {r.unique_id: r.status for r in history.results(run_id)}
     assert run.status == "interrupted" and "1 results from run_results.json" in (run.message or "")
     assert got == {"model.p.a": "success", "model.p.b": "cancelled"}
-    with History.open(db, create=False) as history:
+    with open_history(db, create=False) as history:
         assert history.recovered == []
         assert len(history.results(run_id)) == 2
 
@@ -294,5 +297,5 @@ def test_another_invocations_run_results_are_not_taken(tmp_path: Path) -> None:
         "results": [{"unique_id": "model.p.a", "status": "success"}],
     }
     (project / "target" / "run_results.json").write_text(json.dumps(other))
-    with History.open(db, create=False) as history:
+    with open_history(db, create=False) as history:
         assert {r.unique_id: r.status for r in history.results(run_id)} == {"model.p.a": "cancelled"}

@@ -34,14 +34,14 @@ from airflow.serialization.serialized_objects import DagSerialization  # noqa: E
 from airflow.settings import Session  # noqa: E402
 
 from dbt_assets.api import load_graph, plan_selection  # noqa: E402
-from dbt_assets.history import History  # noqa: E402
+from dbt_assets.history.store import History  # noqa: E402
 from dbt_assets.integrations.airflow import (  # noqa: E402
     asset_units,
     dbt_dag,
     deadline_alerts,
     plan_units,
 )
-from dbt_assets.project import Project  # noqa: E402
+from dbt_assets.run.project import Project  # noqa: E402
 from tests.airflow_dag_spec import dag_kwargs  # noqa: E402
 from tests.conftest import FLAKY, assert_ran_with, dbt_ls  # noqa: E402
 

@@ -10,7 +10,7 @@ import pytest
 
 from dbt_assets.api import load_graph
 from dbt_assets.integrations.dagster import asset_key, asset_specs, dbt_assets_definition
-from dbt_assets.project import Project
+from dbt_assets.run.project import Project
 from dbt_assets.selection import select
 from tests.conftest import assert_ran_with
 

@@ -15,9 +15,9 @@ from prefect.states import State
 from prefect.testing.utilities import prefect_test_harness
 
 from dbt_assets.api import load_graph
-from dbt_assets.history import History
+from dbt_assets.history.store import History
 from dbt_assets.integrations.prefect import dbt_flow, prefect_asset
-from dbt_assets.project import Project
+from dbt_assets.run.project import Project
 from tests.conftest import FLAKY, assert_ran_with
 
 pytestmark = pytest.mark.slow

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from dbt_assets.compile import Plan, plan
-from dbt_assets.graph import AssetGraph
-from dbt_assets.long_selection import (
+from dbt_assets.manifest.graph import AssetGraph
+from dbt_assets.plan.compile import Plan, plan
+from dbt_assets.plan.long_selection import (
     SELECTOR_NAME,
     argv_size,
     selector_definition,
@@ -24,8 +24,8 @@ from dbt_assets.long_selection import (
     shadow_project,
     split_argv,
 )
-from dbt_assets.project import Project
-from dbt_assets.runner import Run
+from dbt_assets.run.project import Project
+from dbt_assets.run.runner import Run
 from dbt_assets.selection import resource_types_for
 from tests.conftest import FIXTURE_PROJECT, copy_project, run_dbt
 from tests.dbt_oracle import DbtLs
@@ -157,7 +157,7 @@ def test_half_of_a_10000_model_build_fits_a_command_line(generated_10k: tuple[Pa
     becomes a generated selector, which selects exactly the half (checked with the evaluator
     the differential suites prove equal to dbt; dbt itself checks the same construction above).
     With the 10,000-model tests (``python3 dev.py test-10k``), which parse that project once."""
-    from dbt_assets.manifest import read_manifest
+    from dbt_assets.manifest.decode import read_manifest
     from dbt_assets.selection import METHODS, resolve
     from dbt_assets.selection.parse import parse_definition
 

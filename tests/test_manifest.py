@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from dbt_assets.errors import ManifestError, ManifestVersionError
-from dbt_assets.manifest import ASSET_RESOURCE_TYPES, read_manifest
+from dbt_assets._core.errors import ManifestError, ManifestVersionError
+from dbt_assets.manifest.decode import ASSET_RESOURCE_TYPES, read_manifest
 
 SECTIONS = (
     "nodes",

@@ -17,9 +17,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dbt_assets.asset import asset_from_record
-from dbt_assets.graph import AssetGraph
-from dbt_assets.manifest import ASSET_RESOURCE_TYPES, GroupRecord, NodeRecord, decode_manifest
+from dbt_assets.manifest.asset import asset_from_record
+from dbt_assets.manifest.decode import ASSET_RESOURCE_TYPES, GroupRecord, NodeRecord, decode_manifest
+from dbt_assets.manifest.graph import AssetGraph
 from tests.manifest_schema import JSON_TYPES, VERSIONS, EntryKind, entry_kinds, json_types
 
 pytestmark = pytest.mark.unit
@@ -213,7 +213,7 @@ def test_odd_values_of_fields_the_graph_does_not_need_are_never_fatal(field: str
     ],
 )
 def test_malformed_needed_fields_name_their_json_path(field: str, value: Any) -> None:
-    from dbt_assets.errors import ManifestError
+    from dbt_assets._core.errors import ManifestError
 
     entry = {
         "unique_id": "model.pkg.a",

@@ -16,7 +16,7 @@ from openlineage.client.generated import error_message_run, job_type_job, parent
 from openlineage.client.serde import Serde
 
 from dbt_assets.api import load_graph, open_history, openlineage_events
-from dbt_assets.openlineage import PRODUCER
+from dbt_assets.interop.openlineage import PRODUCER
 
 from .conftest import cli
 from .test_alerts import Hook, closed_port, server  # noqa: F401 (a fixture)

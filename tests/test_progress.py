@@ -6,10 +6,10 @@ import io
 from pathlib import Path
 
 from dbt_assets.api import load_graph
-from dbt_assets.compile import Plan
-from dbt_assets.events import AssetFinished, AssetStarted, DbtLog
-from dbt_assets.progress import Display, JsonDisplay, LiveDisplay, make_display, render_summary
-from dbt_assets.runner import RunResult
+from dbt_assets.cli.progress import Display, JsonDisplay, LiveDisplay, make_display, render_summary
+from dbt_assets.plan.compile import Plan
+from dbt_assets.run.events import AssetFinished, AssetStarted, DbtLog
+from dbt_assets.run.invocation import RunResult
 
 ORDERS, CUSTOMERS, TEST = (
     "model.shop.orders",

@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 
 from dbt_assets.api import open_history, start_run
-from dbt_assets.dbt_cli import WATCHDOG_ENV
-from dbt_assets.events import AssetFinished, AssetStarted, DbtLog, DbtStarted, RunFinished, RunStarted
-from dbt_assets.history import History
-from dbt_assets.project import Project
-from dbt_assets.runner import RunOptions
+from dbt_assets.history.store import History
+from dbt_assets.run.dbt_cli import WATCHDOG_ENV
+from dbt_assets.run.events import AssetFinished, AssetStarted, DbtLog, DbtStarted, RunFinished, RunStarted
+from dbt_assets.run.invocation import RunOptions
+from dbt_assets.run.project import Project
 
 from .conftest import DBT, REPO, cli, copy_project, dbt_ls
 
@@ -56,7 +56,7 @@ def _json_lines(text: str, *, slas: bool = False) -> list[dict[str, object]]:
 
 
 def _history(project: Path) -> History:
-    return History.open(project / ".dbt-assets" / "history.db", create=False)
+    return open_history(path=project / ".dbt-assets" / "history.db", create=False)
 
 
 def _break_orders(project: Path) -> None:

@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from dbt_assets.schedule import Deadline, ScheduleError, parse_moment
+from dbt_assets._core.errors import ScheduleError
+from dbt_assets.sla.schedule import Deadline, parse_moment
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")

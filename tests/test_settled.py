@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from dbt_assets.artifacts import read_run_results
-from dbt_assets.errors import ManifestError
-from dbt_assets.manifest import read_manifest
-from dbt_assets.settled import read_settled
+from dbt_assets._core.errors import ManifestError
+from dbt_assets._core.settled import read_settled
+from dbt_assets.manifest.decode import read_manifest
+from dbt_assets.run.artifacts import read_run_results
 from tests.conftest import EXAMPLE_MANIFESTS
 
 pytestmark = pytest.mark.unit

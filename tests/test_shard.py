@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 
 from dbt_assets.api import load_graph, shard_selection
-from dbt_assets.compile import plan
-from dbt_assets.facts import AssetFacts
-from dbt_assets.graph import AssetGraph
-from dbt_assets.history import History
-from dbt_assets.manifest import read_manifest
-from dbt_assets.shard import ShardedPlan, shard
+from dbt_assets.history.facts import AssetFacts
+from dbt_assets.history.store import History
+from dbt_assets.manifest.decode import read_manifest
+from dbt_assets.manifest.graph import AssetGraph
+from dbt_assets.plan.compile import plan
+from dbt_assets.plan.shard import ShardedPlan, shard
 from tests.conftest import cli
 from tests.dbt_oracle import DbtLs
 from tests.test_compile import dbt_selects

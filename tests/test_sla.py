@@ -12,8 +12,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from dbt_assets.events import AssetFinished
-from dbt_assets.history import History
+from dbt_assets.history.store import History
+from dbt_assets.run.events import AssetFinished
 
 from .conftest import cli
 

@@ -6,10 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from dbt_assets.graph import AssetGraph
-from dbt_assets.manifest import read_manifest
-from dbt_assets.project import Project
-from dbt_assets.sla_config import Sla, SlaConfigError, effective_slas, parse_duration
+from dbt_assets._core.durations import parse_duration
+from dbt_assets._core.errors import SlaConfigError
+from dbt_assets.manifest.decode import read_manifest
+from dbt_assets.manifest.graph import AssetGraph
+from dbt_assets.run.project import Project
+from dbt_assets.sla.config import Sla, effective_slas
 from tests.conftest import run_dbt
 
 ORDERS_META = "    config:\n      meta:\n        owner: analytics@shop.example\n"

@@ -10,10 +10,10 @@ import pytest
 from msgspec.structs import replace
 
 from dbt_assets.api import load_graph
-from dbt_assets.facts import AssetFacts
-from dbt_assets.graph import AssetGraph
-from dbt_assets.sla import SlaResult, judge, worst_exit_code
-from dbt_assets.sla_config import Sla, SourceSla
+from dbt_assets.history.facts import AssetFacts
+from dbt_assets.manifest.graph import AssetGraph
+from dbt_assets.sla.config import Sla, SourceSla
+from dbt_assets.sla.judge import SlaResult, judge, worst_exit_code
 
 ORDERS = "model.shop.orders"
 STG = "model.shop.stg_orders"

@@ -32,34 +32,38 @@ import time
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
 from airflow.providers.standard.operators.python import PythonOperator
 from airflow.sdk import DAG, Asset, TaskGroup
 
-from dbt_assets.api import open_history, plan_selection, shard_selection, start_run
-from dbt_assets.events import SUCCESS_STATUSES, AssetFinished
-from dbt_assets.graph import CHECK_RESOURCE_TYPES, AssetGraph
-from dbt_assets.history import History
-from dbt_assets.integrations import is_materialized, materialized_parents
-from dbt_assets.project import Project
-from dbt_assets.schedule import Deadline, ScheduleError
-from dbt_assets.sla import declared_slas
-from dbt_assets.sla_config import Sla
+from dbt_assets import (
+    AssetFinished,
+    AssetGraph,
+    History,
+    Project,
+    Sla,
+    declared_slas,
+    deliver,
+    is_materialized,
+    materialized_parents,
+)
+from dbt_assets._core.errors import ScheduleError
+from dbt_assets._core.vocab import CHECK_TYPES
+from dbt_assets.api import (
+    check_slas,
+    deadline_offsets,
+    not_succeeded_since,
+    open_history,
+    plan_selection,
+    shard_selection,
+    start_run,
+)
 
 Mode = Literal["asset", "group"]
 _TASK_ID = re.compile(r"[^A-Za-z0-9_-]+")
-_PRESETS = {
-    "@hourly": "0 * * * *",
-    "@daily": "0 0 * * *",
-    "@midnight": "0 0 * * *",
-    "@weekly": "0 0 * * 0",
-    "@monthly": "0 0 1 * *",
-    "@yearly": "0 0 1 1 *",
-    "@annually": "0 0 1 1 *",
-}
 
 
 def airflow_asset(graph: AssetGraph, unique_id: str) -> Asset:
@@ -89,7 +93,7 @@ def asset_units(graph: AssetGraph, planned: Sequence[str]) -> list[Unit]:
     checks: dict[str, list[str]] = {uid: [] for uid in assets}
     loose: list[tuple[str, list[str]]] = []
     for uid in sorted(members):
-        if graph.records[uid].resource_type not in CHECK_RESOURCE_TYPES:
+        if graph.records[uid].resource_type not in CHECK_TYPES:
             continue
         tested = sorted(_nearest(graph, uid, among))
         home = _downstream_of_all(graph, tested)
@@ -207,7 +211,8 @@ def run_assets(
         wanted = list(unique_ids)
         ti, dag_run = context.get("ti"), context.get("dag_run")
         if ti is not None and dag_run is not None and (ti.try_number or 1) > 1:
-            wanted = _not_done_since(history, wanted, dag_run.start_date)
+            since = dag_run.start_date.timestamp() if dag_run.start_date is not None else None
+            wanted = not_succeeded_since(history, wanted, since)
             print(
                 f"dbt-assets: try {ti.try_number}, running what has not succeeded yet: {len(wanted)} node(s)"
             )
@@ -227,24 +232,6 @@ def run_assets(
         failed = ", ".join(r.unique_id for r in result.failures) or result.message or result.status
         raise RuntimeError(f"dbt {command} failed (dbt-assets run {result.run_id}): {failed}")
     return statuses
-
-
-def _not_done_since(history: History, unique_ids: list[str], started: datetime | None) -> list[str]:
-    """The assets without a success since ``started`` (all of them when all have one: the
-    task was cleared to run again, not retried)."""
-    if started is None:
-        return unique_ids
-    since = started.timestamp()
-    statuses = history.asset_statuses(unique_ids)
-    done = {
-        uid
-        for uid, status in statuses.items()
-        if status.last_success_at is not None
-        and status.last_success_at >= since
-        and status.last_status in SUCCESS_STATUSES
-    }
-    left = [uid for uid in unique_ids if uid not in done]
-    return left or unique_ids
 
 
 def plan_units(
@@ -362,32 +349,15 @@ def deadline_alerts(
     from airflow.sdk.definitions.callback import SyncCallback
     from airflow.sdk.definitions.deadline import DeadlineAlert, DeadlineReference
 
-    cron = _PRESETS.get(schedule.strip(), schedule)
     try:
-        runs = Deadline.parse(cron, timezone)
+        offsets, irregular = deadline_offsets(
+            graph, unique_ids, schedule, timezone=timezone, ticks=ticks, now=now
+        )
     except ScheduleError as exc:
         raise ValueError(f"schedule {schedule!r}: {exc}") from exc
-    tick = time.time() if now is None else now
-    starts = []
-    for _ in range(ticks):
-        tick = runs.next(tick)
-        starts.append(tick)
-    by_interval: dict[timedelta, list[str]] = {}
-    slas = declared_slas(graph)
-    for uid in unique_ids:
-        sla = slas.get(uid)
-        if not isinstance(sla, Sla) or sla.deadline is None:
-            continue
-        due = Deadline.parse(sla.deadline, sla.timezone)
-        distances = {round(due.next(start - 1e-3) - start) for start in starts}
-        if len(distances) != 1:
-            warnings.warn(
-                f"{uid}: its deadline {sla.deadline!r} ({sla.timezone or 'UTC'}) is not a fixed time after "
-                f"the schedule {schedule!r} ({timezone}); no Airflow deadline alert for it",
-                stacklevel=2,
-            )
-            continue
-        by_interval.setdefault(timedelta(seconds=distances.pop()), []).append(uid)
+    for message in irregular:
+        warnings.warn(f"{message}; no Airflow deadline alert for it", stacklevel=2)
+    by_interval = {timedelta(seconds=seconds): ids for seconds, ids in offsets.items()}
     return [
         DeadlineAlert(
             reference=DeadlineReference.DAGRUN_LOGICAL_DATE,
@@ -413,19 +383,16 @@ def deadline_missed(
     check`` sends them. Returns every result as a dict; raises when a delivery failed."""
     import msgspec
 
-    from dbt_assets.alerts import deliver
-    from dbt_assets.sla import iso, judge
-
     project = Project(project_dir)
     graph = project.graph()
     now = time.time()
     with open_history(project.project_dir, history_path) as history:
-        results = judge(graph, history.facts(), now, unique_ids=unique_ids)
+        results = check_slas(graph, history, unique_ids=unique_ids, at=now)
     for result in results:
         if result.status != "ok":
             print(f"dbt-assets SLA {result.status}: {result.unique_id} {result.sla}: {result.message}")
     deliveries = deliver(
-        results, at=iso(now) or "", alert_on=("breached", "at_risk"), command=notify_command, webhook=webhook
+        results, at=now, alert_on=("breached", "at_risk"), command=notify_command, webhook=webhook
     )
     failed = [d for d in deliveries if not d.ok]
     if failed:

@@ -29,17 +29,21 @@ from pathlib import Path
 
 import dagster as dg
 
-from dbt_assets.api import open_history, start_run
-from dbt_assets.asset import group_of, owners_of
-from dbt_assets.events import SUCCESS_STATUSES, AssetFinished
-from dbt_assets.graph import AssetGraph
-from dbt_assets.integrations import is_materialized, materialized_parents
-from dbt_assets.project import Project
-from dbt_assets.runner import RunOptions
-from dbt_assets.schedule import Deadline
-from dbt_assets.selection import select as select_ids
-from dbt_assets.sla import declared_slas
-from dbt_assets.sla_config import Sla
+from dbt_assets import (
+    AssetFinished,
+    AssetGraph,
+    Deadline,
+    Project,
+    RunOptions,
+    Sla,
+    declared_slas,
+    group_of,
+    is_materialized,
+    materialized_parents,
+    owners_of,
+)
+from dbt_assets._core.vocab import SUCCESS_STATUSES
+from dbt_assets.api import list_assets, open_history, start_run
 
 _NAME = re.compile(r"^[A-Za-z0-9_]+$")
 _TAG = re.compile(r"^[A-Za-z0-9_.-]{1,63}$")
@@ -148,7 +152,7 @@ def dbt_assets_definition(
     """One Dagster multi-asset for the selection (default: the whole project), running
     ``dbt build`` for whatever subset of its assets and checks Dagster selects."""
     graph = project.graph()
-    chosen = select_ids(graph, select, exclude=exclude, command="build")
+    chosen = list_assets(graph, select, exclude=exclude, command="build")
     specs, check_specs = asset_specs(graph, chosen)
     by_key = {asset_key(graph, u): u for u in chosen if is_materialized(graph, u)}
     assets = set(by_key.values())

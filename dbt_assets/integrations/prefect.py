@@ -22,17 +22,22 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from prefect import Flow, flow
+from prefect import Flow, flow, get_run_logger
 from prefect.assets import Asset, AssetProperties, materialize
 from prefect.runtime import flow_run
 
+from dbt_assets import (
+    AssetFinished,
+    AssetGraph,
+    Project,
+    Run,
+    RunOptions,
+    is_materialized,
+    materialized_parents,
+    owners_of,
+)
+from dbt_assets._core.vocab import FAILURE_STATUSES, SUCCESS_STATUSES
 from dbt_assets.api import open_history, retry_run, start_run
-from dbt_assets.asset import owners_of
-from dbt_assets.events import FAILURE_STATUSES, SUCCESS_STATUSES, AssetFinished
-from dbt_assets.graph import AssetGraph
-from dbt_assets.integrations import is_materialized, materialized_parents
-from dbt_assets.project import Project
-from dbt_assets.runner import Run, RunOptions
 
 
 def prefect_asset(graph: AssetGraph, unique_id: str) -> Asset:
@@ -92,6 +97,8 @@ def dbt_flow(
             run: Run
             if this_run in attempts:  # a retry: only what did not succeed last time
                 run = retry_run(project, history, attempts[this_run], options=options)
+                for notice in run.notices:
+                    get_run_logger().warning("dbt-assets: %s", notice)
             else:
                 run = start_run(project, command, select, exclude=exclude, history=history, options=options)
             statuses: dict[str, str] = {}

@@ -13,19 +13,17 @@ from __future__ import annotations
 import difflib
 from collections.abc import Collection, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from dbt_assets.errors import SelectionError
-from dbt_assets.graph import AssetGraph
+from dbt_assets._core.errors import SelectionError
+from dbt_assets._core.vocab import BUILD_TYPES, CHECK_TYPES, LS_DEFAULT_TYPES
+from dbt_assets.manifest.graph import AssetGraph
+from dbt_assets.selection import asset_methods, methods  # noqa: F401 (they register themselves)
 from dbt_assets.selection.evaluate import evaluate, filter_resource_types
-from dbt_assets.selection.methods import DBT_METHODS, METHODS, MethodContext
 from dbt_assets.selection.parse import parse_cli, parse_definition, parse_term
+from dbt_assets.selection.registry import DBT_METHODS, METHODS, MethodContext
 from dbt_assets.selection.selectors import default_selector, project_selectors
 from dbt_assets.selection.spec import INDIRECT_SELECTION_MODES, Criterion, IndirectSelection, Spec
 from dbt_assets.selection.state import STATE_METHODS, PreviousState
-
-if TYPE_CHECKING:
-    from dbt_assets.history import History
 
 __all__ = [
     "COMMANDS",
@@ -43,28 +41,12 @@ __all__ = [
     "unmatched_warning",
 ]
 
-_LS_DEFAULT = frozenset(
-    {
-        "model",
-        "snapshot",
-        "seed",
-        "test",
-        "source",
-        "exposure",
-        "metric",
-        "saved_query",
-        "semantic_model",
-        "unit_test",
-        "function",
-    }
-)
-_BUILD = frozenset({"model", "snapshot", "seed", "test", "unit_test", "saved_query", "exposure", "function"})
 # command → (default resource types, what --resource-type all means)
 COMMANDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
-    "ls": (_LS_DEFAULT, _LS_DEFAULT | {"analysis"}),
-    "build": (_BUILD, _BUILD),
+    "ls": (LS_DEFAULT_TYPES, LS_DEFAULT_TYPES | {"analysis"}),
+    "build": (BUILD_TYPES, BUILD_TYPES),
     "run": (frozenset({"model"}), frozenset({"model"})),
-    "test": (frozenset({"test", "unit_test"}), frozenset({"test", "unit_test"})),
+    "test": (CHECK_TYPES, CHECK_TYPES),
     "seed": (frozenset({"seed"}), frozenset({"seed"})),
     "snapshot": (frozenset({"snapshot"}), frozenset({"snapshot"})),
 }
@@ -152,7 +134,7 @@ def select(
     command: str = "ls",
     project_dir: str | Path | None = None,
     state: str | Path | None = None,
-    history: History | None = None,
+    history: object = None,
     at: float | None = None,
     unmatched: list[str] | None = None,
 ) -> list[str]:
@@ -176,7 +158,7 @@ def resolve(
     types: Collection[str],
     project_dir: str | Path | None = None,
     state: str | Path | PreviousState | None = None,
-    history: History | None = None,
+    history: object = None,
     at: float | None = None,
     unmatched: list[str] | None = None,
 ) -> list[str]:

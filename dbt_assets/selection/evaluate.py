@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from dbt_assets.selection.methods import METHODS, PARSED_TYPES, MethodContext
+from dbt_assets._core.vocab import CHECK_TYPES, PARSED_TYPES
+from dbt_assets.selection.registry import METHODS, MethodContext
 from dbt_assets.selection.spec import Criterion, IndirectSelection, Spec
-
-CHECK_TYPES = frozenset({"test", "unit_test"})
 
 
 def criterion_nodes(ctx: MethodContext, criterion: Criterion) -> set[str]:

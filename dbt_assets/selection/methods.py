@@ -1,137 +1,27 @@
-"""The table of selection methods: dbt's own and dbt-assets' extensions, one function each.
+"""dbt's own selection methods, one function each, registered in :mod:`.registry`.
 
-A method takes the context, its dotted arguments (``config.materialized`` → ``("materialized",)``)
-and the value, and returns matching unique_ids. Each follows dbt-core's method of the same
-name, including which kinds of nodes it searches. Adding a method is one entry in ``METHODS``.
+Each follows dbt-core's method of the same name, including which kinds of nodes it searches.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection
 from fnmatch import fnmatch, fnmatchcase
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from dbt_assets.errors import SelectionError
-from dbt_assets.graph import AssetGraph
-from dbt_assets.manifest import NodeRecord
+from dbt_assets._core.errors import SelectionError
+from dbt_assets._core.vocab import KNOWN_RESOURCE_TYPES, PARSED_TYPES
+from dbt_assets.manifest.decode import NodeRecord
+from dbt_assets.manifest.graph import AssetGraph
+from dbt_assets.selection.registry import Method, MethodContext, register
 from dbt_assets.selection.state import (
-    PreviousState,
     result_nodes,
     source_status_nodes,
 )
 
-if TYPE_CHECKING:
-    from collections.abc import Mapping
-
-    from dbt_assets.facts import AssetFacts
-    from dbt_assets.history import History
-
-KNOWN_RESOURCE_TYPES = frozenset(
-    {
-        "model",
-        "seed",
-        "snapshot",
-        "test",
-        "unit_test",
-        "source",
-        "exposure",
-        "metric",
-        "semantic_model",
-        "saved_query",
-        "analysis",
-        "function",
-        "operation",
-        "sql_operation",
-        "rpc",
-        "macro",
-        "doc",
-        "group",
-        "fixture",
-    }
-)
-"""Every resource type dbt knows (what ``resource_type:`` accepts)."""
-
-# Resource types dbt keeps in manifest.nodes ("parsed nodes").
-PARSED_TYPES = frozenset({"model", "seed", "snapshot", "test", "analysis"})
 _WILDCARDS = ("*", "?", "[", "]")
 
-
-@dataclass
-class MethodContext:
-    """What methods may look at: the graph, the project directory (for ``path:``) and the
-    artifacts of an earlier invocation (``--state``, for ``state:``, ``result:`` and
-    ``source_status:``)."""
-
-    graph: AssetGraph
-    project_dir: Path | None = None
-    state: PreviousState | None = None
-    history: History | None = None
-    """The run history read by ``status:`` and ``sla:`` (default: the project's)."""
-    at: float | None = None
-    """The moment ``status:`` and ``sla:`` look at (default: now)."""
-    unmatched: list[str] = field(default_factory=list)
-    """The criteria typed on the command line that selected nothing (dbt warns of each)."""
-    _facts: Mapping[str, AssetFacts] | None = field(default=None, repr=False)
-    _sla_status: dict[str, set[str]] | None = field(default=None, repr=False)
-
-    def run_facts(self, method: str) -> Mapping[str, AssetFacts]:
-        """What the run history says about each asset (read once per selection)."""
-        if self._facts is None:
-            from dbt_assets.history import History, history_path
-
-            history = self.history
-            if history is None:
-                if self.project_dir is None:
-                    raise SelectionError(
-                        f"the '{method}:' method reads the run history, and a manifest alone has none",
-                        "pass --project-dir, or --history with the history database",
-                    )
-                path = history_path(self.project_dir)
-                if not path.exists():
-                    raise SelectionError(
-                        f"the '{method}:' method reads the run history, and there is none at {path}",
-                        "run `dbt-assets run` (or `dbt-assets history import`) first, or pass --history",
-                    )
-                with History.open(path, create=False) as opened:
-                    self._facts = opened.facts(self.at)
-            else:
-                self._facts = history.facts(self.at)
-        return self._facts
-
-    def sla_statuses(self) -> dict[str, set[str]]:
-        """The assets with an SLA in each SLA status (an asset is in every status one of its
-        SLAs has), plus ``any``."""
-        if self._sla_status is None:
-            import time
-
-            from dbt_assets.sla import judge
-
-            results = judge(
-                self.graph, self.run_facts("sla"), self.at if self.at is not None else time.time()
-            )
-            statuses: dict[str, set[str]] = {"any": {r.unique_id for r in results}}
-            for result in results:
-                statuses.setdefault(result.status, set()).add(result.unique_id)
-            self._sla_status = statuses
-        return self._sla_status
-
-    def previous_state(self, method: str) -> PreviousState:
-        if self.state is None:
-            raise SelectionError(
-                f"the '{method}:' method compares with an earlier run and needs --state DIR",
-                "pass --state with the target/ directory (artifacts) of the run to compare with",
-            )
-        return self.state
-
-    def records(self, kinds: frozenset[str] | None = None) -> Iterator[tuple[str, NodeRecord]]:
-        for uid, record in self.graph.records.items():
-            if kinds is None or record.resource_type in kinds:
-                yield uid, record
-
-
-Method = Callable[[MethodContext, tuple[str, ...], str], set[str]]
 
 NON_SOURCE = frozenset(
     PARSED_TYPES | {"exposure", "metric", "unit_test", "semantic_model", "saved_query", "function"}
@@ -474,37 +364,6 @@ def _glob_match(pattern: list[str], path: list[str]) -> bool:
     return bool(path) and fnmatchcase(path[0], head) and _glob_match(rest, path[1:])
 
 
-# --- dbt-assets extensions ------------------------------------------------------------
-
-
-def _inner(ctx: MethodContext, value: str) -> set[str]:
-    """The assets one nested criterion (``orders``, ``tag:finance``) selects, operators applied."""
-    from dbt_assets.selection.evaluate import criterion_nodes
-    from dbt_assets.selection.parse import parse_term
-
-    return criterion_nodes(ctx, parse_term(value, METHODS))
-
-
-def method_downstream_of(ctx: MethodContext, args: tuple[str, ...], value: str) -> set[str]:
-    """``downstream_of:X``: X and everything downstream of it (dbt's ``X+``)."""
-    base = _inner(ctx, value)
-    return base | ctx.graph.reach_down(base)
-
-
-def method_upstream_of(ctx: MethodContext, args: tuple[str, ...], value: str) -> set[str]:
-    """``upstream_of:X``: X and everything upstream of it (dbt's ``+X``)."""
-    base = _inner(ctx, value)
-    return base | ctx.graph.reach_up(base)
-
-
-def method_owner(ctx: MethodContext, args: tuple[str, ...], value: str) -> set[str]:
-    """``owner:<glob>``: assets whose owner (meta.owner/owners, exposure or group owner) matches."""
-    from dbt_assets.asset import owners_of
-
-    groups = ctx.graph.manifest.groups
-    return {uid for uid, r in ctx.records() if any(fnmatch(o, value) for o in owners_of(r, groups))}
-
-
 # --- state ----------------------------------------------------------------------------
 
 
@@ -526,74 +385,27 @@ def method_source_status(ctx: MethodContext, args: tuple[str, ...], value: str) 
     return {uid for uid in found if uid in ctx.graph.records}
 
 
-# --- run history and SLAs ---------------------------------------------------------------
-
-RUN_STATUSES = frozenset(
-    {"success", "error", "fail", "warn", "pass", "skipped", "cancelled", "no-op", "runtime_error"}
-)
-SLA_STATUSES = frozenset({"ok", "warn", "breached", "at_risk", "unknown", "any"})
-
-
-def method_status(ctx: MethodContext, args: tuple[str, ...], value: str) -> set[str]:
-    """``status:<last status>``: assets whose last recorded result has this status
-    (success, error, fail, warn, pass, skipped, cancelled, no-op, runtime_error)."""
-    if value not in RUN_STATUSES:
-        raise SelectionError(
-            f"invalid status selector '{value}'", f"use one of {', '.join(sorted(RUN_STATUSES))}"
-        )
-    wanted = value.replace("_", " ")
-    records = ctx.graph.records
-    return {
-        uid
-        for uid, facts in ctx.run_facts("status").items()
-        if facts.last_status == wanted and uid in records
-    }
-
-
-def method_sla(ctx: MethodContext, args: tuple[str, ...], value: str) -> set[str]:
-    """``sla:breached|warn|at_risk|unknown``: assets with an SLA in that status; ``sla:ok``:
-    assets whose every SLA is ok; ``sla:any``: assets with an SLA."""
-    if value not in SLA_STATUSES:
-        raise SelectionError(
-            f"invalid sla selector '{value}'", f"use one of {', '.join(sorted(SLA_STATUSES))}"
-        )
-    statuses = ctx.sla_statuses()
-    if value == "ok":
-        troubled = set().union(*(statuses.get(s, set()) for s in SLA_STATUSES - {"ok", "any"}))
-        return statuses.get("ok", set()) - troubled
-    return set(statuses.get(value, set()))
-
-
-METHODS: dict[str, Method] = {
-    "fqn": method_fqn,
-    "tag": method_tag,
-    "group": method_group,
-    "access": method_access,
-    "source": method_source,
-    "path": method_path,
-    "file": method_file,
-    "package": method_package,
-    "config": method_config,
-    "test_name": method_test_name,
-    "test_type": method_test_type,
-    "resource_type": method_resource_type,
-    "exposure": _named("exposure", "exposure"),
-    "metric": _named("metric", "metric"),
-    "semantic_model": _named("semantic_model", "semantic_model"),
-    "saved_query": _named("saved_query", "saved_query"),
-    "unit_test": _named("unit_test", "unit_test"),
-    "version": method_version,
-    "state": method_state,
-    "result": method_result,
-    "source_status": method_source_status,
-    # dbt-assets extensions
-    "downstream_of": method_downstream_of,
-    "upstream_of": method_upstream_of,
-    "owner": method_owner,
-    "status": method_status,
-    "sla": method_sla,
-}
-EXTENSION_METHODS = frozenset({"downstream_of", "upstream_of", "owner", "status", "sla"})
-HISTORY_METHODS = frozenset({"status", "sla"})
-"""Methods that read the run history."""
-DBT_METHODS = frozenset(METHODS) - EXTENSION_METHODS
+for _name, _method in (
+    ("fqn", method_fqn),
+    ("tag", method_tag),
+    ("group", method_group),
+    ("access", method_access),
+    ("source", method_source),
+    ("path", method_path),
+    ("file", method_file),
+    ("package", method_package),
+    ("config", method_config),
+    ("test_name", method_test_name),
+    ("test_type", method_test_type),
+    ("resource_type", method_resource_type),
+    ("exposure", _named("exposure", "exposure")),
+    ("metric", _named("metric", "metric")),
+    ("semantic_model", _named("semantic_model", "semantic_model")),
+    ("saved_query", _named("saved_query", "saved_query")),
+    ("unit_test", _named("unit_test", "unit_test")),
+    ("version", method_version),
+    ("state", method_state),
+    ("result", method_result),
+    ("source_status", method_source_status),
+):
+    register(_name, _method, dbt=True)

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from dbt_assets.errors import SelectionError
+from dbt_assets._core.errors import SelectionError
 from dbt_assets.selection.spec import (
     INDIRECT_SELECTION_MODES,
     Criterion,

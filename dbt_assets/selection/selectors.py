@@ -11,9 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from dbt_assets.errors import SelectionError
-from dbt_assets.graph import AssetGraph
-from dbt_assets.settled import read_yaml
+from dbt_assets._core.errors import SelectionError
+from dbt_assets._core.settled import read_yaml
+from dbt_assets.manifest.graph import AssetGraph
 
 
 def project_selectors(graph: AssetGraph) -> dict[str, dict[str, Any]]:

@@ -27,8 +27,8 @@ from typing import Any
 
 import msgspec
 
-from dbt_assets.errors import SelectionError
-from dbt_assets.settled import read_settled, read_yaml
+from dbt_assets._core.errors import SelectionError
+from dbt_assets._core.settled import read_settled, read_yaml
 
 STATE_SELECTORS = (
     "new",

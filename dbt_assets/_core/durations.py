@@ -1,0 +1,75 @@
+"""Durations as people write them (``90s``, ``10m``, ``6h``, ``1.5d``) and as dbt-assets shows
+them (``0.42s``, ``3m07s``, ``5h02m``, ``2d04h``)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+AMOUNT = r"(\d+(?:\.\d+)?)\s*(s|m|h|d)"
+"""A number and its unit, as a regular expression with the two groups."""
+_DURATION = re.compile(rf"^\s*{AMOUNT}\s*$")
+_LONGEST = 1000 * 365 * 86400.0
+
+
+def parse_duration(value: Any) -> float:
+    """Seconds of ``"90s"``, ``"10m"``, ``"6h"``, ``"1.5d"`` (or a number of seconds), between
+    one second and 1000 years; ValueError otherwise.
+
+    >>> parse_duration("1.5h")
+    5400.0
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a duration")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    else:
+        match = _DURATION.match(str(value))
+        if match is None:
+            raise ValueError(f"{value!r} is not a duration; write it like 90s, 10m, 6h or 1d")
+        seconds = amount_seconds(match.group(1), match.group(2))
+    if not 0 < seconds <= _LONGEST:  # also NaN and infinity
+        raise ValueError(f"{value!r} is not a duration between 1 second and 1000 years")
+    return seconds
+
+
+def amount_seconds(number: str, unit: str) -> float:
+    """Seconds of one :data:`AMOUNT` match's two groups."""
+    return float(number) * UNITS[unit]
+
+
+def duration_text(seconds: float | None) -> str:
+    """``0.42s``, ``3m07s``, ``5h02m``, ``2d04h`` (empty when unknown).
+
+    >>> duration_text(3727)
+    '1h02m'
+    """
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return f"{seconds:.2f}s"
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    if days:
+        return f"{days}d{hours:02d}h"
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    return f"{minutes}m{secs:02d}s"
+
+
+def percentile(values: Iterable[float], share: float = 0.9) -> float | None:
+    """The ``share`` quantile (nearest rank) of ``values``; None when there are none.
+
+    >>> percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
+    9
+    """
+    import math
+
+    ordered = sorted(values)
+    if not ordered:
+        return None
+    rank = math.ceil(round(share * len(ordered), 9))
+    return ordered[min(max(rank, 1), len(ordered)) - 1]

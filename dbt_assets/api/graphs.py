@@ -1,0 +1,240 @@
+"""The graph and its selections: loading, listing, describing, lineage, exact dbt plans and
+shards."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from dbt_assets._core.errors import SelectionError
+from dbt_assets._core.vocab import CHECK_TYPES
+from dbt_assets.interop.lineage import render_lineage
+from dbt_assets.manifest.decode import read_manifest
+from dbt_assets.manifest.graph import AssetGraph
+from dbt_assets.plan.compile import Plan, plan
+from dbt_assets.run.project import Project
+from dbt_assets.selection import select
+from dbt_assets.selection.spec import IndirectSelection
+
+if TYPE_CHECKING:  # pydantic is imported only by the calls that return models
+    from dbt_assets.history.store import History
+    from dbt_assets.manifest.asset import AssetDetail
+    from dbt_assets.plan.shard import ShardedPlan
+    from dbt_assets.sla.config import Sla, SourceSla
+
+
+def load_graph(
+    *,
+    project_dir: str | Path | None = None,
+    manifest: str | Path | None = None,
+    profiles_dir: str | Path | None = None,
+    target: str | None = None,
+    dbt_executable: str | None = None,
+) -> AssetGraph:
+    """The asset graph of a manifest file, or of a project (re-parsing a stale manifest).
+
+    With ``manifest`` no project is needed; otherwise ``project_dir`` (default ``.``).
+    """
+    if manifest is not None:
+        return AssetGraph(read_manifest(manifest))
+    project = Project(
+        project_dir or ".", profiles_dir=profiles_dir, target=target, dbt_executable=dbt_executable
+    )
+    return project.graph()
+
+
+def list_assets(
+    graph: AssetGraph,
+    select_values: Sequence[str] = (),
+    *,
+    exclude: Sequence[str] = (),
+    selector: str | None = None,
+    resource_types: Collection[str] = (),
+    exclude_resource_types: Collection[str] = (),
+    indirect_selection: IndirectSelection = "eager",
+    command: str = "ls",
+    state: str | Path | None = None,
+    history: History | None = None,
+    models: Sequence[str] = (),
+    unmatched: list[str] | None = None,
+) -> list[str]:
+    """Sorted unique_ids that ``dbt ls`` (or ``command``) would select with the same options.
+
+    ``state`` is dbt's ``--state DIR`` (for ``state:``, ``result:``, ``source_status:``);
+    ``history`` the run history ``status:`` and ``sla:`` read (default: the project's).
+    ``models`` is ``dbt ls --models``: a selection among models only. The criteria that
+    matched no node (dbt warns of each) are added to ``unmatched`` when it is given.
+
+    >>> list_assets(graph, ["downstream_of:orders"], resource_types=["model"])   # doctest: +SKIP
+    """
+    if models:
+        if select_values:
+            raise SelectionError(
+                '"models" and "select" are mutually exclusive arguments', "use --select alone"
+            )
+        if resource_types:
+            raise SelectionError(
+                '"models" and "resource_type" are mutually exclusive arguments',
+                "use --select with --resource-type instead of --models",
+            )
+        # dbt ls --models lists models whatever --exclude-resource-type says
+        select_values, resource_types, exclude_resource_types = models, ("model",), ()
+    return select(
+        graph,
+        select_values,
+        exclude=exclude,
+        selector=selector,
+        resource_types=resource_types,
+        exclude_resource_types=exclude_resource_types,
+        indirect_selection=indirect_selection,
+        command=command,
+        state=state,
+        history=history,
+        unmatched=unmatched,
+    )
+
+
+def describe_asset(graph: AssetGraph, name: str) -> AssetDetail:
+    """Everything known about one asset (by name, ``name.vN``, ``source.table`` or unique_id)."""
+    from dbt_assets.manifest.asset import AssetDetail
+
+    uid = graph.find(name)
+    sla = asset_sla(graph, uid)
+    return AssetDetail(
+        asset=graph.asset(uid),
+        parents=graph.parents(uid),
+        children=graph.children(uid),
+        checks=graph.checks(uid),
+        sla=None if sla is None else sla.model_dump(exclude_none=True),
+    )
+
+
+def lineage(
+    graph: AssetGraph,
+    select_values: Sequence[str] = (),
+    *,
+    fmt: str = "mermaid",
+    include_checks: bool = False,
+    expand: bool = True,
+) -> str:
+    """The lineage of a selection as Mermaid, dot or JSON.
+
+    With no selection: every asset. With one: the selected assets and, when ``expand``,
+    everything upstream and downstream of them. Tests are left out unless ``include_checks``.
+    """
+    if select_values:
+        chosen = set(select(graph, select_values, indirect_selection="empty", resource_types=["all"]))
+        if expand:
+            for uid in list(chosen):
+                chosen |= graph.upstream(uid) | graph.downstream(uid)
+    else:
+        chosen = set(graph.records)
+    if include_checks:
+        chosen |= {check for uid in list(chosen) for check in graph.checks(uid)}
+    else:
+        chosen = {u for u in chosen if graph.records[u].resource_type not in CHECK_TYPES}
+    return render_lineage(graph, chosen, fmt)
+
+
+def plan_selection(
+    graph: AssetGraph,
+    command: str,
+    select_values: Sequence[str] = (),
+    *,
+    exclude: Sequence[str] = (),
+    selector: str | None = None,
+    resource_types: Collection[str] = (),
+    exclude_resource_types: Collection[str] = (),
+    indirect_selection: IndirectSelection = "eager",
+    unique_ids: Iterable[str] | None = None,
+    state: str | Path | None = None,
+    history: History | None = None,
+) -> Plan:
+    """What ``dbt COMMAND`` would run for a selection (or explicit unique_ids), and the exact
+    dbt argv that selects it.
+
+    >>> plan_selection(graph, "run", ["downstream_of:orders"]).argv      # doctest: +SKIP
+    ('run', '--select', 'orders+')
+    """
+    return plan(
+        graph,
+        command,
+        select_values,
+        exclude=exclude,
+        selector=selector,
+        resource_types=resource_types,
+        exclude_resource_types=exclude_resource_types,
+        indirect_selection=indirect_selection,
+        unique_ids=unique_ids,
+        state=state,
+        history=history,
+    )
+
+
+def shard_selection(
+    graph: AssetGraph,
+    command: str,
+    select_values: Sequence[str] = (),
+    k: int = 2,
+    *,
+    exclude: Sequence[str] = (),
+    selector: str | None = None,
+    resource_types: Collection[str] = (),
+    exclude_resource_types: Collection[str] = (),
+    indirect_selection: IndirectSelection = "eager",
+    state: str | Path | None = None,
+    history: History | None = None,
+    threads: int = 4,
+) -> ShardedPlan:
+    """What ``dbt COMMAND`` would run for a selection, split into at most ``k`` groups that
+    respect dependencies and balance the history's execution times, each with exact dbt
+    arguments, and the predicted makespan against one invocation.
+
+    >>> [s.plan.argv for s in shard_selection(graph, "build", ["tag:finance+"], 3).shards]  # doctest: +SKIP
+    """
+    from dbt_assets.plan.shard import shard
+
+    planned = plan(
+        graph,
+        command,
+        select_values,
+        exclude=exclude,
+        selector=selector,
+        resource_types=resource_types,
+        exclude_resource_types=exclude_resource_types,
+        indirect_selection=indirect_selection,
+        state=state,
+        history=history,
+    )
+    return shard(graph, planned, k, history.facts() if history is not None else {}, threads=threads)
+
+
+def chosen_assets(
+    graph: AssetGraph,
+    select_values: Sequence[str],
+    exclude: Sequence[str],
+    history: History | None,
+    at: float | None = None,
+) -> list[str] | None:
+    """The assets a selection names exactly (every resource type, no tests added), or None
+    for "all" when nothing is selected or excluded."""
+    if not select_values and not exclude:
+        return None
+    return select(
+        graph,
+        select_values,
+        exclude=exclude,
+        resource_types=["all"],
+        indirect_selection="empty",
+        history=history,
+        at=at,
+    )
+
+
+def asset_sla(graph: AssetGraph, name: str) -> Sla | SourceSla | None:
+    """The effective SLA of one asset: its own YAML over ``dbt_assets.yml``, key by key
+    (durations in seconds); for a source, dbt's freshness. None when it has none."""
+    from dbt_assets.sla.judge import declared_slas
+
+    return declared_slas(graph).get(graph.find(name))

@@ -1,0 +1,167 @@
+"""Runs and their history: opening the history, starting a run, retrying one, what the
+history says of each asset, and dbt's source freshness recorded."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from dbt_assets._core.vocab import SUCCESS_STATUSES
+from dbt_assets.manifest.graph import AssetGraph
+from dbt_assets.plan.compile import plan
+from dbt_assets.run.project import Project
+from dbt_assets.selection.spec import IndirectSelection
+
+if TYPE_CHECKING:  # pydantic is imported only by the calls that return models
+    from dbt_assets.history.schema import AssetStatus
+    from dbt_assets.history.store import History
+    from dbt_assets.run.invocation import RunOptions
+    from dbt_assets.run.runner import Run
+
+
+def open_history(
+    project_dir: str | Path = ".", path: str | Path | None = None, *, create: bool = True
+) -> History:
+    """The run history of a project: ``path``, ``$DBT_ASSETS_HISTORY``, else
+    ``<project>/.dbt-assets/history.db`` (created and migrated as needed; runs whose
+    dbt-assets process was killed are recovered)."""
+    from dbt_assets.history.recovery import open_history as open_store
+    from dbt_assets.history.schema import history_path
+
+    return open_store(history_path(Path(project_dir), path), create=create)
+
+
+def start_run(
+    project: Project,
+    command: str,
+    select_values: Sequence[str] = (),
+    *,
+    exclude: Sequence[str] = (),
+    selector: str | None = None,
+    resource_types: Collection[str] = (),
+    exclude_resource_types: Collection[str] = (),
+    indirect_selection: IndirectSelection = "eager",
+    unique_ids: Iterable[str] | None = None,
+    options: RunOptions | None = None,
+    history: History | None = None,
+    state: str | Path | None = None,
+) -> Run:
+    """A run of ``dbt COMMAND`` for a selection, ready to iterate for its events.
+
+    >>> run = start_run(Project("fixtures/dbt_project"), "run", ["downstream_of:orders"])  # doctest: +SKIP
+    >>> for event in run: ...                                                            # doctest: +SKIP
+    >>> run.result.exit_code                                                             # doctest: +SKIP
+    0
+    """
+    from dbt_assets.run.runner import Run
+
+    graph = project.graph()
+    ids = None if unique_ids is None else list(unique_ids)
+    planned = plan(
+        graph,
+        command,
+        select_values,
+        exclude=exclude,
+        selector=selector,
+        resource_types=resource_types,
+        exclude_resource_types=exclude_resource_types,
+        indirect_selection=indirect_selection,
+        unique_ids=ids,
+        state=state,
+        history=history,
+    )
+    selection: dict[str, object] = {
+        key: list(value)
+        for key, value in (
+            ("select", select_values),
+            ("exclude", exclude),
+            ("resource_type", sorted(resource_types)),
+            ("exclude_resource_type", sorted(exclude_resource_types)),
+        )
+        if value
+    }
+    selection.update({"selector": selector} if selector else {})
+    selection.update({"indirect_selection": indirect_selection} if indirect_selection != "eager" else {})
+    selection.update({"select_ids": len(ids)} if ids is not None else {})
+    selection.update({"state": str(state)} if state is not None else {})
+    return Run(project, graph, planned, options, history=history, selection=selection)
+
+
+def retry_run(
+    project: Project,
+    history: History,
+    run_id: int | None = None,
+    *,
+    options: RunOptions | None = None,
+) -> Run:
+    """A run that re-runs what did not succeed in run ``run_id`` (default: the newest run):
+    its failed assets, those skipped because of them, and any it never reached. The
+    original dbt flags are used again (``options`` adds to them); only the history and a
+    manifest are needed, not dbt's ``target/`` of that run. Assets no longer in the project
+    are left out, and said so in ``Run.notices``.
+    """
+    from dbt_assets._core.errors import RunError
+    from dbt_assets.run.invocation import RunOptions
+    from dbt_assets.run.runner import Run, retry_ids
+
+    record = history.run(run_id)
+    results = {r.unique_id: r.status for r in history.results(record.run_id)}
+    wanted = retry_ids(record.unique_ids or sorted(results), results)
+    if not wanted:
+        raise RunError(
+            f"run {record.run_id} ({record.command}) has nothing to retry: every asset succeeded",
+            "`dbt-assets history show RUN_ID` shows a run's assets",
+        )
+    graph = project.graph()
+    gone = [uid for uid in wanted if uid not in graph]
+    present = [uid for uid in wanted if uid in graph]
+    if not present:
+        raise RunError(f"none of the assets to retry from run {record.run_id} exist in the project any more")
+    given = options or RunOptions()
+    merged = RunOptions(
+        extra_args=(*record.flags, *given.dbt_flags()), timeout=given.timeout, cancel_grace=given.cancel_grace
+    )
+    planned = plan(graph, record.command, unique_ids=present)
+    run = Run(project, graph, planned, merged, history=history, selection={"retry_of": record.run_id})
+    if gone:
+        names = ", ".join(gone[:5]) + (" ..." if len(gone) > 5 else "")
+        run.notices.append(f"not retrying {len(gone)} asset(s) no longer in the project: {names}")
+    return run
+
+
+def asset_statuses(
+    graph: AssetGraph, history: History, unique_ids: Iterable[str]
+) -> list[tuple[str, AssetStatus | None]]:
+    """Each asset with what the history says about it (None: never run)."""
+    ids = list(unique_ids)
+    known = history.asset_statuses(ids)
+    return [(uid, known.get(uid)) for uid in ids]
+
+
+def check_source_freshness(
+    project: Project, history: History, select_values: Sequence[str] = ()
+) -> int | None:
+    """Run ``dbt source freshness`` and record its results (the facts of source SLAs);
+    the run id, or None when dbt's invocation was recorded already."""
+    from dbt_assets.history.freshness import record_source_freshness
+
+    return record_source_freshness(project, history, select_values)
+
+
+def not_succeeded_since(history: History, unique_ids: Sequence[str], since: float | None) -> list[str]:
+    """The assets without a success since ``since`` (epoch seconds): what a retried task of an
+    orchestrator runs again. All of them when every one has succeeded since (the task was
+    cleared to run again, not retried) or when ``since`` is None."""
+    if since is None:
+        return list(unique_ids)
+    statuses = history.asset_statuses(unique_ids)
+    done = {
+        uid
+        for uid, status in statuses.items()
+        if status.last_success_at is not None
+        and status.last_success_at >= since
+        and status.last_status in SUCCESS_STATUSES
+    }
+    left = [uid for uid in unique_ids if uid not in done]
+    return left or list(unique_ids)

@@ -1,0 +1,228 @@
+"""Commands for embedding dbt-assets elsewhere: ``export`` (assets, lineage, SLAs and last
+status for other tools), ``shard`` (one selection split over K workers) and ``openlineage``
+(a run's OpenLineage events)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from dbt_assets.cli.common import echo_error, graph_from
+from dbt_assets.cli.options import (
+    HISTORY,
+    command_option,
+    project_options,
+    selection_kwargs,
+    selection_options,
+)
+
+if TYPE_CHECKING:
+    from dbt_assets.history.store import History
+
+
+@contextmanager
+def _history_if_any(kwargs: dict[str, Any]) -> Iterator[History | None]:
+    """The run history (--history, else the project's) when there is one: these commands
+    work without history, and read it when it exists."""
+    from dbt_assets.api import open_history
+    from dbt_assets.history.schema import history_path
+
+    located = history_path(Path(kwargs["project_dir"] or "."), kwargs.pop("history_path"))
+    if not located.exists():
+        yield None
+        return
+    with open_history(path=located, create=False) as history:
+        yield history
+
+
+@click.command("export")
+@click.argument("selection", nargs=-1)
+@project_options
+@HISTORY
+@click.option("--exclude", multiple=True, metavar="SELECTION", help="Leave these assets out.")
+@click.option(
+    "--format",
+    "fmt",
+    default="json",
+    show_default=True,
+    type=click.Choice(["json"]),
+    help="json: one document with assets, lineage, effective SLAs and last status.",
+)
+@click.option(
+    "--out", type=click.Path(dir_okay=False, writable=True), help="Write to this file instead of stdout."
+)
+def export_command(selection: tuple[str, ...], **kwargs: Any) -> None:
+    """Export the selected assets (default: all) for tools that do not embed dbt-assets.
+
+    \b
+    One JSON document: dbt-assets and dbt versions, the project, each asset (the fields of
+    `dbt-assets show --output json`, its children and checks, its effective SLA, its last
+    result from the run history when there is one) and the lineage edges among them.
+
+    \b
+    Examples:
+      dbt-assets export > assets.json
+      dbt-assets export tag:finance --out finance.json
+    """
+    from dbt_assets.api import export
+
+    out = kwargs.pop("out")
+    exclude = kwargs.pop("exclude")
+    kwargs.pop("fmt")
+    with _history_if_any(kwargs) as history:
+        graph = graph_from(kwargs)
+        document = export(graph, history, selection, exclude=exclude)
+    text = document.model_dump_json(indent=2)
+    if out:
+        Path(out).write_text(text + "\n")
+    else:
+        click.echo(text)
+
+
+@click.command("shard")
+@click.argument("k", type=click.IntRange(min=1))
+@project_options
+@selection_options
+@HISTORY
+@command_option("The dbt command each group runs.")
+@click.option(
+    "--threads", default=4, show_default=True, type=click.IntRange(min=1), help="dbt threads per worker."
+)
+@click.option("--output", "-o", default="text", show_default=True, type=click.Choice(["text", "json"]))
+def shard_command(k: int, **kwargs: Any) -> None:
+    """Split a selection over K workers: groups with exact dbt arguments, at most K at once.
+
+    \b
+    What several groups need forms a first group (the trunk); the others run side by side
+    after it. No asset depends on an asset of a later group: run a group once the groups it
+    is after are done. Groups balance the run history's execution times (p90 per asset);
+    the output gives each group's dbt argv, the groups it waits for, its predicted
+    duration, and the predicted makespan against one dbt invocation.
+
+    \b
+    Examples:
+      dbt-assets shard 4 --command build
+      dbt-assets shard 3 -s tag:finance+ --command run --output json
+    """
+    import json
+
+    from dbt_assets.api import shard_selection
+
+    selection = selection_kwargs(kwargs)
+    with _history_if_any(kwargs) as history:
+        graph = graph_from(kwargs)
+        sharded = shard_selection(
+            graph,
+            kwargs["dbt_command"],
+            kwargs["select_values"],
+            k,
+            history=history,
+            threads=kwargs["threads"],
+            **selection,
+        )
+    if kwargs["output"] == "json":
+        click.echo(
+            json.dumps(
+                {
+                    "command": sharded.command,
+                    "makespan": sharded.makespan,
+                    "single_invocation": sharded.single_invocation,
+                    "threads": sharded.threads,
+                    "shards": [
+                        {
+                            "index": s.index,
+                            "argv": ["dbt", *s.plan.argv],
+                            "selector": s.plan.selector,
+                            "unique_ids": list(s.plan.unique_ids),
+                            "after": list(s.after),
+                            "work": s.work,
+                            "duration": s.duration,
+                            "finish": s.finish,
+                        }
+                        for s in sharded.shards
+                    ],
+                }
+            )
+        )
+        return
+    from dbt_assets._core.durations import duration_text
+
+    for s in sharded.shards:
+        after = f", after {', '.join(map(str, s.after))}" if s.after else ""
+        click.echo(
+            f"group {s.index}: {len(s.plan.unique_ids)} assets, ~{duration_text(s.duration)}{after}, "
+            f"done at ~{duration_text(s.finish)}"
+        )
+        click.echo(f"  dbt {' '.join(s.plan.argv)}")
+    click.echo(
+        f"predicted makespan {duration_text(sharded.makespan)} over {len(sharded.shards)} worker(s) "
+        f"vs {duration_text(sharded.single_invocation)} as one dbt invocation "
+        f"({sharded.threads} threads each)"
+    )
+
+
+@click.command("openlineage")
+@click.argument("run_id", type=int, required=False)
+@project_options
+@HISTORY
+@click.option(
+    "--to",
+    envvar="DBT_ASSETS_OPENLINEAGE",
+    metavar="URL|FILE",
+    help="POST each event to an http(s) URL, or append them to a file; default: print them "
+    "[env DBT_ASSETS_OPENLINEAGE].",
+)
+@click.option(
+    "--namespace",
+    envvar="DBT_ASSETS_OPENLINEAGE_NAMESPACE",
+    default="dbt-assets",
+    show_default=True,
+    help="The OpenLineage namespace of the jobs [env DBT_ASSETS_OPENLINEAGE_NAMESPACE].",
+)
+def openlineage_command(run_id: int | None, to: str | None, namespace: str, **kwargs: Any) -> None:
+    """The OpenLineage run events of a recorded run (default: the newest).
+
+    \b
+    Spec 2-0-2 RunEvents: START and COMPLETE/FAIL of the dbt invocation (the parent run),
+    and for every asset of the run a START and a COMPLETE, FAIL or ABORT (skipped) with
+    its parent facet, job type, error message, and its input and output datasets
+    (<adapter>://<database>, <database>.<schema>.<identifier>). Printed one per line, or
+    sent with --to. `run`/`build` send them as they end with --openlineage URL|FILE.
+
+    \b
+    Exit codes: 0 sent (or printed), 2 not delivered, or no such run.
+
+    \b
+    Examples:
+      dbt-assets openlineage                       # the newest run, printed
+      dbt-assets openlineage 12 --to http://localhost:5000/api/v1/lineage
+      dbt-assets openlineage --to lineage.jsonl --namespace prod
+    """
+    import json
+
+    from dbt_assets.api import emit_openlineage, open_history, openlineage_events
+
+    history_path, project_dir = kwargs.pop("history_path"), kwargs["project_dir"] or "."
+    graph = graph_from(kwargs)
+    with open_history(project_dir, history_path, create=False) as history:
+        events = openlineage_events(graph, history, run_id, namespace=namespace)
+    if not to:
+        for event in events:
+            click.echo(json.dumps(event, separators=(",", ":")))
+        return
+    failed = [d for d in emit_openlineage(events, to) if not d.ok]
+    for delivery in failed:
+        echo_error(
+            f"OpenLineage events not delivered to {delivery.target} after "
+            f"{delivery.attempts} attempt(s): {delivery.error}"
+        )
+    if failed:
+        raise SystemExit(2)
+    click.echo(f"{len(events)} OpenLineage events sent to {to}")
+
+
+COMMANDS = [export_command, shard_command, openlineage_command]

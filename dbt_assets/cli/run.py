@@ -1,0 +1,381 @@
+"""The running commands (``run``, ``build``, ``test``, ``seed``, ``snapshot``, ``retry``) : a thin shell over
+:mod:`dbt_assets.api`."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import select
+import sys
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from dbt_assets._core.errors import DbtAssetsError
+from dbt_assets.cli.common import echo_error, print_lines, print_plan, to_json
+from dbt_assets.cli.options import (
+    DBT_EXECUTABLE,
+    HISTORY,
+    PROFILES_DIR,
+    PROJECT_DIR,
+    TARGET,
+    F,
+    apply_options,
+    select_ids_option,
+    selection_kwargs,
+    selection_options,
+)
+
+if TYPE_CHECKING:
+    from dbt_assets.history.store import History
+    from dbt_assets.run.invocation import RunOptions
+    from dbt_assets.run.project import Project
+    from dbt_assets.run.runner import Run
+
+
+# --- running ------------------------------------------------------------------------------
+
+
+def run_options(func: F) -> F:
+    """dbt's run flags passed through, and how dbt-assets runs and reports."""
+    options = [
+        PROJECT_DIR,
+        PROFILES_DIR,
+        TARGET,
+        DBT_EXECUTABLE,
+        click.option("--vars", help="dbt --vars (YAML); also used to parse the project."),
+        click.option("--threads", type=click.IntRange(min=1), help="dbt --threads."),
+        click.option("--full-refresh", is_flag=True, help="dbt --full-refresh."),
+        click.option("--fail-fast", "-x", is_flag=True, help="dbt --fail-fast."),
+        click.option("--defer", is_flag=True, help="dbt --defer (with --state)."),
+        click.option("--favor-state", is_flag=True, help="dbt --favor-state."),
+        HISTORY,
+        click.option("--no-history", is_flag=True, help="Do not record this run."),
+        click.option(
+            "--output",
+            "-o",
+            default="text",
+            show_default=True,
+            type=click.Choice(["text", "json"]),
+            help="text: progress and a summary; json: every event as a JSON line on stdout.",
+        ),
+        click.option(
+            "--timeout",
+            type=click.FloatRange(min=0, min_open=True),
+            metavar="SECONDS",
+            help="Stop dbt (like Ctrl-C) when the run takes longer.",
+        ),
+        click.option(
+            "--cancel-grace",
+            type=click.FloatRange(min=0),
+            default=10.0,
+            show_default=True,
+            metavar="SECONDS",
+            help="After Ctrl-C, SIGTERM or --timeout: how long dbt may take to stop before it is killed.",
+        ),
+        click.option(
+            "--openlineage",
+            "openlineage_target",
+            envvar="DBT_ASSETS_OPENLINEAGE",
+            metavar="URL|FILE",
+            help="Send the run's OpenLineage events there when it ends: POST each to an http(s) "
+            "URL (e.g. Marquez's /api/v1/lineage) or append them to a file as JSON lines "
+            "[env DBT_ASSETS_OPENLINEAGE].",
+        ),
+        click.option(
+            "--openlineage-namespace",
+            envvar="DBT_ASSETS_OPENLINEAGE_NAMESPACE",
+            default="dbt-assets",
+            show_default=True,
+            help="The OpenLineage namespace of the jobs [env DBT_ASSETS_OPENLINEAGE_NAMESPACE].",
+        ),
+        click.argument("dbt_args", nargs=-1, type=click.UNPROCESSED),
+    ]
+    return apply_options(func, options)
+
+
+def _project(kwargs: dict[str, Any]) -> Project:
+    from dbt_assets.run.project import Project
+
+    return Project(
+        kwargs.pop("project_dir") or ".",
+        profiles_dir=kwargs.pop("profiles_dir"),
+        target=kwargs.pop("target"),
+        dbt_executable=kwargs.pop("dbt_executable"),
+        vars=kwargs.pop("vars"),
+    )
+
+
+def _run_options(kwargs: dict[str, Any], state: str | None = None) -> RunOptions:
+    from dbt_assets.run.invocation import RunOptions
+
+    return RunOptions(
+        threads=kwargs.pop("threads"),
+        full_refresh=kwargs.pop("full_refresh"),
+        fail_fast=kwargs.pop("fail_fast"),
+        defer=kwargs.pop("defer"),
+        state=state,
+        favor_state=kwargs.pop("favor_state"),
+        extra_args=tuple(kwargs.pop("dbt_args")),
+        timeout=kwargs.pop("timeout"),
+        cancel_grace=kwargs.pop("cancel_grace"),
+    )
+
+
+def _execute(
+    run: Run, history: History | None, output: str, lineage: tuple[str | None, str] = (None, "dbt-assets")
+) -> None:
+    """Run with a display; Ctrl-C and SIGTERM cancel the run (twice: kill dbt at once).
+    ``lineage``: where to send the run's OpenLineage events (if anywhere), and their namespace."""
+    import signal
+
+    from dbt_assets.cli.progress import make_display, render_summary
+
+    for notice in run.notices:
+        click.echo(f"dbt-assets: {notice}", err=True)
+    display = make_display(run.graph, run.plan, output)
+
+    def cancel(signum: int, _frame: Any) -> None:
+        again = run.cancelling
+        name = signal.Signals(signum).name
+        run.cancel(f"cancelled ({name})")
+        what = "killing dbt" if again else "stopping dbt (again to kill it now)"
+        click.echo(f"\ndbt-assets: {name}: {what}", err=True)
+
+    previous = {sig: signal.signal(sig, cancel) for sig in (signal.SIGINT, signal.SIGTERM)}
+    closed = False  # stdout closed under us (`dbt-assets run | head`)
+    watching, gone = _watch_output(run)
+    try:
+        for event in run:
+            if closed:
+                continue
+            try:
+                display.handle(event)
+            except BrokenPipeError:
+                closed = True
+                _detach_stdout()
+                run.cancel("cancelled: the output was closed")
+    finally:
+        watching.set()
+        try:
+            display.close()
+        except BrokenPipeError:
+            closed = True
+            _detach_stdout()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    result = run.result
+    assert result is not None  # the iteration ran to its end
+    if gone.is_set() and not closed:
+        closed = True
+        _detach_stdout()
+    if closed:
+        where = f"; run {result.run_id} recorded as {result.status}" if result.run_id is not None else ""
+        click.echo(f"dbt-assets: the output was closed, so the run was stopped{where}", err=True)
+        sys.exit(result.exit_code)
+    if result.unrecorded is not None and run.history is not None:
+        importable = "run_results" in Path(result.unrecorded).name
+        todo = (
+            f"dbt-assets history import {result.unrecorded}"
+            if importable
+            else "they are JSON, as dbt-assets saw them"
+        )
+        echo_error(
+            f"the run history {run.history.path} was removed or replaced during the run, so run "
+            f"{result.run_id} is not in it; its results are saved in {result.unrecorded}",
+            todo,
+        )
+        sys.exit(2)
+    if result.status == "error":  # dbt could not run: the error contract's one line
+        echo_error(result.message or "dbt could not run", result.hint)
+    if output == "text":
+        hint = None
+        if result.run_id is not None and run.history is not None:
+            hint = f"Run {result.run_id} recorded in {run.history.path}"
+            if result.exit_code != 0:
+                hint += f"; re-run what did not succeed with: dbt-assets retry {result.run_id}"
+        click.echo(render_summary(run.graph, result, hint), nl=False)
+    if history is not None:
+        _report_slas(run, history, output)
+    if lineage[0]:
+        _send_lineage(run, lineage[0], lineage[1])
+    sys.exit(result.exit_code)
+
+
+def _watch_output(run: Run) -> tuple[threading.Event, threading.Event]:
+    """Cancel ``run`` as soon as whoever reads stdout is gone (`| head` exited): a write
+    would only notice at the next event, and dbt may print nothing for minutes. Returns
+    (set to stop watching, set when the reader was found gone)."""
+    done, gone = threading.Event(), threading.Event()
+    try:
+        fd = sys.stdout.fileno()
+        poller = select.poll()
+        poller.register(fd, 0)  # only POLLERR/POLLHUP, reported always
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return done, gone  # not a real file (embedded, tests) or no poll(): the write tells
+
+    def watch() -> None:
+        while not done.wait(0.2):
+            if any(events & (select.POLLERR | select.POLLHUP) for _fd, events in poller.poll(0)):
+                gone.set()
+                run.cancel("cancelled: the output was closed")
+                return
+
+    threading.Thread(target=watch, name="output-watch", daemon=True).start()
+    return done, gone
+
+
+def _detach_stdout() -> None:
+    """After a broken pipe: later writes (and Python's flush at exit) go nowhere."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
+def _send_lineage(run: Run, target: str, namespace: str) -> None:
+    """The run's OpenLineage events to ``target``; a failed delivery is reported on stderr
+    (with how to send them again), and the run's exit code stays dbt's."""
+    from dbt_assets.api import emit_openlineage
+    from dbt_assets.interop.openlineage import run_events
+
+    result = run.result
+    assert result is not None
+    events = run_events(run.graph, result, result.results.values(), namespace=namespace)
+    for delivery in emit_openlineage(events, target):
+        if not delivery.ok:
+            again = f"dbt-assets openlineage {result.run_id} --to {target}" if result.run_id else ""
+            click.echo(
+                f"dbt-assets: OpenLineage events not delivered to {delivery.target} after "
+                f"{delivery.attempts} attempt(s): {delivery.error}"
+                + (f"; send them again with: {again}" if again else ""),
+                err=True,
+            )
+            return
+
+
+def _report_slas(run: Run, history: History, output: str) -> None:
+    """After a run: which SLAs of its assets it met or missed (text), or one
+    ``sla_result`` JSON line each (json)."""
+    from dbt_assets.api import run_slas
+
+    if run.result is None or run.result.run_id is None:
+        return
+    try:
+        results = run_slas(run.graph, history, run.result)
+    except DbtAssetsError as exc:  # a broken SLA declaration must not hide the run's outcome
+        click.echo(f"dbt-assets: SLAs not judged: {exc.message}", err=True)
+        return
+    if output == "json":
+        print_lines(json.dumps({"event": "sla_result", **json.loads(to_json(r))}) for r in results)
+    else:
+        from dbt_assets.cli.render import render_run_slas
+
+        click.echo(render_run_slas(results), nl=False)
+
+
+def _make_run_command(command: str, summary: str) -> click.Command:
+    help_text = f"""{summary}
+
+    \b
+    Selects exactly like `dbt-assets plan --command {command}` (dbt's syntax plus
+    downstream_of:, upstream_of:, owner:), runs dbt once with the exact arguments, shows
+    progress and a summary, and records every asset result in the run history.
+    Anything after -- goes to dbt unchanged.
+
+    \b
+    Exit codes: 0 success, 1 an asset failed, 2 usage error or dbt could not run
+    (or crashed, or hit --timeout), 130 cancelled (Ctrl-C, SIGTERM).
+
+    \b
+    Examples:
+      dbt-assets {command} --select downstream_of:orders
+      dbt-assets {command} -s tag:finance --exclude stg_* --threads 8 --target prod
+      dbt-assets {command} -s orders+ --dry-run --output json
+      dbt-assets {command} -s owner:finance@* --output json > events.jsonl
+      dbt-assets {command} -s orders -- --empty
+    """
+
+    @click.command(command, help=help_text)
+    @run_options
+    @selection_options
+    @select_ids_option("Run exactly these unique_ids, one per line ('-' reads stdin), instead of --select.")
+    @click.option("--dry-run", is_flag=True, help="Print the plan (assets and exact dbt argv); run nothing.")
+    def run_command(**kwargs: Any) -> None:
+        from dbt_assets.api import open_history, start_run
+
+        selection = selection_kwargs(kwargs)
+        unique_ids = kwargs.pop("unique_ids")
+        output = kwargs.pop("output")
+        history_path, no_history, dry_run = (
+            kwargs.pop("history_path"),
+            kwargs.pop("no_history"),
+            kwargs.pop("dry_run"),
+        )
+        lineage = (kwargs.pop("openlineage_target"), kwargs.pop("openlineage_namespace"))
+        project = _project(kwargs)
+        options = _run_options(kwargs, selection["state"])
+        history = None if no_history or dry_run else open_history(project.project_dir, history_path)
+        run = start_run(
+            project,
+            command,
+            kwargs["select_values"],
+            unique_ids=unique_ids,
+            options=options,
+            history=history,
+            **selection,
+        )
+        if dry_run:
+            print_plan(run.graph, run.plan, output, run.argv)
+            return
+        _execute(run, history, output, lineage)
+
+    return run_command
+
+
+RUN_COMMANDS = [
+    _make_run_command(_command, _summary)
+    for _command, _summary in (
+        ("run", "Run models with dbt (dbt run), with live per-asset progress and history."),
+        ("build", "Build with dbt (dbt build: seeds, models, snapshots and their tests)."),
+        ("test", "Test with dbt (dbt test): each test reported as a check of its asset."),
+        ("seed", "Load seeds with dbt (dbt seed)."),
+        ("snapshot", "Take snapshots with dbt (dbt snapshot)."),
+    )
+]
+
+
+@click.command("retry")
+@click.argument("run_id", type=int, required=False)
+@run_options
+def retry_command(run_id: int | None, **kwargs: Any) -> None:
+    """Re-run what did not succeed in a run (default: the newest).
+
+    \b
+    The failed assets, those skipped because of them, and any the run never reached
+    (cancelled), through the exact compiler, with the run's dbt flags again. Needs only
+    the run history and the project, not dbt's target/ of that run.
+
+    \b
+    Examples:
+      dbt-assets retry              # the newest run
+      dbt-assets retry 12 --threads 1
+    """
+    from dbt_assets.api import open_history, retry_run
+
+    output = kwargs.pop("output")
+    history_path = kwargs.pop("history_path")
+    lineage = (kwargs.pop("openlineage_target"), kwargs.pop("openlineage_namespace"))
+    if kwargs.pop("no_history"):
+        raise click.UsageError("retry reads the run history; --no-history does not apply")
+    project = _project(kwargs)
+    options = _run_options(kwargs)
+    history = open_history(project.project_dir, history_path, create=False)
+    _execute(retry_run(project, history, run_id, options=options), history, output, lineage)
+
+
+# --- history -------------------------------------------------------------------------------
+
+COMMANDS = [*RUN_COMMANDS, retry_command]

@@ -1,0 +1,64 @@
+"""``dbt source freshness``, run and recorded: the facts a source's freshness SLA is judged by.
+
+>>> record_source_freshness(Project("fixtures/dbt_project"), history)   # doctest: +SKIP
+7
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from dbt_assets._core.errors import DbtCommandError
+from dbt_assets.history.store import History
+from dbt_assets.run.dbt_cli import dbt_env, dbt_error_summary, find_dbt
+from dbt_assets.run.project import Project
+
+
+def record_source_freshness(
+    project: Project, history: History, select_values: Sequence[str] = (), *, timeout: float | None = None
+) -> int | None:
+    """Run ``dbt source freshness`` (for the sources ``select_values`` name, default all) and
+    record each source's result and newest load time; returns the run id in the history.
+
+    dbt exits 1 when a source is past its ``error_after``: that is a result, recorded like
+    any other. Only a dbt that writes no results is an error.
+    """
+    with tempfile.TemporaryDirectory(prefix="dbt-assets-freshness-") as folder:
+        output = Path(folder) / "sources.json"
+        argv = [
+            find_dbt(project.dbt_executable),
+            "source",
+            "freshness",
+            "--project-dir",
+            str(project.project_dir),
+            "--profiles-dir",
+            str(project.profiles_dir),
+            *project.dbt_options(),
+            "--output",
+            str(output),
+        ]
+        words = [w for value in select_values for w in value.split()]
+        argv += ["--select", *words] if words else []
+        try:
+            done = subprocess.run(
+                argv,
+                cwd=project.project_dir,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=False,
+                env=dbt_env(),
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise DbtCommandError(f"`dbt source freshness` did not finish within {timeout:.0f}s") from exc
+        if not output.is_file():
+            raise DbtCommandError(
+                f"`dbt source freshness` failed (exit {done.returncode}): "
+                f"{dbt_error_summary(done.stdout + chr(10) + done.stderr)}",
+                f"run `{' '.join(argv)}` in {project.project_dir} to see dbt's full output",
+            )
+        project.stamp_manifest()
+        return history.import_source_freshness(output)

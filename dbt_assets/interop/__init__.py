@@ -1,0 +1,2 @@
+"""What dbt-assets hands to other tools: OpenLineage events, exports and lineage text.
+Above ``sla``."""

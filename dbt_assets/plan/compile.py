@@ -1,0 +1,395 @@
+"""Compile a selection to the dbt arguments that make dbt select exactly the same assets.
+
+Three ways, tried in order:
+
+1. **as written**: input in dbt's own syntax passes through unchanged (each union member its
+   own argv token);
+2. **rewritten**: dbt-assets' extension terms become dbt syntax where that is provably the same
+   set (``downstream_of:X`` → ``X+``, ``upstream_of:X`` → ``+X``);
+3. **explicit**: any other set (``owner:``, an orchestrator's list of unique_ids, ...) becomes
+   the shortest union we find of exact tokens: ``X+``/``+X`` and ``path:DIR`` where they cover
+   part of the set exactly, then one exact token per remaining asset. Every token is checked
+   against the set with the same evaluator the differential tests prove equal to dbt, and
+   ``--indirect-selection empty`` keeps dbt from adding tests we did not list.
+
+    >>> plan(graph, "run", ["downstream_of:orders"]).argv       # doctest: +SKIP
+    ('run', '--select', 'orders+')
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path, PurePosixPath
+from typing import Any, Literal
+
+from dbt_assets._core.errors import SelectionError
+from dbt_assets.manifest.decode import NodeRecord
+from dbt_assets.manifest.graph import AssetGraph
+from dbt_assets.plan.long_selection import (
+    MAX_ARGV,
+    argv_size,
+    read_project_selectors,
+    selector_definition,
+    selector_name,
+    split_argv,
+)
+from dbt_assets.selection import (
+    DBT_METHODS,
+    METHODS,
+    STATE_METHODS,
+    previous_state,
+    resolve,
+    resource_types_for,
+    selection_spec,
+)
+from dbt_assets.selection.evaluate import criterion_nodes, evaluate
+from dbt_assets.selection.parse import parse_term, parse_union
+from dbt_assets.selection.registry import MethodContext
+from dbt_assets.selection.spec import Criterion, IndirectSelection, Spec
+
+RESOURCE_TYPE_FLAG_COMMANDS = frozenset({"ls", "build", "test"})
+Strategy = Literal["as written", "rewritten", "explicit", "empty"]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a dbt command would run and the exact arguments that make dbt select it."""
+
+    command: str
+    argv: tuple[str, ...]
+    """dbt's arguments, command first (``("build", "--select", "orders+")``); empty when
+    nothing is selected (then dbt must not be run at all)."""
+    unique_ids: tuple[str, ...]
+    strategy: Strategy
+    selector: dict[str, Any] | None = None
+    """When the argv would be too long for a command line: the generated YAML selector
+    (``{"name": ..., "definition": ...}``) that ``--selector`` in the argv names; dbt must run
+    on a project whose selectors.yml has it (see :mod:`dbt_assets.plan.long_selection`)."""
+    unmatched: tuple[str, ...] = ()
+    """The criteria typed that matched no enabled node (dbt warns of each)."""
+
+    @property
+    def empty(self) -> bool:
+        """Nothing selected: dbt must not be run (its command alone would run everything)."""
+        return not self.unique_ids
+
+    def why_empty(self) -> tuple[str, str]:
+        """Why nothing is selected, and what to do (message, hint), naming what matched nothing."""
+        if self.unmatched:
+            criteria = ", ".join(f"'{c}'" for c in self.unmatched)
+            verb = "matches" if len(self.unmatched) == 1 else "match"
+            return (
+                f"the selection is empty: {criteria} {verb} no enabled node",
+                "check the names with `dbt-assets ls --output name`",
+            )
+        return (
+            f"the selection is empty: nothing to {self.command}",
+            "check the selection with `dbt-assets ls`",
+        )
+
+
+def plan(
+    graph: AssetGraph,
+    command: str,
+    select_values: Sequence[str] = (),
+    *,
+    exclude: Sequence[str] = (),
+    selector: str | None = None,
+    resource_types: Collection[str] = (),
+    exclude_resource_types: Collection[str] = (),
+    indirect_selection: IndirectSelection = "eager",
+    unique_ids: Iterable[str] | None = None,
+    state: str | Path | None = None,
+    max_argv: int = MAX_ARGV,
+    history: object = None,
+) -> Plan:
+    """The plan of ``dbt COMMAND`` for a selection, or for an explicit set of ``unique_ids``.
+
+    ``state`` is dbt's ``--state DIR``; the argv carries it (as an absolute path) when the
+    selection reads it (``state:``, ``result:``, ``source_status:``). Above ``max_argv``
+    bytes of arguments the selection becomes a generated YAML selector. ``status:`` and
+    ``sla:`` read ``history`` (default: the project's)."""
+    types = resource_types_for(command, resource_types, exclude_resource_types)
+    type_flags = _type_flags(command, resource_types, exclude_resource_types)
+    if unique_ids is not None:
+        if select_values or exclude or selector:
+            raise SelectionError(
+                "explicit unique_ids cannot be combined with --select, --exclude or --selector"
+            )
+        chosen = _check_ids(graph, unique_ids, types, command)
+        return fit_command_line(graph, compile_explicit(graph, command, chosen, types, type_flags), max_argv)
+    spec = selection_spec(
+        graph, select_values, exclude, selector=selector, indirect_selection=indirect_selection
+    )
+    previous = previous_state(graph, state)
+    unmatched: list[str] = []
+    selected = resolve(graph, spec, types, state=previous, history=history, unmatched=unmatched)
+    if not selected:
+        return Plan(command, (), (), "empty", unmatched=tuple(unmatched))
+    mode_flags: tuple[str, ...] = ()
+    mode_flags += () if indirect_selection == "eager" else ("--indirect-selection", indirect_selection)
+    mode_flags += ("--state", str(previous.path)) if previous is not None and _reads_state(spec) else ()
+    if not _uses_extensions(spec):
+        argv = [command]
+        argv += ["--selector", selector] if selector else []
+        argv += _flag_tokens("--select", select_values) + _flag_tokens("--exclude", exclude)
+        written = Plan(command, (*argv, *mode_flags, *type_flags), tuple(selected), "as written")
+        return fit_command_line(graph, written, max_argv)
+    if selector is None:
+        rewritten = [_rewrite_word(w) for v in select_values for w in v.split()]
+        excluded = [_rewrite_word(w) for v in exclude for w in v.split()]
+        kept = [w for w in rewritten if w is not None]
+        dropped = [w for w in excluded if w is not None]
+        if len(kept) == len(rewritten) and len(dropped) == len(excluded):
+            argv = [command, *_flag_tokens("--select", kept), *_flag_tokens("--exclude", dropped)]
+            rewritten_plan = Plan(command, (*argv, *mode_flags, *type_flags), tuple(selected), "rewritten")
+            return fit_command_line(graph, rewritten_plan, max_argv)
+    explicit = compile_explicit(graph, command, set(selected), types, type_flags)
+    return fit_command_line(graph, explicit, max_argv)
+
+
+def fit_command_line(graph: AssetGraph, result: Plan, max_argv: int = MAX_ARGV) -> Plan:
+    """The plan itself when its argv is short enough, else the same selection as a generated
+    YAML selector named by ``--selector`` (the other flags stay on the command line)."""
+    if argv_size(result.argv) <= max_argv or result.selector is not None:
+        return result
+    select, exclude, other = split_argv(result.argv[1:])
+    if "--selector" in other:
+        return result
+    name = selector_name(read_project_selectors(graph.project_dir))
+    generated = {
+        "name": name,
+        "description": f"Generated by dbt-assets: {len(result.unique_ids)} assets for dbt {result.command}.",
+        "definition": selector_definition(select, exclude),
+    }
+    return replace(result, argv=(result.command, "--selector", name, *other), selector=generated)
+
+
+def _flag_tokens(flag: str, values: Sequence[str]) -> list[str]:
+    words = [w for value in values for w in value.split()]
+    return [flag, *words] if words else []
+
+
+def _type_flags(command: str, requested: Collection[str], excluded: Collection[str]) -> tuple[str, ...]:
+    if command not in RESOURCE_TYPE_FLAG_COMMANDS:
+        return ()
+    flags: list[str] = []
+    for value in sorted(requested):
+        flags += ["--resource-type", value]
+    for value in sorted(excluded):
+        flags += ["--exclude-resource-type", value]
+    return tuple(flags)
+
+
+def _check_ids(graph: AssetGraph, unique_ids: Iterable[str], types: frozenset[str], command: str) -> set[str]:
+    chosen = set()
+    for uid in unique_ids:
+        uid = uid.strip()
+        if not uid:
+            continue
+        if uid not in graph:
+            named = graph.find(uid)  # raises with a did-you-mean when it names nothing either
+            raise SelectionError(f"'{uid}' is not a unique_id of the manifest", f"did you mean {named}?")
+        if graph.records[uid].resource_type not in types:
+            raise SelectionError(
+                f"{uid} is a {graph.records[uid].resource_type}, which `dbt {command}` does not run",
+                f"`dbt {command}` runs {', '.join(sorted(types))}",
+            )
+        chosen.add(uid)
+    return chosen
+
+
+# --- rewriting extension terms ---------------------------------------------------------
+
+
+def _uses_extensions(spec: Spec) -> bool:
+    if isinstance(spec, Criterion):
+        return spec.method not in DBT_METHODS
+    return any(_uses_extensions(c) for c in spec.components)
+
+
+def _reads_state(spec: Spec) -> bool:
+    """Whether dbt needs ``--state`` to evaluate the spec (also inside ``downstream_of:``)."""
+    if isinstance(spec, Criterion):
+        if spec.method in ("downstream_of", "upstream_of"):
+            return _reads_state(parse_term(spec.value, METHODS))
+        return spec.method in STATE_METHODS
+    return any(_reads_state(c) for c in spec.components)
+
+
+def _rewrite_word(word: str) -> str | None:
+    """A word (``a,b``) with every extension term in dbt syntax, or None when one cannot be."""
+    terms = []
+    for raw in word.split(","):
+        term = parse_term(raw, METHODS)
+        if term.method in DBT_METHODS:
+            terms.append(raw)
+            continue
+        rewritten = _rewrite_term(term)
+        if rewritten is None:
+            return None
+        terms.append(rewritten)
+    return ",".join(terms)
+
+
+def _rewrite_term(term: Criterion) -> str | None:
+    """``downstream_of:X[+N]`` is ``X+``, ``upstream_of:X`` / ``N+upstream_of:X`` is ``+X``,
+    for a plain X (no operators of its own, a dbt method). Anything else cannot be rewritten."""
+    if term.method not in ("downstream_of", "upstream_of") or term.childrens_parents:
+        return None
+    inner = parse_term(term.value, METHODS)
+    if inner.has_graph_operator or inner.method not in DBT_METHODS:
+        return None
+    if term.method == "downstream_of" and not term.parents:
+        return f"{inner.raw}+"
+    if term.method == "upstream_of" and not term.children:
+        return f"+{inner.raw}"
+    return None
+
+
+# --- explicit sets ---------------------------------------------------------------------
+
+
+def compile_explicit(
+    graph: AssetGraph,
+    command: str,
+    chosen: set[str],
+    types: frozenset[str],
+    type_flags: tuple[str, ...] = (),
+) -> Plan:
+    """The shortest exact union of tokens we find for an arbitrary set of assets, for a
+    command selecting ``types`` (``type_flags`` are the resource-type flags that say so)."""
+    if not chosen:
+        return Plan(command, (), (), "empty")
+    cover = _Cover(graph, chosen, types)
+    tokens = cover.tokens()
+    argv = (command, "--select", *tokens, "--indirect-selection", "empty", *type_flags)
+    return Plan(command, argv, tuple(sorted(chosen)), "explicit")
+
+
+class _Cover:
+    """Greedy cover of a set by exact tokens: a token is exact when everything it makes dbt
+    select (of the command's resource types) is in the set."""
+
+    def __init__(self, graph: AssetGraph, chosen: set[str], types: frozenset[str]) -> None:
+        self.graph = graph
+        self.chosen = chosen
+        self.types = types
+        self.ctx = MethodContext(graph, graph.project_dir)
+
+    def selects(self, token: str) -> set[str]:
+        """What dbt selects with ``token`` as one argv word: read as dbt reads it (a space
+        separates criteria, a comma intersects them), so a name such as ``a,b`` is judged by
+        what dbt would make of it, not by what it means to us."""
+        if " " in token or "," in token:
+            found, _ = evaluate(self.ctx, parse_union([token], METHODS, "empty"))
+        else:
+            found = criterion_nodes(self.ctx, parse_term(token, METHODS))
+        return {uid for uid in found if self.graph.records[uid].resource_type in self.types}
+
+    def exact(self, token: str) -> set[str] | None:
+        try:
+            found = self.selects(token)
+        except SelectionError:  # a name dbt's grammar reads as operators (@x, x+)
+            return None
+        return found if found and found <= self.chosen else None
+
+    def tokens(self) -> list[str]:
+        candidates: list[tuple[str, set[str]]] = []
+        for token in self._group_tokens():
+            covered = self.exact(token)
+            if covered is not None and len(covered) > 1:
+                candidates.append((token, covered))
+        candidates.sort(key=lambda c: (-len(c[1]), len(c[0]), c[0]))
+        picked: list[str] = []
+        left = set(self.chosen)
+        for token, covered in candidates:
+            if covered & left and len(covered & left) > 1:
+                picked.append(token)
+                left -= covered
+        for uid in sorted(left):
+            picked.append(self.single(uid))
+        return picked
+
+    def _group_tokens(self) -> Iterator[str]:
+        records = self.graph.records
+        chosen = self.chosen
+        for uid in sorted(chosen):
+            token = self._name_token(records[uid])
+            if not any(p in chosen for p in records[uid].depends_on.nodes):
+                yield f"{token}+"
+            if not any(c in chosen for c in self.graph.direct_children(uid)):
+                yield f"+{token}"
+        folders = {
+            str(parent)
+            for uid in chosen
+            for parent in PurePosixPath(records[uid].original_file_path).parents
+            if str(parent) != "."
+        }
+        for folder in sorted(folders):
+            yield f"path:{folder}"
+
+    def single(self, uid: str) -> str:
+        """The shortest token that selects ``uid`` and nothing outside the set."""
+        record = self.graph.records[uid]
+        for token in self._single_candidates(record):
+            covered = self.exact(token)
+            if covered is not None and uid in covered:
+                return token
+        raise SelectionError(
+            f"cannot select {uid} exactly with dbt's selector syntax",
+            "please report this with the manifest; select it together with its neighbours meanwhile",
+        )
+
+    @staticmethod
+    def _name_token(record: NodeRecord) -> str:
+        kind = record.resource_type
+        if kind == "source":
+            return f"source:{record.package_name}.{record.source_name}.{record.name}"
+        if kind in ("exposure", "metric", "semantic_model", "saved_query", "unit_test"):
+            return f"{kind}:{record.package_name}.{record.name}"
+        return record.search_name
+
+    def _single_candidates(self, record: NodeRecord) -> Iterator[str]:
+        yield self._name_token(record)
+        if record.resource_type in ("source", "exposure", "metric", "semantic_model", "saved_query"):
+            return
+        for precise in (False, True):
+            lit = functools.partial(literal, precise=precise)
+            if precise and lit(record.name) == literal(record.name):
+                break  # a plain name: no other spelling to try
+            if not precise and literal(record.search_name) != record.search_name:
+                yield lit(record.search_name)
+            fqn = ".".join(lit(part) for part in record.fqn)
+            yield "fqn:" + fqn
+            yield f"fqn:{fqn},resource_type:{record.resource_type}"
+            if record.resource_type != "test" or not record.test_metadata:
+                yield f"path:{lit(record.original_file_path)}"
+            yield (
+                f"fqn:{lit(record.search_name)},resource_type:{record.resource_type},"
+                f"package:{record.package_name}"
+            )
+            if record.resource_type == "unit_test" and record.model:
+                yield f"unit_test:{record.package_name}.{lit(record.name)},fqn:{lit(record.model)}"
+
+
+# Characters dbt's selection grammar reads as syntax: a space or comma between criteria,
+# @ and + operators, : after a method, glob characters. A class matches exactly one of
+# them, but a space or comma cannot appear even inside a class: those are matched by a
+# class of every character that cannot be part of a plain name.
+_AWKWARD = re.compile(r"[\s,@+:*?\[\]]")
+_CLASS = {c: f"[{c}]" for c in "@+:*?["} | {"]": "[]]"}
+_NOT_A_NAME_CHARACTER = "[!A-Za-z0-9_]"
+
+
+def literal(name: str, *, precise: bool = False) -> str:
+    """``name`` spelled so that dbt reads it as a name: each character its grammar would read
+    as syntax becomes ``?`` (with ``precise``, a class as narrow as the command line allows).
+    Either may match more than ``name``: the compiler keeps a token only when what it
+    selects is exactly what it means to select."""
+    if precise:
+        return _AWKWARD.sub(lambda m: _CLASS.get(m.group(), _NOT_A_NAME_CHARACTER), name)
+    return _AWKWARD.sub("?", name)
