@@ -37,8 +37,9 @@ def sh(*argv: str | Path, cwd: Path = ROOT, ok: tuple[int, ...] = (0,)) -> None:
 
 
 def setup() -> None:
-    """Create the virtualenv and install the package with its dev extra and the orchestrator
-    extras the tests exercise (once per pyproject), and the separate dbt virtualenv."""
+    """Create the virtualenv and install the package with its dev extra, the DuckDB adapter
+    (the fixture's warehouse) and the orchestrator extras the tests exercise (once per
+    pyproject), and the separate dbt virtualenv."""
     if not (BIN / "python").exists():
         print(f"+ python3 -m venv {VENV}", flush=True)
         venv.create(VENV, with_pip=True)
@@ -46,7 +47,7 @@ def setup() -> None:
     digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
     if not stamp.exists() or stamp.read_text() != digest:
         sh(BIN / "python", "-m", "pip", "install", "--quiet", "--upgrade", "pip")
-        sh(BIN / "python", "-m", "pip", "install", "--quiet", "-e", ".[dev,dagster,prefect,airflow]")
+        sh(BIN / "python", "-m", "pip", "install", "--quiet", "-e", ".[dev,duckdb,dagster,prefect,airflow]")
         stamp.write_text(digest)
     separate = SEPARATE_DBT_VENV / ("Scripts" if os.name == "nt" else "bin")
     if not (separate / "dbt").exists():
@@ -81,7 +82,8 @@ def test(pytest_args: list[str]) -> None:
     sh(BIN / "ruff", "format", "--check", ".")
     sh(BIN / "mypy")
     sh(BIN / "lint-imports")
-    sh(BIN / "python", "-m", "pytest", "-n", "auto", *pytest_args)  # one worker per core
+    # one worker per core; a module marked xdist_group runs on one worker (its fixtures made once)
+    sh(BIN / "python", "-m", "pytest", "-n", "auto", "--dist", "loadgroup", *pytest_args)
 
 
 def test_10k() -> None:

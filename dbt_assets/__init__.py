@@ -35,6 +35,7 @@ if TYPE_CHECKING:
         asset_statuses,
         check_slas,
         check_source_freshness,
+        deadline_offsets,
         describe_asset,
         emit_openlineage,
         explain_sla,
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
         lineage,
         list_assets,
         load_graph,
+        not_succeeded_since,
         open_history,
         openlineage_events,
         plan_selection,
@@ -71,6 +73,7 @@ if TYPE_CHECKING:
     from dbt_assets.run.invocation import RunOptions, RunResult
     from dbt_assets.run.project import Project
     from dbt_assets.run.runner import Run
+    from dbt_assets.selection.request import Selection
     from dbt_assets.sla.alerts import Delivery, deliver, notify_command, post_webhook
     from dbt_assets.sla.config import Sla, SourceSla
     from dbt_assets.sla.explain import Cause, Explanation
@@ -83,6 +86,7 @@ _EXPORTS = {
         "asset_statuses",
         "check_slas",
         "check_source_freshness",
+        "deadline_offsets",
         "describe_asset",
         "emit_openlineage",
         "explain_sla",
@@ -90,6 +94,7 @@ _EXPORTS = {
         "lineage",
         "list_assets",
         "load_graph",
+        "not_succeeded_since",
         "open_history",
         "openlineage_events",
         "plan_selection",
@@ -132,6 +137,7 @@ _EXPORTS = {
         "owners_of",
     ),
     "dbt_assets.plan.compile": ("Plan",),
+    "dbt_assets.selection.request": ("Selection",),
     "dbt_assets.plan.shard": (
         "Shard",
         "ShardedPlan",
@@ -226,6 +232,7 @@ __all__ = [
     "RunResult",
     "RunStarted",
     "ScheduleError",
+    "Selection",
     "SelectionError",
     "Shard",
     "ShardedPlan",
@@ -238,6 +245,7 @@ __all__ = [
     "asset_statuses",
     "check_slas",
     "check_source_freshness",
+    "deadline_offsets",
     "declared_slas",
     "deliver",
     "describe_asset",
@@ -251,6 +259,7 @@ __all__ = [
     "list_assets",
     "load_graph",
     "materialized_parents",
+    "not_succeeded_since",
     "notify_command",
     "open_history",
     "openlineage_events",

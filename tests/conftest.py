@@ -9,7 +9,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -107,6 +107,44 @@ def assert_ran_with(project: Path, executable: Path, history: Path | None = None
     assert newest.dbt_version != dbt.version.__version__, "not the dbt of this virtualenv"
 
 
+def shared_once(tmp_path_factory: pytest.TempPathFactory, name: str, make: Callable[[Path], None]) -> Path:
+    """A directory made once per test session whatever the number of xdist workers (under a
+    lock, in the temporary folder all workers share): for templates that tests only copy."""
+    import fcntl
+
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # each worker's base is a folder of the session's
+    made = root / "shared" / name
+    made.parent.mkdir(exist_ok=True)
+    with open(made.parent / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (made.parent / f"{name}.done").exists():
+            if made.exists():
+                shutil.rmtree(made)
+            make(made)
+            (made.parent / f"{name}.done").touch()
+    return made
+
+
+@pytest.fixture(scope="session")
+def parsed_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The fixture parsed once by dbt (target/ kept: manifest and partial parse); only copied."""
+
+    def make(project: Path) -> None:
+        copy_project(FIXTURE_PROJECT, project)
+        run_dbt(project, "parse")
+
+    return shared_once(tmp_path_factory, "parsed", make)
+
+
+@pytest.fixture
+def parsed_project(parsed_template: Path, tmp_path: Path) -> Path:
+    """A private copy of the parsed fixture that a test may change: a change is a partial
+    parse for dbt (what a user's second command pays), not a full one."""
+    return Path(shutil.copytree(parsed_template, tmp_path / "dbt_project"))
+
+
 @pytest.fixture(scope="session")
 def shop_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A parsed private copy of fixtures/dbt_project (read-only for tests)."""
@@ -136,11 +174,15 @@ def example_manifest(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator
 
 @pytest.fixture(scope="session")
 def built_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The fixture built once with ``dbt-assets build`` (DuckDB file and history included)."""
-    project = copy_project(FIXTURE_PROJECT, tmp_path_factory.mktemp("built") / "dbt_project")
-    result = cli("build", "--project-dir", str(project))
-    assert result.exit_code == 0, result.output
-    return project
+    """The fixture built once with ``dbt-assets build`` (DuckDB file and history included);
+    only copied (:func:`built_project`)."""
+
+    def make(project: Path) -> None:
+        copy_project(FIXTURE_PROJECT, project)
+        result = cli("build", "--project-dir", str(project))
+        assert result.exit_code == 0, result.output
+
+    return shared_once(tmp_path_factory, "built", make)
 
 
 @pytest.fixture
@@ -162,3 +204,32 @@ def model(dbt, session):
         raise RuntimeError("flaky: fails the first time")
     return session.sql("select 1 as id")
 """
+
+
+# --- the unit tier: `python3 dev.py test --fast` runs the tests marked unit, which start no
+# process (no dbt, no dbt-assets subprocess): a unit test that tries is an error, so the mark
+# cannot drift.
+
+
+def _no_process(*args: object, **kwargs: object) -> None:
+    raise AssertionError("a test marked unit started a process (drop the unit mark, or use no process)")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("unit") is not None:
+        patch = pytest.MonkeyPatch()
+        patch.setattr(subprocess.Popen, "__init__", _no_process)
+        patch.setattr(os, "fork", _no_process)
+        patch.setattr(os, "posix_spawn", _no_process)
+        item.stash[_PATCH] = patch
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    patch = item.stash.get(_PATCH, None)
+    if patch is not None:
+        patch.undo()
+
+
+_PATCH = pytest.StashKey[pytest.MonkeyPatch]()

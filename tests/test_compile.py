@@ -12,10 +12,12 @@ from dbt_assets.manifest.graph import AssetGraph
 from dbt_assets.plan.compile import Plan, plan
 from dbt_assets.run.project import Project
 from dbt_assets.selection import resource_types_for
+from dbt_assets.selection.request import Selection
 from tests.conftest import FIXTURE_PROJECT, copy_project, run_dbt
 from tests.dbt_oracle import DbtLs
 
-pytestmark = pytest.mark.slow
+# xdist_group: one worker runs the whole module, so its module-scoped projects are made once
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("compile")]
 COMMANDS = ["run", "build", "test", "seed", "snapshot"]
 
 
@@ -109,16 +111,16 @@ def test_downstream_of_compiles_to_one_token(tricky: tuple[AssetGraph, DbtLs]) -
 @pytest.mark.parametrize(
     "args",
     [
-        {"select_values": ["orders+", "tag:finance"], "exclude": ["customers"]},
-        {"select_values": ["stg_orders+,tag:core"], "indirect_selection": "cautious"},
+        {"select": ["orders+", "tag:finance"], "exclude": ["customers"]},
+        {"select": ["stg_orders+,tag:core"], "indirect_selection": "cautious"},
         {"selector": "finance_tables"},
-        {"select_values": ["marts"], "resource_types": ["model", "test"]},
+        {"select": ["marts"], "resource_types": ["model", "test"]},
     ],
     ids=str,
 )
 def test_dbt_syntax_passes_through(tricky: tuple[AssetGraph, DbtLs], args: dict[str, object]) -> None:
     graph, oracle = tricky
-    result = plan(graph, "build", **args)  # type: ignore[arg-type]
+    result = plan(graph, "build", Selection(**args))  # type: ignore[arg-type]
     assert result.strategy == "as written"
     assert dbt_selects(oracle, result) == list(result.unique_ids)
 

@@ -29,7 +29,8 @@ from tests.conftest import REPO, cli
 from tests.dbt_oracle import DbtLs
 from tests.test_compile import dbt_selects
 
-pytestmark = pytest.mark.slow
+# xdist_group: one worker runs the whole module, so its module-scoped projects are made once
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("corpus")]
 
 CORPUS = REPO / "tests" / "corpus"
 MANIFESTS = sorted(CORPUS.glob("*/manifest_dbt*.json.gz"))

@@ -15,7 +15,8 @@ from tests.conftest import REPO, cli, dbt_ls, run_dbt
 from tests.dbt_oracle import DbtLs
 from tests.selection_cases import FIXTURE_METHOD_ATOMS, GENERATED_CASES, fixture_cases
 
-pytestmark = pytest.mark.slow
+# xdist_group: one worker runs the whole module, so its module-scoped projects are made once
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("differential_ls")]
 
 FIXTURE_CASES: list[tuple[str, ...]] = [(), *fixture_cases()]
 PATH_ATOMS = [a for a in FIXTURE_METHOD_ATOMS if a.startswith("path:") or "/" in a]
@@ -103,36 +104,36 @@ def test_generated_project_matches_dbt_ls(generated: tuple[DbtLs, Path], args: t
     assert [json.loads(line) for line in _ours(manifest, *args, project=manifest.parent.parent)] == expected
 
 
-def test_default_selector_applies_without_selection(scratch_project: Path) -> None:
+def test_default_selector_applies_without_selection(parsed_project: Path) -> None:
     """A selector marked default: true replaces "everything" when nothing is selected, as in dbt."""
-    path = scratch_project / "selectors.yml"
+    path = parsed_project / "selectors.yml"
     path.write_text(
         path.read_text().replace(
             "  - name: finance_tables\n", "  - name: finance_tables\n    default: true\n"
         )
     )
-    oracle = DbtLs(scratch_project)
+    oracle = DbtLs(parsed_project)
     expected = oracle.json()
     assert {row["unique_id"] for row in expected} >= {"model.shop.revenue_by_category"}
     assert len(expected) < 10
-    assert [json.loads(line) for line in _ours(Path(), project=scratch_project)] == expected
+    assert [json.loads(line) for line in _ours(Path(), project=parsed_project)] == expected
     with_select = oracle.json("--select", "orders")
     assert [
-        json.loads(line) for line in _ours(Path(), "--select", "orders", project=scratch_project)
+        json.loads(line) for line in _ours(Path(), "--select", "orders", project=parsed_project)
     ] == with_select
 
 
-def test_selectors_are_read_from_the_project_not_the_stale_manifest(scratch_project: Path) -> None:
+def test_selectors_are_read_from_the_project_not_the_stale_manifest(parsed_project: Path) -> None:
     """dbt's partial parse keeps the old selectors in the manifest; dbt itself reads selectors.yml."""
-    run_dbt(scratch_project, "parse")
-    path = scratch_project / "selectors.yml"
+    run_dbt(parsed_project, "parse")
+    path = parsed_project / "selectors.yml"
     path.write_text(path.read_text() + "  - name: added_later\n    definition: 'tag:finance+'\n")
-    run_dbt(scratch_project, "parse")
-    manifest = json.loads((scratch_project / "target" / "manifest.json").read_bytes())
+    run_dbt(parsed_project, "parse")
+    manifest = json.loads((parsed_project / "target" / "manifest.json").read_bytes())
     assert "added_later" not in manifest["selectors"], "dbt's partial parse left the manifest stale"
-    expected = DbtLs(scratch_project).json("--selector", "added_later")
+    expected = DbtLs(parsed_project).json("--selector", "added_later")
     assert expected
-    ours = _ours(Path(), "--selector", "added_later", project=scratch_project)
+    ours = _ours(Path(), "--selector", "added_later", project=parsed_project)
     assert [json.loads(line) for line in ours] == expected
 
 

@@ -16,11 +16,13 @@ from dbt_assets.history.store import History
 from dbt_assets.manifest.graph import AssetGraph
 from dbt_assets.plan.compile import plan
 from dbt_assets.selection import select
+from dbt_assets.selection.request import Selection
 from tests.conftest import cli
 from tests.dbt_oracle import DbtLs
 from tests.test_compile import dbt_selects
 
-pytestmark = pytest.mark.slow
+# xdist_group: one worker runs the whole module, so its module-scoped projects are made once
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("differential_sla")]
 
 RULES = """
 slas:
@@ -104,9 +106,8 @@ def test_status_sets_match_the_recorded_results(failed_run: tuple[AssetGraph, Db
     recorded = last_statuses(history.path)
     for status in ("error", "skipped", "success", "pass", "no-op"):
         expected = sorted(u for u, s in recorded.items() if s == status and u in graph.records)
-        chosen = select(
-            graph, [f"status:{status}"], indirect_selection="empty", resource_types=["all"], history=history
-        )
+        exactly = Selection(f"status:{status}", indirect_selection="empty", resource_types=["all"])
+        chosen = select(graph, exactly, history=history)
         assert chosen == expected, status
         assert chosen, f"the run history has some {status} results"
     assert recorded["model.shop.orders"] == "error"
@@ -120,20 +121,17 @@ def test_sla_sets_match_the_check(failed_run: tuple[AssetGraph, DbtLs, History])
     for r in results:
         by_status.setdefault(r.status, set()).add(r.unique_id)
     for status in ("breached", "warn", "unknown"):
-        chosen = select(
-            graph,
-            [f"sla:{status}"],
-            indirect_selection="empty",
-            resource_types=["all"],
-            history=history,
-            at=now,
-        )
+        exactly = Selection(f"sla:{status}", indirect_selection="empty", resource_types=["all"])
+        chosen = select(graph, exactly, history=history, at=now)
         assert set(chosen) == by_status[status], status
     assert "model.shop.orders" in by_status["breached"]  # max_failures 0 after one failure
     assert "model.shop.stg_customers" in by_status["warn"]
     assert all(u.startswith("source.") for u in by_status["unknown"])  # no freshness check ran
     ok = select(
-        graph, ["sla:ok"], indirect_selection="empty", resource_types=["all"], history=history, at=now
+        graph,
+        Selection("sla:ok", indirect_selection="empty", resource_types=["all"]),
+        history=history,
+        at=now,
     )
     # skipped in the last run, so max_runtime is judged from the last execution (the build)
     assert "model.shop.weekly_revenue" in ok

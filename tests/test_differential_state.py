@@ -22,7 +22,8 @@ from dbt_assets.selection.state import STATE_SELECTORS
 from tests.conftest import FIXTURE_PROJECT, cli, copy_project, run_dbt
 from tests.dbt_oracle import DbtLs
 
-pytestmark = pytest.mark.slow
+# xdist_group: one worker runs the whole module, so its module-scoped projects are made once
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("differential_state")]
 
 RESULT_STATUSES = ["success", "error", "fail", "pass", "warn", "skipped", "runtime error"]
 

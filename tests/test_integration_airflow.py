@@ -4,6 +4,15 @@ failed, dbt from a virtualenv of its own, Assets, timeouts and deadline alerts."
 
 from __future__ import annotations
 
+import importlib.util
+
+import pytest
+
+if importlib.util.find_spec("airflow") is None:  # not imported here: airflow may read its settings once
+    pytest.skip(
+        "the airflow extra is not installed (pip install dbt-assets[airflow])", allow_module_level=True
+    )
+
 import json
 import os
 import subprocess
@@ -14,7 +23,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 import structlog
 
 # Airflow reads its configuration when it is first imported: a home of this test process.
@@ -28,24 +36,25 @@ os.environ.update(
     }
 )
 
-from airflow.models.asset import AssetEvent  # noqa: E402
-from airflow.sdk import DAG  # noqa: E402
-from airflow.serialization.serialized_objects import DagSerialization  # noqa: E402
-from airflow.settings import Session  # noqa: E402
+from airflow.models.asset import AssetEvent
+from airflow.sdk import DAG
+from airflow.serialization.serialized_objects import DagSerialization
+from airflow.settings import Session
 
-from dbt_assets.api import load_graph, plan_selection  # noqa: E402
-from dbt_assets.history.store import History  # noqa: E402
-from dbt_assets.integrations.airflow import (  # noqa: E402
+from dbt_assets.api import load_graph, plan_selection
+from dbt_assets.history.store import History
+from dbt_assets.integrations.airflow import (
     asset_units,
     dbt_dag,
     deadline_alerts,
     plan_units,
 )
-from dbt_assets.run.project import Project  # noqa: E402
-from tests.airflow_dag_spec import dag_kwargs  # noqa: E402
-from tests.conftest import FLAKY, assert_ran_with, dbt_ls  # noqa: E402
+from dbt_assets.run.project import Project
+from tests.airflow_dag_spec import dag_kwargs
+from tests.conftest import FLAKY, assert_ran_with, dbt_ls
 
-pytestmark = pytest.mark.slow
+# xdist_group: one worker runs the whole module, so its module-scoped projects are made once
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("integration_airflow")]
 
 
 DAG_FILE = """

@@ -3,10 +3,18 @@
 
 from __future__ import annotations
 
+import importlib.util
+
+import pytest
+
+if importlib.util.find_spec("dagster") is None:  # not imported here: dagster may read its settings once
+    pytest.skip(
+        "the dagster extra is not installed (pip install dbt-assets[dagster])", allow_module_level=True
+    )
+
 from pathlib import Path
 
 import dagster as dg
-import pytest
 
 from dbt_assets.api import load_graph
 from dbt_assets.integrations.dagster import asset_key, asset_specs, dbt_assets_definition

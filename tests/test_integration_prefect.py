@@ -4,11 +4,19 @@ re-runs only what failed."""
 
 from __future__ import annotations
 
+import importlib.util
+
+import pytest
+
+if importlib.util.find_spec("prefect") is None:  # not imported here: prefect may read its settings once
+    pytest.skip(
+        "the prefect extra is not installed (pip install dbt-assets[prefect])", allow_module_level=True
+    )
+
 from collections.abc import Iterator
 from pathlib import Path
 from uuid import UUID
 
-import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.states import State
@@ -20,7 +28,8 @@ from dbt_assets.integrations.prefect import dbt_flow, prefect_asset
 from dbt_assets.run.project import Project
 from tests.conftest import FLAKY, assert_ran_with
 
-pytestmark = pytest.mark.slow
+# xdist_group: one worker runs the whole module, so its module-scoped projects are made once
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("integration_prefect")]
 
 
 @pytest.fixture(scope="module")

@@ -27,6 +27,7 @@ from dbt_assets.plan.long_selection import (
 from dbt_assets.run.project import Project
 from dbt_assets.run.runner import Run
 from dbt_assets.selection import resource_types_for
+from dbt_assets.selection.request import Selection
 from tests.conftest import FIXTURE_PROJECT, copy_project, run_dbt
 from tests.dbt_oracle import DbtLs
 from tests.test_compile import dbt_selects
@@ -89,14 +90,13 @@ def _plans(graph: AssetGraph) -> list[Plan]:
     subsets = [rnd.sample(pool, k) for k in (1, 7, len(pool) // 2, len(pool))]
     plans = [plan(graph, "build", unique_ids=s, max_argv=0) for s in subsets]
     plans += [
-        plan(graph, "build", ["marts", "stg_orders+"], exclude=["tag:finance"], max_argv=0),
-        plan(graph, "build", ["path:models/marts"], indirect_selection="cautious", max_argv=0),
+        plan(graph, "build", Selection(["marts", "stg_orders+"], exclude=["tag:finance"]), max_argv=0),
+        plan(graph, "build", Selection("path:models/marts", indirect_selection="cautious"), max_argv=0),
         plan(graph, "test", ["downstream_of:stg_orders", "owner:crm@*"], max_argv=0),
         plan(
             graph,
             "build",
-            ["tag:core,config.materialized:table"],
-            resource_types=["model", "test"],
+            Selection("tag:core,config.materialized:table", resource_types=["model", "test"]),
             max_argv=0,
         ),
     ]

@@ -32,8 +32,8 @@ def test_missing_manifest_runs_dbt_parse(
     assert capfd.readouterr().err == ""
 
 
-def test_fresh_manifest_is_not_reparsed(scratch_project: Path, caplog: pytest.LogCaptureFixture) -> None:
-    project = Project(scratch_project)
+def test_fresh_manifest_is_not_reparsed(parsed_project: Path, caplog: pytest.LogCaptureFixture) -> None:
+    project = Project(parsed_project)
     project.ensure_manifest()
     before = project.manifest_path.stat().st_mtime_ns
     caplog.clear()
@@ -43,11 +43,11 @@ def test_fresh_manifest_is_not_reparsed(scratch_project: Path, caplog: pytest.Lo
     assert "dbt parse" not in caplog.text
 
 
-def test_changed_model_makes_manifest_stale(scratch_project: Path, caplog: pytest.LogCaptureFixture) -> None:
-    project = Project(scratch_project)
+def test_changed_model_makes_manifest_stale(parsed_project: Path, caplog: pytest.LogCaptureFixture) -> None:
+    project = Project(parsed_project)
     project.ensure_manifest()
     _age(project.manifest_path, 60)
-    new_model = scratch_project / "models" / "marts" / "core" / "order_count_by_status.sql"
+    new_model = parsed_project / "models" / "marts" / "core" / "order_count_by_status.sql"
     new_model.write_text("select status, count(*) as n from {{ ref('orders') }} group by 1\n")
     reason = project.stale_reason()
     assert (
@@ -68,24 +68,23 @@ def test_changed_model_makes_manifest_stale(scratch_project: Path, caplog: pytes
         "tests/assert_order_amounts_not_negative.sql",
     ],
 )
-def test_each_project_path_is_watched(scratch_project: Path, changed: str) -> None:
-    project = Project(scratch_project)
+def test_each_project_path_is_watched(parsed_project: Path, changed: str) -> None:
+    project = Project(parsed_project)
     project.ensure_manifest()
     _age(project.manifest_path, 60)
     assert project.stale_reason() is None
-    (scratch_project / changed).touch()
+    (parsed_project / changed).touch()
     assert project.stale_reason() == f"{changed} changed after target/manifest.json was written"
 
 
-def test_other_target_reparses(scratch_project: Path) -> None:
-    Project(scratch_project).ensure_manifest()
-    ci = Project(scratch_project, target="ci")
+def test_other_target_reparses(parsed_project: Path) -> None:
+    Project(parsed_project).ensure_manifest()
+    ci = Project(parsed_project, target="ci")
     assert ci.stale_reason() == "target/manifest.json was not parsed for target 'ci'"
     ci.ensure_manifest()
     assert ci.stale_reason() is None
     assert (
-        Project(scratch_project).stale_reason()
-        == "target/manifest.json was not parsed for the default target"
+        Project(parsed_project).stale_reason() == "target/manifest.json was not parsed for the default target"
     )
 
 
@@ -136,19 +135,19 @@ def test_failing_dbt_parse_reports_dbt_error(scratch_project: Path, tmp_path: Pa
     assert "Compilation Error in model orders" in err.value.message
 
 
-def test_broken_project_with_real_dbt(scratch_project: Path) -> None:
-    (scratch_project / "models" / "broken.sql").write_text("select * from {{ ref('does_not_exist') }}\n")
+def test_broken_project_with_real_dbt(parsed_project: Path) -> None:
+    (parsed_project / "models" / "broken.sql").write_text("select * from {{ ref('does_not_exist') }}\n")
     with pytest.raises(DbtCommandError) as err:
-        Project(scratch_project).graph()
+        Project(parsed_project).graph()
     assert "does_not_exist" in err.value.message
 
 
-def test_other_vars_reparse(scratch_project: Path) -> None:
-    Project(scratch_project).ensure_manifest()
-    with_vars = Project(scratch_project, vars="{order_floor: 1}")
+def test_other_vars_reparse(parsed_project: Path) -> None:
+    Project(parsed_project).ensure_manifest()
+    with_vars = Project(parsed_project, vars="{order_floor: 1}")
     assert with_vars.stale_reason() == (
         "target/manifest.json was not parsed for the default target and vars {order_floor: 1}"
     )
     with_vars.ensure_manifest()
     assert with_vars.stale_reason() is None
-    assert Project(scratch_project).stale_reason() is not None
+    assert Project(parsed_project).stale_reason() is not None

@@ -69,8 +69,8 @@ def _fix_orders(project: Path) -> None:
     path.write_text(path.read_text().replace("select no_such_column,", "select", 1))
 
 
-def test_build_everything(scratch_project: Path) -> None:
-    result = cli("build", "--project-dir", str(scratch_project), "--output", "json")
+def test_build_everything(parsed_project: Path) -> None:
+    result = cli("build", "--project-dir", str(parsed_project), "--output", "json")
     assert result.exit_code == 0, result.stderr
     everything = [e["event"] for e in _json_lines(result.stdout, slas=True)]
     after = everything[everything.index("run_finished") + 1 :]
@@ -79,7 +79,7 @@ def test_build_everything(scratch_project: Path) -> None:
     kinds = [e["event"] for e in events]
     assert kinds[0] == "run_started" and kinds[-1] == "run_finished"
     planned = set(events[0]["unique_ids"])  # type: ignore[arg-type]
-    expected = {str(n["unique_id"]) for n in dbt_ls(scratch_project, "--resource-type", "all")}
+    expected = {str(n["unique_id"]) for n in dbt_ls(parsed_project, "--resource-type", "all")}
     finished = {str(e["unique_id"]): e for e in events if e["event"] == "asset_finished"}
     # every node dbt build ran is reported (the on-run-start hook is not an asset)
     assert planned == set(finished)
@@ -91,7 +91,7 @@ def test_build_everything(scratch_project: Path) -> None:
     assert seed["rows_affected"] == 10 and seed["adapter_response"]["rows_affected"] == 10  # type: ignore[index]
     assert events[-1]["status"] == "success" and events[-1]["exit_code"] == 0
 
-    with _history(scratch_project) as history:
+    with _history(parsed_project) as history:
         (run,) = history.runs()
         assert run.status == "success" and run.exit_code == 0 and run.command == "build"
         assert run.invocation_id and run.dbt_version and run.argv[0] == "build"
@@ -99,7 +99,7 @@ def test_build_everything(scratch_project: Path) -> None:
         stored = {r.unique_id: r.status for r in history.results(run.run_id)}
         assert stored == {uid: e["status"] for uid, e in finished.items()}
     # dbt's own artifacts stay where dbt puts them
-    run_results = json.loads((scratch_project / "target/run_results.json").read_text())
+    run_results = json.loads((parsed_project / "target/run_results.json").read_text())
     assert run_results["metadata"]["invocation_id"] == run.invocation_id
 
 
@@ -489,12 +489,6 @@ def fake_dbt(tmp_path: Path) -> Path:
     script.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{REPO / "tests" / "fake_dbt.py"}" "$@"\n')
     script.chmod(0o755)
     return script
-
-
-@pytest.fixture
-def parsed_project(scratch_project: Path) -> Path:
-    Project(scratch_project).ensure_manifest()  # the real dbt parses; the fake one only runs
-    return scratch_project
 
 
 def _fake_run(

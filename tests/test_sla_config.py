@@ -54,9 +54,9 @@ slas:
 """
 
 
-def test_model_yaml_wins_over_the_file_key_by_key(scratch_project: Path) -> None:
+def test_model_yaml_wins_over_the_file_key_by_key(parsed_project: Path) -> None:
     graph = _project(
-        scratch_project,
+        parsed_project,
         '{deadline: "07:00", timezone: Europe/Berlin, max_runtime: 10m, max_failures: 2}',
         None,
         RULES,
@@ -82,23 +82,23 @@ def test_model_yaml_wins_over_the_file_key_by_key(scratch_project: Path) -> None
         ("{freshnes: 1h}", "freshnes"),
     ],
 )
-def test_invalid_model_sla_names_file_asset_and_value(scratch_project: Path, sla: str, needle: str) -> None:
-    graph = _project(scratch_project, sla, None, None).graph()
+def test_invalid_model_sla_names_file_asset_and_value(parsed_project: Path, sla: str, needle: str) -> None:
+    graph = _project(parsed_project, sla, None, None).graph()
     with pytest.raises(SlaConfigError) as info:
         effective_slas(graph)
     message = str(info.value)
     assert "model.shop.orders" in message and needle in message and "_core.yml" in message
 
 
-def test_invalid_project_file_is_named(scratch_project: Path) -> None:
-    graph = _project(scratch_project, None, None, "slas:\n  - select: orders\n    max_runtime: -5\n").graph()
+def test_invalid_project_file_is_named(parsed_project: Path) -> None:
+    graph = _project(parsed_project, None, None, "slas:\n  - select: orders\n    max_runtime: -5\n").graph()
     with pytest.raises(SlaConfigError, match=r"dbt_assets.yml: invalid SLA: slas.0.max_runtime"):
         effective_slas(graph)
 
 
-def test_older_top_level_meta_is_read(scratch_project: Path) -> None:
+def test_older_top_level_meta_is_read(parsed_project: Path) -> None:
     """dbt refuses meta both at the top level and under config, so each is tested alone."""
-    core = scratch_project / "models" / "marts" / "core" / "_core.yml"
+    core = parsed_project / "models" / "marts" / "core" / "_core.yml"
     core.write_text(
         core.read_text().replace(ORDERS_META, "    config:\n      meta:\n        tier: gold\n", 1)
     )
@@ -110,9 +110,9 @@ def test_older_top_level_meta_is_read(scratch_project: Path) -> None:
             1,
         )
     )
-    (scratch_project / "dbt_assets.yml").unlink()
-    run_dbt(scratch_project, "parse")
-    graph = Project(scratch_project).graph()
+    (parsed_project / "dbt_assets.yml").unlink()
+    run_dbt(parsed_project, "parse")
+    graph = Project(parsed_project).graph()
     assert effective_slas(graph) == {"model.shop.orders": Sla(max_failures=3)}
 
 

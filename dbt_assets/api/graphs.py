@@ -3,7 +3,7 @@ shards."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,7 +15,7 @@ from dbt_assets.manifest.graph import AssetGraph
 from dbt_assets.plan.compile import Plan, plan
 from dbt_assets.run.project import Project
 from dbt_assets.selection import select
-from dbt_assets.selection.spec import IndirectSelection
+from dbt_assets.selection.request import Selected, Selection
 
 if TYPE_CHECKING:  # pydantic is imported only by the calls that return models
     from dbt_assets.history.store import History
@@ -46,53 +46,36 @@ def load_graph(
 
 def list_assets(
     graph: AssetGraph,
-    select_values: Sequence[str] = (),
+    selection: Selected = (),
     *,
-    exclude: Sequence[str] = (),
-    selector: str | None = None,
-    resource_types: Collection[str] = (),
-    exclude_resource_types: Collection[str] = (),
-    indirect_selection: IndirectSelection = "eager",
     command: str = "ls",
-    state: str | Path | None = None,
     history: History | None = None,
     models: Sequence[str] = (),
     unmatched: list[str] | None = None,
 ) -> list[str]:
-    """Sorted unique_ids that ``dbt ls`` (or ``command``) would select with the same options.
+    """Sorted unique_ids that ``dbt ls`` (or ``command``) would select with the same flags:
+    a :class:`Selection`, or just ``--select`` values.
 
-    ``state`` is dbt's ``--state DIR`` (for ``state:``, ``result:``, ``source_status:``);
-    ``history`` the run history ``status:`` and ``sla:`` read (default: the project's).
+    ``history`` is the run history ``status:`` and ``sla:`` read (default: the project's).
     ``models`` is ``dbt ls --models``: a selection among models only. The criteria that
     matched no node (dbt warns of each) are added to ``unmatched`` when it is given.
 
-    >>> list_assets(graph, ["downstream_of:orders"], resource_types=["model"])   # doctest: +SKIP
+    >>> list_assets(graph, Selection(["downstream_of:orders"], resource_types=["model"]))  # doctest: +SKIP
     """
+    chosen = Selection.of(selection)
     if models:
-        if select_values:
+        if chosen.select:
             raise SelectionError(
                 '"models" and "select" are mutually exclusive arguments', "use --select alone"
             )
-        if resource_types:
+        if chosen.resource_types:
             raise SelectionError(
                 '"models" and "resource_type" are mutually exclusive arguments',
                 "use --select with --resource-type instead of --models",
             )
         # dbt ls --models lists models whatever --exclude-resource-type says
-        select_values, resource_types, exclude_resource_types = models, ("model",), ()
-    return select(
-        graph,
-        select_values,
-        exclude=exclude,
-        selector=selector,
-        resource_types=resource_types,
-        exclude_resource_types=exclude_resource_types,
-        indirect_selection=indirect_selection,
-        command=command,
-        state=state,
-        history=history,
-        unmatched=unmatched,
-    )
+        chosen = chosen.replace(select=models, resource_types=("model",), exclude_resource_types=())
+    return select(graph, chosen, command=command, history=history, unmatched=unmatched)
 
 
 def describe_asset(graph: AssetGraph, name: str) -> AssetDetail:
@@ -112,7 +95,7 @@ def describe_asset(graph: AssetGraph, name: str) -> AssetDetail:
 
 def lineage(
     graph: AssetGraph,
-    select_values: Sequence[str] = (),
+    selection: Selected = (),
     *,
     fmt: str = "mermaid",
     include_checks: bool = False,
@@ -123,13 +106,14 @@ def lineage(
     With no selection: every asset. With one: the selected assets and, when ``expand``,
     everything upstream and downstream of them. Tests are left out unless ``include_checks``.
     """
-    if select_values:
-        chosen = set(select(graph, select_values, indirect_selection="empty", resource_types=["all"]))
+    chosen_selection = Selection.of(selection)
+    if chosen_selection.empty:
+        chosen = set(graph.records)
+    else:
+        chosen = set(select(graph, _exactly(chosen_selection)))
         if expand:
             for uid in list(chosen):
                 chosen |= graph.upstream(uid) | graph.downstream(uid)
-    else:
-        chosen = set(graph.records)
     if include_checks:
         chosen |= {check for uid in list(chosen) for check in graph.checks(uid)}
     else:
@@ -140,15 +124,9 @@ def lineage(
 def plan_selection(
     graph: AssetGraph,
     command: str,
-    select_values: Sequence[str] = (),
+    selection: Selected = (),
     *,
-    exclude: Sequence[str] = (),
-    selector: str | None = None,
-    resource_types: Collection[str] = (),
-    exclude_resource_types: Collection[str] = (),
-    indirect_selection: IndirectSelection = "eager",
     unique_ids: Iterable[str] | None = None,
-    state: str | Path | None = None,
     history: History | None = None,
 ) -> Plan:
     """What ``dbt COMMAND`` would run for a selection (or explicit unique_ids), and the exact
@@ -157,33 +135,15 @@ def plan_selection(
     >>> plan_selection(graph, "run", ["downstream_of:orders"]).argv      # doctest: +SKIP
     ('run', '--select', 'orders+')
     """
-    return plan(
-        graph,
-        command,
-        select_values,
-        exclude=exclude,
-        selector=selector,
-        resource_types=resource_types,
-        exclude_resource_types=exclude_resource_types,
-        indirect_selection=indirect_selection,
-        unique_ids=unique_ids,
-        state=state,
-        history=history,
-    )
+    return plan(graph, command, selection, unique_ids=unique_ids, history=history)
 
 
 def shard_selection(
     graph: AssetGraph,
     command: str,
-    select_values: Sequence[str] = (),
+    selection: Selected = (),
     k: int = 2,
     *,
-    exclude: Sequence[str] = (),
-    selector: str | None = None,
-    resource_types: Collection[str] = (),
-    exclude_resource_types: Collection[str] = (),
-    indirect_selection: IndirectSelection = "eager",
-    state: str | Path | None = None,
     history: History | None = None,
     threads: int = 4,
 ) -> ShardedPlan:
@@ -195,40 +155,28 @@ def shard_selection(
     """
     from dbt_assets.plan.shard import shard
 
-    planned = plan(
-        graph,
-        command,
-        select_values,
-        exclude=exclude,
-        selector=selector,
-        resource_types=resource_types,
-        exclude_resource_types=exclude_resource_types,
-        indirect_selection=indirect_selection,
-        state=state,
-        history=history,
-    )
+    planned = plan(graph, command, selection, history=history)
     return shard(graph, planned, k, history.facts() if history is not None else {}, threads=threads)
 
 
 def chosen_assets(
-    graph: AssetGraph,
-    select_values: Sequence[str],
-    exclude: Sequence[str],
-    history: History | None,
-    at: float | None = None,
+    graph: AssetGraph, selection: Selected, history: History | None, at: float | None = None
 ) -> list[str] | None:
-    """The assets a selection names exactly (every resource type, no tests added), or None
-    for "all" when nothing is selected or excluded."""
-    if not select_values and not exclude:
+    """The assets a selection names exactly (every resource type unless it says which, no
+    tests added unless it says how), or None for "all" when it selects nothing by name."""
+    chosen = Selection.of(selection)
+    if chosen.empty and not chosen.resource_types and not chosen.exclude_resource_types:
         return None
-    return select(
-        graph,
-        select_values,
-        exclude=exclude,
-        resource_types=["all"],
-        indirect_selection="empty",
-        history=history,
-        at=at,
+    return select(graph, _exactly(chosen), history=history, at=at)
+
+
+def _exactly(selection: Selection) -> Selection:
+    """``selection`` over every resource type and without indirect selection of tests, unless
+    it says otherwise."""
+    mode = selection.indirect_selection
+    return selection.replace(
+        resource_types=selection.resource_types or ("all",),
+        indirect_selection="empty" if mode == "eager" else mode,
     )
 
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from dbt_assets.api.graphs import chosen_assets
 from dbt_assets.manifest.graph import AssetGraph
+from dbt_assets.selection.request import Selected
 
 if TYPE_CHECKING:  # pydantic is imported only by the calls that return models
     from dbt_assets.history.store import History
@@ -17,9 +18,7 @@ if TYPE_CHECKING:  # pydantic is imported only by the calls that return models
 def export(
     graph: AssetGraph,
     history: History | None = None,
-    select_values: Sequence[str] = (),
-    *,
-    exclude: Sequence[str] = (),
+    selection: Selected = (),
 ) -> Export:
     """Every selected asset (default: all) with its lineage, effective SLA and, from the run
     history, its last result: ``dbt-assets export --format json``.
@@ -28,7 +27,7 @@ def export(
     """
     from dbt_assets.interop.export import export_assets
 
-    return export_assets(graph, history, chosen_assets(graph, select_values, exclude, history))
+    return export_assets(graph, history, chosen_assets(graph, selection, history))
 
 
 def openlineage_events(

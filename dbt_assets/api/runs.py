@@ -3,7 +3,7 @@ history says of each asset, and dbt's source freshness recorded."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,7 +11,7 @@ from dbt_assets._core.vocab import SUCCESS_STATUSES
 from dbt_assets.manifest.graph import AssetGraph
 from dbt_assets.plan.compile import plan
 from dbt_assets.run.project import Project
-from dbt_assets.selection.spec import IndirectSelection
+from dbt_assets.selection.request import Selected, Selection
 
 if TYPE_CHECKING:  # pydantic is imported only by the calls that return models
     from dbt_assets.history.schema import AssetStatus
@@ -35,19 +35,14 @@ def open_history(
 def start_run(
     project: Project,
     command: str,
-    select_values: Sequence[str] = (),
+    selection: Selected = (),
     *,
-    exclude: Sequence[str] = (),
-    selector: str | None = None,
-    resource_types: Collection[str] = (),
-    exclude_resource_types: Collection[str] = (),
-    indirect_selection: IndirectSelection = "eager",
     unique_ids: Iterable[str] | None = None,
     options: RunOptions | None = None,
     history: History | None = None,
-    state: str | Path | None = None,
 ) -> Run:
-    """A run of ``dbt COMMAND`` for a selection, ready to iterate for its events.
+    """A run of ``dbt COMMAND`` for a selection (a :class:`Selection`, or ``--select``
+    values) or explicit ``unique_ids``, ready to iterate for its events.
 
     >>> run = start_run(Project("fixtures/dbt_project"), "run", ["downstream_of:orders"])  # doctest: +SKIP
     >>> for event in run: ...                                                            # doctest: +SKIP
@@ -57,35 +52,11 @@ def start_run(
     from dbt_assets.run.runner import Run
 
     graph = project.graph()
+    chosen = Selection.of(selection)
     ids = None if unique_ids is None else list(unique_ids)
-    planned = plan(
-        graph,
-        command,
-        select_values,
-        exclude=exclude,
-        selector=selector,
-        resource_types=resource_types,
-        exclude_resource_types=exclude_resource_types,
-        indirect_selection=indirect_selection,
-        unique_ids=ids,
-        state=state,
-        history=history,
-    )
-    selection: dict[str, object] = {
-        key: list(value)
-        for key, value in (
-            ("select", select_values),
-            ("exclude", exclude),
-            ("resource_type", sorted(resource_types)),
-            ("exclude_resource_type", sorted(exclude_resource_types)),
-        )
-        if value
-    }
-    selection.update({"selector": selector} if selector else {})
-    selection.update({"indirect_selection": indirect_selection} if indirect_selection != "eager" else {})
-    selection.update({"select_ids": len(ids)} if ids is not None else {})
-    selection.update({"state": str(state)} if state is not None else {})
-    return Run(project, graph, planned, options, history=history, selection=selection)
+    planned = plan(graph, command, chosen, unique_ids=ids, history=history)
+    recorded = chosen.record() | ({"select_ids": len(ids)} if ids is not None else {})
+    return Run(project, graph, planned, options, history=history, selection=recorded)
 
 
 def retry_run(

@@ -3,11 +3,12 @@ did to the SLAs of what it touched."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from dbt_assets.api.graphs import chosen_assets
 from dbt_assets.manifest.graph import AssetGraph
+from dbt_assets.selection.request import Selected
 
 if TYPE_CHECKING:  # pydantic is imported only by the calls that return models
     from dbt_assets.history.store import History
@@ -19,9 +20,8 @@ if TYPE_CHECKING:  # pydantic is imported only by the calls that return models
 def check_slas(
     graph: AssetGraph,
     history: History,
-    select_values: Sequence[str] = (),
+    selection: Selected = (),
     *,
-    exclude: Sequence[str] = (),
     unique_ids: Iterable[str] | None = None,
     at: float | None = None,
 ) -> list[SlaResult]:
@@ -37,11 +37,7 @@ def check_slas(
 
     from dbt_assets.sla.judge import judge
 
-    ids = (
-        list(unique_ids)
-        if unique_ids is not None
-        else chosen_assets(graph, select_values, exclude, history, at)
-    )
+    ids = list(unique_ids) if unique_ids is not None else chosen_assets(graph, selection, history, at)
     when = at if at is not None else time.time()
     return judge(graph, history.facts(at), when, unique_ids=ids)
 

@@ -130,12 +130,6 @@ def print_plan(graph: AssetGraph, plan: Plan, output: str, argv: list[str] | Non
     click.echo(render_plan(graph, plan), nl=False)
 
 
-def to_json(value: Any) -> str:
-    import msgspec
-
-    return msgspec.json.encode(value).decode()
-
-
 def warn_unmatched(graph: AssetGraph, unmatched: Sequence[str]) -> None:
     """dbt's warning for each criterion that matched nothing, on stderr (the exit code stays 0,
     as dbt's)."""

@@ -11,12 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from dbt_assets._core.serial import to_json
 from dbt_assets.cli.common import echo_error, graph_from
 from dbt_assets.cli.options import (
     HISTORY,
     command_option,
     project_options,
-    selection_kwargs,
+    selection_from,
     selection_options,
 )
 
@@ -69,14 +70,15 @@ def export_command(selection: tuple[str, ...], **kwargs: Any) -> None:
       dbt-assets export tag:finance --out finance.json
     """
     from dbt_assets.api import export
+    from dbt_assets.selection.request import Selection
 
     out = kwargs.pop("out")
     exclude = kwargs.pop("exclude")
     kwargs.pop("fmt")
     with _history_if_any(kwargs) as history:
         graph = graph_from(kwargs)
-        document = export(graph, history, selection, exclude=exclude)
-    text = document.model_dump_json(indent=2)
+        document = export(graph, history, Selection(selection, exclude=exclude))
+    text = to_json(document, indent=2)
     if out:
         Path(out).write_text(text + "\n")
     else:
@@ -112,17 +114,16 @@ def shard_command(k: int, **kwargs: Any) -> None:
 
     from dbt_assets.api import shard_selection
 
-    selection = selection_kwargs(kwargs)
+    selection = selection_from(kwargs)
     with _history_if_any(kwargs) as history:
         graph = graph_from(kwargs)
         sharded = shard_selection(
             graph,
             kwargs["dbt_command"],
-            kwargs["select_values"],
+            selection,
             k,
             history=history,
             threads=kwargs["threads"],
-            **selection,
         )
     if kwargs["output"] == "json":
         click.echo(

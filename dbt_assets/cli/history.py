@@ -8,12 +8,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from dbt_assets.cli.common import graph_from, print_lines, to_json
+from dbt_assets._core.serial import plain, to_json
+from dbt_assets.cli.common import graph_from, print_lines
 from dbt_assets.cli.options import (
     HISTORY,
     PROJECT_DIR,
     project_options,
-    selection_kwargs,
+    selection_from,
     selection_options,
 )
 
@@ -64,11 +65,7 @@ def history_show(parent: dict[str, Any], run_id: int, output: str) -> None:
         results = history.results(run_id)
         logs = history.logs(run_id)
     if output == "json":
-        click.echo(
-            json.dumps(
-                {"run": json.loads(to_json(record)), "assets": [json.loads(to_json(r)) for r in results]}
-            )
-        )
+        click.echo(json.dumps({"run": plain(record), "assets": [plain(r) for r in results]}))
     else:
         click.echo(render_run(record, results, logs), nl=False)
 
@@ -126,20 +123,18 @@ def status_command(**kwargs: Any) -> None:
     from dbt_assets.api import asset_statuses, list_assets, open_history
     from dbt_assets.cli.render import render_status
 
-    selection = selection_kwargs(kwargs)
+    selection = selection_from(kwargs)
     history_path = kwargs.pop("history_path")
     output = kwargs.pop("output")
     project_dir = kwargs["project_dir"] or "."
     graph = graph_from(kwargs)
-    uids = list_assets(graph, kwargs["select_values"], command="build", **selection)
+    uids = list_assets(graph, selection, command="build")
     with open_history(project_dir, history_path, create=False) as history:
         rows = asset_statuses(graph, history, uids)
     now = time.time()
     if output == "json":
         for uid, status in rows:
-            payload = (
-                json.loads(to_json(status)) if status is not None else {"unique_id": uid, "last_status": None}
-            )
+            payload = plain(status) if status is not None else {"unique_id": uid, "last_status": None}
             success = status.last_success_at if status is not None else None
             payload["age"] = None if success is None else now - success
             click.echo(json.dumps(payload))

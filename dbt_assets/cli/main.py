@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from dbt_assets._core.serial import to_json
 from dbt_assets.cli import embed as cli_embed
 from dbt_assets.cli import history as cli_history
 from dbt_assets.cli import run as cli_run
@@ -31,7 +32,7 @@ from dbt_assets.cli.options import (
     command_option,
     project_options,
     select_ids_option,
-    selection_kwargs,
+    selection_from,
     selection_options,
     spread_multi_values,
 )
@@ -107,18 +108,11 @@ def ls_command(**kwargs: Any) -> None:
     from dbt_assets.api import list_assets
     from dbt_assets.manifest.listing import format_listing
 
-    selection = selection_kwargs(kwargs)
+    selection = selection_from(kwargs)
     unmatched: list[str] = []
     with history_for_selection(kwargs) as history:
         graph = graph_from(kwargs)
-        uids = list_assets(
-            graph,
-            kwargs["select_values"],
-            models=kwargs["models"],
-            history=history,
-            unmatched=unmatched,
-            **selection,
-        )
+        uids = list_assets(graph, selection, models=kwargs["models"], history=history, unmatched=unmatched)
     warn_unmatched(graph, unmatched)
     print_lines(format_listing(graph, uids, kwargs["output"], kwargs["output_keys"]))
 
@@ -149,17 +143,12 @@ def plan_command(**kwargs: Any) -> None:
     """
     from dbt_assets.api import plan_selection
 
-    selection = selection_kwargs(kwargs)
+    selection = selection_from(kwargs)
     unique_ids = kwargs.pop("unique_ids")
     with history_for_selection(kwargs) as history:
         graph = graph_from(kwargs)
         result = plan_selection(
-            graph,
-            kwargs["dbt_command"],
-            kwargs["select_values"],
-            unique_ids=unique_ids,
-            history=history,
-            **selection,
+            graph, kwargs["dbt_command"], selection, unique_ids=unique_ids, history=history
         )
     print_plan(graph, result, kwargs["output"])
 
@@ -185,7 +174,7 @@ def show_command(asset: str, **kwargs: Any) -> None:
 
     detail = describe_asset(graph_from(kwargs), asset)
     if kwargs["output"] == "json":
-        click.echo(detail.model_dump_json(indent=2))
+        click.echo(to_json(detail, indent=2))
     else:
         click.echo(render_detail(detail), nl=False)
 

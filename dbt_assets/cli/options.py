@@ -6,9 +6,12 @@ several-values-per-flag syntax."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+
+if TYPE_CHECKING:
+    from dbt_assets.selection.request import Selection
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -185,15 +188,20 @@ def command_option(text: str) -> Callable[[F], F]:
     )
 
 
-def selection_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "exclude": kwargs.pop("exclude"),
-        "selector": kwargs.pop("selector"),
-        "resource_types": kwargs.pop("resource_types"),
-        "exclude_resource_types": kwargs.pop("exclude_resource_types"),
-        "indirect_selection": kwargs.pop("indirect_selection"),
-        "state": kwargs.pop("state"),
-    }
+def selection_from(kwargs: dict[str, Any]) -> Selection:
+    """The selection the shared options (:func:`selection_options`) were given, taken out of
+    a command's keyword arguments."""
+    from dbt_assets.selection.request import Selection
+
+    return Selection(
+        kwargs.pop("select_values"),
+        exclude=kwargs.pop("exclude"),
+        selector=kwargs.pop("selector"),
+        resource_types=kwargs.pop("resource_types"),
+        exclude_resource_types=kwargs.pop("exclude_resource_types"),
+        indirect_selection=kwargs.pop("indirect_selection"),
+        state=kwargs.pop("state"),
+    )
 
 
 MULTI_VALUE_OPTIONS = frozenset(

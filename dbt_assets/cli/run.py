@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import io
-import json
 import os
 import select
 import sys
@@ -15,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from dbt_assets._core.errors import DbtAssetsError
-from dbt_assets.cli.common import echo_error, print_lines, print_plan, to_json
+from dbt_assets._core.serial import plain, to_json
+from dbt_assets.cli.common import echo_error, print_lines, print_plan
 from dbt_assets.cli.options import (
     DBT_EXECUTABLE,
     HISTORY,
@@ -25,7 +25,7 @@ from dbt_assets.cli.options import (
     F,
     apply_options,
     select_ids_option,
-    selection_kwargs,
+    selection_from,
     selection_options,
 )
 
@@ -269,7 +269,7 @@ def _report_slas(run: Run, history: History, output: str) -> None:
         click.echo(f"dbt-assets: SLAs not judged: {exc.message}", err=True)
         return
     if output == "json":
-        print_lines(json.dumps({"event": "sla_result", **json.loads(to_json(r))}) for r in results)
+        print_lines(to_json({"event": "sla_result", **plain(r)}) for r in results)
     else:
         from dbt_assets.cli.render import render_run_slas
 
@@ -306,7 +306,7 @@ def _make_run_command(command: str, summary: str) -> click.Command:
     def run_command(**kwargs: Any) -> None:
         from dbt_assets.api import open_history, start_run
 
-        selection = selection_kwargs(kwargs)
+        selection = selection_from(kwargs)
         unique_ids = kwargs.pop("unique_ids")
         output = kwargs.pop("output")
         history_path, no_history, dry_run = (
@@ -316,17 +316,9 @@ def _make_run_command(command: str, summary: str) -> click.Command:
         )
         lineage = (kwargs.pop("openlineage_target"), kwargs.pop("openlineage_namespace"))
         project = _project(kwargs)
-        options = _run_options(kwargs, selection["state"])
+        options = _run_options(kwargs, selection.state)
         history = None if no_history or dry_run else open_history(project.project_dir, history_path)
-        run = start_run(
-            project,
-            command,
-            kwargs["select_values"],
-            unique_ids=unique_ids,
-            options=options,
-            history=history,
-            **selection,
-        )
+        run = start_run(project, command, selection, unique_ids=unique_ids, options=options, history=history)
         if dry_run:
             print_plan(run.graph, run.plan, output, run.argv)
             return

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from dbt_assets._core.serial import to_json
 from dbt_assets.cli.common import echo_error, graph_from, print_lines
 from dbt_assets.cli.options import HISTORY, project_options
 
@@ -109,6 +110,7 @@ def sla_check(selection: tuple[str, ...], **kwargs: Any) -> None:
       dbt-assets sla check --notify-command "./page-oncall.sh"
     """
     from dbt_assets.api import check_slas, check_source_freshness, open_history
+    from dbt_assets.selection.request import Selection
     from dbt_assets.sla.judge import iso, worst_exit_code
 
     project_dir = kwargs["project_dir"] or "."
@@ -131,7 +133,8 @@ def sla_check(selection: tuple[str, ...], **kwargs: Any) -> None:
     history_path, output = kwargs.pop("history_path"), kwargs["output"]
     graph = graph_from(kwargs)
     with open_history(project_dir, history_path, create=False) as history:
-        results = check_slas(graph, history, selection, exclude=kwargs["exclude"], at=at)
+        chosen = Selection(selection, exclude=kwargs["exclude"])
+        results = check_slas(graph, history, chosen, at=at)
     when = iso(at if at is not None else time.time()) or ""
     _print_results(graph, results, output, when)
     delivered = _alert(results, kwargs, when)
@@ -140,10 +143,9 @@ def sla_check(selection: tuple[str, ...], **kwargs: Any) -> None:
 
 
 def _print_results(graph: AssetGraph, results: Sequence[SlaResult], output: str, at: str) -> None:
-    import msgspec
 
     if output == "json":
-        print_lines(msgspec.json.encode(r).decode() for r in results)
+        print_lines(to_json(r) for r in results)
     elif output == "junit":
         click.echo(junit_xml(results, at))
     else:
@@ -220,7 +222,6 @@ def why_command(asset: str, **kwargs: Any) -> None:
       dbt-assets why orders
       dbt-assets why weekly_revenue --at 07:00 --output json
     """
-    import msgspec
 
     from dbt_assets.api import explain_sla, open_history
     from dbt_assets.cli.render import render_explanation
@@ -232,7 +233,7 @@ def why_command(asset: str, **kwargs: Any) -> None:
     with open_history(project_dir, history_path, create=False) as history:
         explanation = explain_sla(graph, history, asset, at=at)
     if output == "json":
-        click.echo(msgspec.json.encode(explanation).decode())
+        click.echo(to_json(explanation))
     else:
         click.echo(render_explanation(explanation), nl=False)
 

@@ -44,6 +44,7 @@ from dbt_assets import (
     AssetGraph,
     History,
     Project,
+    Selection,
     Sla,
     declared_slas,
     deliver,
@@ -121,7 +122,9 @@ def group_units(
     history: History | None,
 ) -> list[Unit]:
     """At most ``groups`` units from the sharded selection, in dependency order."""
-    sharded = shard_selection(graph, planned_command, select, groups, exclude=exclude, history=history)
+    sharded = shard_selection(
+        graph, planned_command, Selection(select, exclude=exclude), groups, history=history
+    )
     return [
         Unit(f"group_{s.index}", s.plan.unique_ids, tuple(f"group_{i}" for i in s.after))
         for s in sharded.shards
@@ -262,7 +265,9 @@ def _plan_units(
     if mode not in ("asset", "group"):
         raise ValueError(f"mode must be 'asset' or 'group', not {mode!r}")
     if mode == "asset":
-        return asset_units(graph, plan_selection(graph, command, select, exclude=exclude).unique_ids)
+        return asset_units(
+            graph, plan_selection(graph, command, Selection(select, exclude=exclude)).unique_ids
+        )
     with open_history(project.project_dir, history_path) as history:
         return group_units(graph, command, select, exclude, groups, history)
 

@@ -35,6 +35,7 @@ from dbt_assets import (
     Deadline,
     Project,
     RunOptions,
+    Selection,
     Sla,
     declared_slas,
     group_of,
@@ -152,7 +153,7 @@ def dbt_assets_definition(
     """One Dagster multi-asset for the selection (default: the whole project), running
     ``dbt build`` for whatever subset of its assets and checks Dagster selects."""
     graph = project.graph()
-    chosen = list_assets(graph, select, exclude=exclude, command="build")
+    chosen = list_assets(graph, Selection(select, exclude=exclude), command="build")
     specs, check_specs = asset_specs(graph, chosen)
     by_key = {asset_key(graph, u): u for u in chosen if is_materialized(graph, u)}
     assets = set(by_key.values())

@@ -32,6 +32,7 @@ from dbt_assets import (
     Project,
     Run,
     RunOptions,
+    Selection,
     is_materialized,
     materialized_parents,
     owners_of,
@@ -100,7 +101,9 @@ def dbt_flow(
                 for notice in run.notices:
                     get_run_logger().warning("dbt-assets: %s", notice)
             else:
-                run = start_run(project, command, select, exclude=exclude, history=history, options=options)
+                run = start_run(
+                    project, command, Selection(select, exclude=exclude), history=history, options=options
+                )
             statuses: dict[str, str] = {}
             for event in run:
                 if isinstance(event, AssetFinished) and graph.records.get(event.unique_id) is not None:

@@ -33,7 +33,7 @@ from typing import Any
 import yaml
 
 from dbt_assets._core.errors import SelectionError
-from dbt_assets._core.settled import read_yaml
+from dbt_assets.selection.selectors import selectors_file
 
 MAX_ARGV = 30_000 if sys.platform == "win32" else 100 * 1024
 """Above this many bytes of dbt arguments a plan switches to a generated selector."""
@@ -91,18 +91,6 @@ def selector_name(project_selectors: Sequence[Any]) -> str:
     return name
 
 
-def read_project_selectors(project_dir: Path | None) -> list[dict[str, Any]]:
-    """The ``selectors:`` list of the project's selectors.yml (empty when there is none)."""
-    if project_dir is None:
-        return []
-    path = project_dir / "selectors.yml"
-    if not path.is_file():
-        return []
-    data = read_yaml(path, SelectionError)
-    selectors = data.get("selectors") if isinstance(data, dict) else None
-    return list(selectors) if isinstance(selectors, list) else []
-
-
 @contextmanager
 def shadow_project(project_dir: Path, selector: dict[str, Any]) -> Iterator[Path]:
     """A temporary project that is ``project_dir`` plus the generated ``selector``.
@@ -118,7 +106,7 @@ def shadow_project(project_dir: Path, selector: dict[str, Any]) -> Iterator[Path
         for entry in os.scandir(project_dir):
             if entry.name != "selectors.yml":
                 (shadow / entry.name).symlink_to(entry.path, target_is_directory=entry.is_dir())
-        selectors = [*read_project_selectors(project_dir), selector]
+        selectors = [*selectors_file(project_dir).values(), selector]
         (shadow / "selectors.yml").write_text(yaml.safe_dump({"selectors": selectors}, sort_keys=False))
     except OSError as exc:
         _remove_shadow(shadow)

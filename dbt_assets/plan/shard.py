@@ -22,6 +22,7 @@ as one dbt invocation is the reference.
 
 from __future__ import annotations
 
+import graphlib
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -80,26 +81,17 @@ def costs(unique_ids: list[str], facts: Mapping[str, Timed]) -> dict[str, float]
 
 
 def _topological(graph: AssetGraph, members: set[str]) -> list[str]:
-    """The members, each after every member it depends on."""
-    waiting = {uid: sum(p in members for p in set(graph.records[uid].depends_on.nodes)) for uid in members}
-    ready = sorted(uid for uid, n in waiting.items() if n == 0)
-    order = []
-    while ready:
-        uid = ready.pop()
-        order.append(uid)
-        for child in set(graph.direct_children(uid)):
-            if child in members:
-                waiting[child] -= 1
-                if waiting[child] == 0:
-                    ready.append(child)
-    if len(order) < len(members):  # dbt refuses cycles when it parses; a manifest may not
-        stuck = sorted(uid for uid, n in waiting.items() if n > 0)
+    """The members, each after every member it depends on (in the same order every time)."""
+    needs = {uid: sorted(set(graph.records[uid].depends_on.nodes) & members) for uid in sorted(members)}
+    try:
+        return list(graphlib.TopologicalSorter(needs).static_order())
+    except graphlib.CycleError as exc:  # dbt refuses cycles when it parses; a manifest may not
+        stuck = sorted(set(exc.args[1]))
         raise ManifestError(
             f"{graph.manifest.path}: dependency cycle among {', '.join(stuck[:5])}"
             + (f" and {len(stuck) - 5} more" if len(stuck) > 5 else ""),
             "the manifest is inconsistent; re-create it with `dbt parse`",
-        )
-    return order
+        ) from None
 
 
 def _critical_path(

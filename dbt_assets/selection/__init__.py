@@ -21,6 +21,7 @@ from dbt_assets.selection import asset_methods, methods  # noqa: F401 (they regi
 from dbt_assets.selection.evaluate import evaluate, filter_resource_types
 from dbt_assets.selection.parse import parse_cli, parse_definition, parse_term
 from dbt_assets.selection.registry import DBT_METHODS, METHODS, MethodContext
+from dbt_assets.selection.request import Selected, Selection
 from dbt_assets.selection.selectors import default_selector, project_selectors
 from dbt_assets.selection.spec import INDIRECT_SELECTION_MODES, Criterion, IndirectSelection, Spec
 from dbt_assets.selection.state import STATE_METHODS, PreviousState
@@ -73,23 +74,12 @@ def resource_types_for(
     return frozenset(chosen)
 
 
-def selection_spec(
-    graph: AssetGraph,
-    select: Sequence[str] = (),
-    exclude: Sequence[str] = (),
-    *,
-    selector: str | None = None,
-    indirect_selection: IndirectSelection = "eager",
-) -> Spec:
+def selection_spec(graph: AssetGraph, selection: Selected = ()) -> Spec:
     """The spec dbt builds: ``--selector NAME``, else the project's default selector when
     nothing is selected or excluded, else ``--select`` minus ``--exclude``."""
-    if indirect_selection not in INDIRECT_SELECTION_MODES:
-        raise SelectionError(
-            f"unknown indirect selection mode '{indirect_selection}'",
-            f"use one of {', '.join(INDIRECT_SELECTION_MODES)}",
-        )
+    chosen = Selection.of(selection)
     try:
-        return _spec(graph, select, exclude, selector, indirect_selection)
+        return _spec(graph, chosen.select, chosen.exclude, chosen.selector, chosen.indirect_selection)
     except RecursionError as exc:
         raise SelectionError(
             "the selection is nested too deeply to read", "flatten the YAML selector definition"
@@ -124,32 +114,27 @@ def _spec(
 
 def select(
     graph: AssetGraph,
-    select: Sequence[str] = (),
+    selection: Selected = (),
     *,
-    exclude: Sequence[str] = (),
-    selector: str | None = None,
-    resource_types: Collection[str] = (),
-    exclude_resource_types: Collection[str] = (),
-    indirect_selection: IndirectSelection = "eager",
     command: str = "ls",
     project_dir: str | Path | None = None,
-    state: str | Path | None = None,
     history: object = None,
     at: float | None = None,
     unmatched: list[str] | None = None,
 ) -> list[str]:
-    """The sorted unique_ids dbt would select for ``command`` with the same options.
+    """The sorted unique_ids dbt would select for ``command`` with the same flags.
 
     ``path:`` globs the files of ``project_dir`` (default: the graph's project), or the paths
-    the manifest knows when the graph came from a manifest file alone. ``state`` is dbt's
-    ``--state DIR`` (relative to the project directory), read by ``state:``, ``result:``
-    and ``source_status:``. ``status:`` and ``sla:`` read ``history`` (default: the
-    project's) as of ``at`` (default: now). The criteria that matched no node, of which dbt
-    warns, are added to ``unmatched`` when it is given.
+    the manifest knows when the graph came from a manifest file alone. The selection's
+    ``state`` is dbt's ``--state DIR`` (relative to the project directory), read by
+    ``state:``, ``result:`` and ``source_status:``. ``status:`` and ``sla:`` read ``history``
+    (default: the project's) as of ``at`` (default: now). The criteria that matched no node,
+    of which dbt warns, are added to ``unmatched`` when it is given.
     """
-    spec = selection_spec(graph, select, exclude, selector=selector, indirect_selection=indirect_selection)
-    types = resource_types_for(command, resource_types, exclude_resource_types)
-    return resolve(graph, spec, types, project_dir, state, history, at, unmatched)
+    chosen = Selection.of(selection)
+    spec = selection_spec(graph, chosen)
+    types = resource_types_for(command, chosen.resource_types, chosen.exclude_resource_types)
+    return resolve(graph, spec, types, project_dir, chosen.state, history, at, unmatched)
 
 
 def resolve(

@@ -19,13 +19,18 @@ from dbt_assets.manifest.graph import AssetGraph
 def project_selectors(graph: AssetGraph) -> dict[str, dict[str, Any]]:
     """``{name: {"definition": ..., "default": bool, ...}}`` for the graph's project."""
     if graph.project_dir is not None:
-        path = Path(graph.project_dir) / "selectors.yml"
-        if path.is_file():
-            return _read_file(path)
-        return {}
+        return selectors_file(Path(graph.project_dir))
     return {  # dbt wrote them; an entry of another shape is not a selector (ignored)
         str(name): body for name, body in graph.manifest.selectors.items() if isinstance(body, dict)
     }
+
+
+def selectors_file(project_dir: Path | None) -> dict[str, dict[str, Any]]:
+    """The selectors of the project's ``selectors.yml`` by name (none without one): the one
+    reader of that file, for selecting and for writing a generated selector beside them."""
+    if project_dir is None or not (project_dir / "selectors.yml").is_file():
+        return {}
+    return _read_file(project_dir / "selectors.yml")
 
 
 def _read_file(path: Path) -> dict[str, dict[str, Any]]:

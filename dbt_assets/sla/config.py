@@ -150,6 +150,7 @@ def own_sla(graph: AssetGraph, unique_id: str) -> Sla | None:
 def effective_slas(graph: AssetGraph, rules: list[SlaRule] | None = None) -> dict[str, Sla]:
     """Every asset with an SLA, and that SLA: the file's rules in order, then the asset's own keys."""
     from dbt_assets.selection import select
+    from dbt_assets.selection.request import Selection
 
     if rules is None:
         rules = read_sla_file(graph.project_dir)
@@ -157,9 +158,8 @@ def effective_slas(graph: AssetGraph, rules: list[SlaRule] | None = None) -> dic
     for number, rule in enumerate(rules):
         _refuse_history_methods(graph, number, rule.select)
         values = rule.model_dump(exclude={"select"}, exclude_none=True)
-        for uid in select(
-            graph, [rule.select], indirect_selection="empty", resource_types=MATERIALIZED_TYPES
-        ):
+        chosen = Selection(rule.select, indirect_selection="empty", resource_types=sorted(MATERIALIZED_TYPES))
+        for uid in select(graph, chosen):
             keys.setdefault(uid, {}).update(values)
     for uid in graph.records:
         own = own_sla(graph, uid)
