@@ -80,28 +80,33 @@ def closed_port() -> int:
 PAYLOAD = {"results": [{"unique_id": "model.p.a", "status": "breached"}]}
 
 
+@pytest.mark.unit
 def test_delivered(server: str) -> None:
     delivery = post_webhook(f"{server}/ok", PAYLOAD, backoff=0.01)
     assert delivery.ok and delivery.attempts == 1
     assert [json.loads(b) for b in Hook.received["/ok"]] == [PAYLOAD]
 
 
+@pytest.mark.unit
 def test_server_answering_500_is_retried_then_reported(server: str) -> None:
     delivery = post_webhook(f"{server}/down500", PAYLOAD, retries=2, backoff=0.01)
     assert not delivery.ok and delivery.attempts == 3 and delivery.error == "HTTP 500 Internal Server Error"
     assert len(Hook.received["/down500"]) == 3
 
 
+@pytest.mark.unit
 def test_flaky_server_gets_it_on_the_third_try(server: str) -> None:
     delivery = post_webhook(f"{server}/flaky", PAYLOAD, retries=3, backoff=0.01)
     assert delivery.ok and delivery.attempts == 3
 
 
+@pytest.mark.unit
 def test_client_errors_are_not_retried(server: str) -> None:
     delivery = post_webhook(f"{server}/gone", PAYLOAD, retries=3, backoff=0.01)
     assert not delivery.ok and delivery.attempts == 1 and "404" in str(delivery.error)
 
 
+@pytest.mark.unit
 def test_slow_server_times_out(server: str) -> None:
     started = time.monotonic()
     delivery = post_webhook(f"{server}/slow", PAYLOAD, timeout=0.3, retries=1, backoff=0.01)
@@ -109,11 +114,13 @@ def test_slow_server_times_out(server: str) -> None:
     assert time.monotonic() - started < 1.9, "did not wait for the server's answer"
 
 
+@pytest.mark.unit
 def test_server_down() -> None:
     delivery = post_webhook(f"http://127.0.0.1:{closed_port()}/hook", PAYLOAD, retries=1, backoff=0.01)
     assert not delivery.ok and delivery.attempts == 2 and "no answer" in str(delivery.error)
 
 
+@pytest.mark.unit
 def test_not_a_url() -> None:
     with pytest.raises(AlertError, match="not an http"):
         post_webhook("ftp://example/hook", PAYLOAD)
@@ -157,6 +164,7 @@ def _other_server() -> tuple[ThreadingHTTPServer, str]:
     return httpd, f"http://127.0.0.1:{httpd.server_address[1]}"
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("code", [301, 302, 303, 307, 308])
 def test_a_redirect_to_another_origin_is_a_failed_delivery(server: str, code: int) -> None:
     other, other_url = _other_server()
@@ -171,6 +179,7 @@ def test_a_redirect_to_another_origin_is_a_failed_delivery(server: str, code: in
     assert "/ok" not in Hook.received, "nothing was sent to the other origin"
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("code", "followed"), [(301, False), (302, False), (303, False), (307, True), (308, True)]
 )
@@ -184,6 +193,7 @@ def test_same_origin_redirects_keep_the_post_or_fail(server: str, code: int, fol
         assert "/ok" not in Hook.received
 
 
+@pytest.mark.unit
 def test_credentials_in_the_url_are_sent_as_basic_auth_and_never_shown(server: str) -> None:
     host = server.removeprefix("http://")
     delivery = post_webhook(f"http://alert%40x:s3cret@{host}/ok", PAYLOAD, retries=0)
@@ -193,6 +203,7 @@ def test_credentials_in_the_url_are_sent_as_basic_auth_and_never_shown(server: s
     assert not failed.ok and "s3cret" not in f"{failed.target} {failed.error}"
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     "url", ["http://[::1", "http://host:99999/", "ftp://host/x", "http://", "http://u:s3cret@[bad/"]
 )

@@ -144,6 +144,7 @@ def test_ls_output_keys_nested_and_undecoded(shop_manifest: Path) -> None:
     assert "stg_orders" in str(row["raw_code"])
 
 
+@pytest.mark.unit
 def test_ls_with_manifest_of_every_version(tmp_path: Path) -> None:
     for packed in EXAMPLE_MANIFESTS:
         path = tmp_path / packed.name.removesuffix(".gz")
@@ -190,12 +191,14 @@ def _assert_one_line_error(result: object, *needles: str) -> None:
         assert needle in err
 
 
+@pytest.mark.unit
 def test_error_missing_project(tmp_path: Path) -> None:
     _assert_one_line_error(
         cli("ls", "--project-dir", str(tmp_path)), "dbt_project.yml not found", "--project-dir"
     )
 
 
+@pytest.mark.unit
 def test_error_missing_profiles(scratch_project: Path, tmp_path: Path) -> None:
     (scratch_project / "profiles.yml").unlink()
     env = {"HOME": str(tmp_path), "DBT_PROFILES_DIR": str(tmp_path / "none")}
@@ -226,6 +229,7 @@ def test_error_unknown_asset_suggests(shop_manifest: Path) -> None:
     )
 
 
+@pytest.mark.unit
 def test_debug_shows_traceback(tmp_path: Path) -> None:
     result = cli("--debug", "ls", "--project-dir", str(tmp_path))
     assert result.exit_code == 2
@@ -246,6 +250,7 @@ def test_console_script_cold(shop_manifest: Path) -> None:
     assert done.stderr == ""
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("command", ["ls", "show", "graph"])
 def test_help_teaches(command: str) -> None:
     result = cli(command, "--help")
@@ -268,6 +273,7 @@ def test_plan_text_json_and_select_ids(shop_project: Path) -> None:
     assert empty.exit_code == 0 and empty.stdout == "nothing to run: the selection is empty\n"
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     "command", ["run", "build", "test", "seed", "snapshot", "retry", "history", "status"]
 )

@@ -12,8 +12,6 @@ import pytest
 
 from tests.conftest import EXAMPLE_MANIFESTS, cli
 
-pytestmark = pytest.mark.unit
-
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
@@ -70,6 +68,7 @@ def test_project_files_that_are_not_utf8(project: Path, name: str) -> None:
     assert_clean_error(result, name, "not UTF-8")
 
 
+@pytest.mark.unit
 def test_select_ids_file_that_is_not_utf8(tmp_path: Path) -> None:
     manifest = tmp_path / "manifest.json"
     manifest.write_bytes(gzip.decompress(EXAMPLE_MANIFESTS[-1].read_bytes()))
@@ -97,11 +96,13 @@ def test_selector_depths_that_are_not_whole_numbers(project: Path, depth: str) -
     assert_clean_error(cli("ls", "--project-dir", str(project), "--selector", "odd"), "children_depth")
 
 
+@pytest.mark.unit
 def test_usage_errors_are_one_line(tmp_path: Path) -> None:
     result = cli("ls", "--no-such-option")
     assert_clean_error(result, "--no-such-option", "ls --help`")
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     "command",
     [
@@ -134,6 +135,7 @@ def test_a_dependency_cycle_in_a_manifest(tmp_path: Path, command: tuple[str, ..
 # --- classes the fuzz test (tests/test_fuzz_errors.py) found --------------------------------
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("odd", ["\x1e", "a\nb", "\u2028", "\x1b[31mred"])
 def test_control_characters_in_an_argument_stay_on_one_escaped_line(odd: str) -> None:
     result = cli("ls", odd)
@@ -141,6 +143,7 @@ def test_control_characters_in_an_argument_stay_on_one_escaped_line(odd: str) ->
     assert "\x1b" not in result.stderr and "\u2028" not in result.stderr
 
 
+@pytest.mark.unit
 def test_manifest_selectors_of_another_shape_are_not_selectors(tmp_path: Path) -> None:
     import json
 
@@ -152,6 +155,7 @@ def test_manifest_selectors_of_another_shape_are_not_selectors(tmp_path: Path) -
     assert result.exit_code == 0, result.stderr
 
 
+@pytest.mark.unit
 def test_select_ids_naming_an_asset_instead_of_its_unique_id(tmp_path: Path) -> None:
     manifest = tmp_path / "manifest.json"
     manifest.write_bytes(gzip.decompress(EXAMPLE_MANIFESTS[-1].read_bytes()))
@@ -199,6 +203,7 @@ def test_a_nul_byte_in_an_argument(project: Path, option: str) -> None:
     assert_clean_error(result, "an argument contains a NUL byte")
 
 
+@pytest.mark.unit
 def test_dbt_output_with_values_of_another_type_is_a_log_line() -> None:
     """A node event whose unique_id or message is not a string: a plain log line, and no
     display or history sees a number where a string belongs."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from dbt_assets.run.events import (
     AssetFinished,
     AssetStarted,
@@ -14,6 +16,8 @@ from dbt_assets.run.events import (
     event_json,
     timestamp,
 )
+
+pytestmark = pytest.mark.unit  # starts no process
 
 
 def _line(name: str, data: dict[str, object], level: str = "debug", msg: str = "") -> str:

@@ -15,6 +15,8 @@ from dbt_assets.history.schema import MIGRATIONS
 from dbt_assets.history.store import History
 from dbt_assets.run.events import AssetFinished
 
+pytestmark = pytest.mark.unit  # starts no process
+
 DAY = 86400.0
 
 

@@ -18,7 +18,8 @@ import pytest
 import dbt_assets
 import dbt_assets.api
 
-pytestmark = pytest.mark.unit
+pytestmark = pytest.mark.unit  # starts no process
+
 
 REPO = Path(__file__).resolve().parent.parent
 MANIFEST = REPO / "tests" / "manifests" / "manifest_v12_dbt1.11.16.json.gz"

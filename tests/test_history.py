@@ -31,6 +31,7 @@ def _record_run(path: Path, runs: int, assets: int) -> None:
             history.finish_run(run_id, status="success", exit_code=0)
 
 
+@pytest.mark.unit
 def test_a_new_database_has_the_current_schema(tmp_path: Path) -> None:
     path = tmp_path / "deep" / "history.db"
     with History.open(path) as history:
@@ -40,6 +41,7 @@ def test_a_new_database_has_the_current_schema(tmp_path: Path) -> None:
     assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
+@pytest.mark.unit
 def test_an_older_database_is_migrated_in_place(tmp_path: Path) -> None:
     path = tmp_path / "history.db"
     old = sqlite3.connect(path)
@@ -58,6 +60,7 @@ def test_an_older_database_is_migrated_in_place(tmp_path: Path) -> None:
     assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
+@pytest.mark.unit
 def test_a_corrupt_database_is_an_error_and_is_left_alone(tmp_path: Path) -> None:
     path = tmp_path / "history.db"
     garbage = b"definitely not sqlite" * 100
@@ -68,6 +71,7 @@ def test_a_corrupt_database_is_an_error_and_is_left_alone(tmp_path: Path) -> Non
     assert path.read_bytes() == garbage
 
 
+@pytest.mark.unit
 def test_someone_elses_sqlite_database_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "other.db"
     sqlite3.connect(path).execute("CREATE TABLE invoices (id INTEGER)")
@@ -76,6 +80,7 @@ def test_someone_elses_sqlite_database_is_refused(tmp_path: Path) -> None:
     assert "not a dbt-assets run history" in err.value.message
 
 
+@pytest.mark.unit
 def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "history.db"
     History.open(path).close()
@@ -87,12 +92,14 @@ def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
     assert "newer than this dbt-assets" in err.value.message
 
 
+@pytest.mark.unit
 def test_missing_database_when_reading(tmp_path: Path) -> None:
     with pytest.raises(HistoryError) as err:
         History.open(tmp_path / "none.db", create=False)
     assert "no run history" in err.value.message and "history import" in err.value.hint
 
 
+@pytest.mark.unit
 def test_location(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DBT_ASSETS_HISTORY", raising=False)
     assert history_path(tmp_path) == tmp_path / ".dbt-assets" / "history.db"
@@ -101,6 +108,7 @@ def test_location(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert history_path(tmp_path, tmp_path / "opt.db") == tmp_path / "opt.db"
 
 
+@pytest.mark.unit
 def test_concurrent_writers_are_all_recorded(tmp_path: Path) -> None:
     path = tmp_path / "history.db"
     context = multiprocessing.get_context("spawn")
@@ -117,6 +125,7 @@ def test_concurrent_writers_are_all_recorded(tmp_path: Path) -> None:
         assert all(len(history.logs(run.run_id)) == 1 for run in runs)
 
 
+@pytest.mark.unit
 def test_unfinished_results_are_closed_with_the_run(tmp_path: Path) -> None:
     with History.open(tmp_path / "h.db") as history:
         run_id = history.start_run(command="run", argv=[], unique_ids=["model.p.a", "model.p.b"])
@@ -127,6 +136,7 @@ def test_unfinished_results_are_closed_with_the_run(tmp_path: Path) -> None:
         assert statuses == {"model.p.a": "cancelled", "model.p.b": "success"}
 
 
+@pytest.mark.unit
 def test_import_is_idempotent_and_reads_dbt_fields(tmp_path: Path) -> None:
     results = {
         "metadata": {
@@ -185,6 +195,7 @@ def test_import_is_idempotent_and_reads_dbt_fields(tmp_path: Path) -> None:
         assert by_id["test.p.t"].failures == 3
 
 
+@pytest.mark.unit
 def test_import_errors_name_the_file(tmp_path: Path) -> None:
     bad = tmp_path / "run_results.json"
     bad.write_text("{not json")
@@ -195,6 +206,7 @@ def test_import_errors_name_the_file(tmp_path: Path) -> None:
             history.import_run_results(tmp_path / "missing.json")
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("metadata", "result"),
     [
@@ -222,6 +234,7 @@ def test_an_import_that_dbt_did_not_write_is_refused_and_records_nothing(
         assert history.runs() == []
 
 
+@pytest.mark.unit
 def test_a_dbt_that_repeats_an_invocation_id_leaves_the_history_readable(tmp_path: Path) -> None:
     with History.open(tmp_path / "h.db") as history:
         first = history.start_run(command="run", argv=["run"], unique_ids=["model.p.a"])

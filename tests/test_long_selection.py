@@ -33,6 +33,7 @@ from tests.dbt_oracle import DbtLs
 from tests.test_compile import dbt_selects
 
 
+@pytest.mark.unit
 def test_definition_is_the_cli_selection() -> None:
     select, exclude, other = split_argv(
         [
@@ -54,6 +55,7 @@ def test_definition_is_the_cli_selection() -> None:
     }
 
 
+@pytest.mark.unit
 def test_generated_name_avoids_the_projects_names() -> None:
     assert selector_name([{"name": "finance"}]) == SELECTOR_NAME
     assert selector_name([{"name": SELECTOR_NAME}, {"name": f"{SELECTOR_NAME}_2"}]) == f"{SELECTOR_NAME}_3"
@@ -135,6 +137,7 @@ def test_a_run_through_the_shadow_project(
     assert _tree(root) == before
 
 
+@pytest.mark.unit
 def test_shadow_keeps_the_projects_own_selectors(tmp_path: Path) -> None:
     root = copy_project(FIXTURE_PROJECT, tmp_path / "dbt_project")
     own = (root / "selectors.yml").read_text()

@@ -33,6 +33,7 @@ def expected_assets(raw: dict[str, object]) -> set[str]:
     return found
 
 
+@pytest.mark.unit
 def test_example_manifests_load_every_asset(example_manifest: Path) -> None:
     raw = json.loads(example_manifest.read_bytes())
     manifest = read_manifest(example_manifest)
@@ -70,6 +71,7 @@ def test_unsupported_version_names_found_and_supported(
     assert "v10 (dbt 1.6), v11 (dbt 1.7), v12 (dbt 1.8 to 1.11)" in err.value.message
 
 
+@pytest.mark.unit
 def test_unsupported_version_wins_over_shape_errors(tmp_path: Path) -> None:
     text = json.dumps(
         {
@@ -88,12 +90,14 @@ def test_truncated_manifest(tmp_path: Path, shop_manifest: Path) -> None:
     assert err.value.message == f"{path}: manifest is truncated"
 
 
+@pytest.mark.unit
 def test_not_json(tmp_path: Path) -> None:
     path = _write(tmp_path, "<html>not json</html>")
     with pytest.raises(ManifestError, match=r"manifest is not valid JSON"):
         read_manifest(path)
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     "text",
     [
@@ -119,6 +123,7 @@ def test_dangling_dependency(tmp_path: Path, shop_manifest: Path) -> None:
     assert str(path) in err.value.message
 
 
+@pytest.mark.unit
 def test_missing_manifest_file(tmp_path: Path) -> None:
     with pytest.raises(ManifestError, match="no such manifest"):
         read_manifest(tmp_path / "nope.json")

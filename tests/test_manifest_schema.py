@@ -22,7 +22,8 @@ from dbt_assets.manifest.decode import ASSET_RESOURCE_TYPES, GroupRecord, NodeRe
 from dbt_assets.manifest.graph import AssetGraph
 from tests.manifest_schema import JSON_TYPES, VERSIONS, EntryKind, entry_kinds, json_types
 
-pytestmark = pytest.mark.unit
+pytestmark = pytest.mark.unit  # starts no process
+
 
 _SIMPLE = {
     mi.StrType: {"string"},

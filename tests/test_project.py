@@ -88,6 +88,7 @@ def test_other_target_reparses(parsed_project: Path) -> None:
     )
 
 
+@pytest.mark.unit
 def test_missing_project(tmp_path: Path) -> None:
     with pytest.raises(ProjectNotFoundError) as err:
         Project(tmp_path / "nowhere")
@@ -95,6 +96,7 @@ def test_missing_project(tmp_path: Path) -> None:
     assert "--project-dir" in err.value.hint
 
 
+@pytest.mark.unit
 def test_missing_profiles(scratch_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (scratch_project / "profiles.yml").unlink()
     monkeypatch.delenv("DBT_PROFILES_DIR", raising=False)
@@ -117,6 +119,7 @@ def test_profiles_dir_from_environment(
     assert "model.shop.orders" in Project(scratch_project).graph()
 
 
+@pytest.mark.unit
 def test_dbt_missing(scratch_project: Path) -> None:
     with pytest.raises(DbtNotFoundError, match="dbt executable '/no/such/dbt' not found"):
         Project(scratch_project, dbt_executable="/no/such/dbt").graph()

@@ -10,6 +10,8 @@ import pytest
 from dbt_assets._core.errors import ScheduleError
 from dbt_assets.sla.schedule import Deadline, parse_moment
 
+pytestmark = pytest.mark.unit  # starts no process
+
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
 

@@ -26,7 +26,8 @@ from dbt_assets.selection.registry import DBT_METHODS, HISTORY_METHODS, METHODS,
 from dbt_assets.selection.request import Selection
 from dbt_assets.selection.spec import Criterion, Group
 
-pytestmark = pytest.mark.unit
+pytestmark = pytest.mark.unit  # starts no process
+
 
 REPO = Path(__file__).resolve().parent.parent
 MANIFESTS = sorted((REPO / "tests" / "manifests").glob("manifest_v*.json.gz")) + sorted(

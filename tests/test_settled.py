@@ -18,7 +18,7 @@ from dbt_assets.manifest.decode import read_manifest
 from dbt_assets.run.artifacts import read_run_results
 from tests.conftest import EXAMPLE_MANIFESTS
 
-pytestmark = pytest.mark.unit
+pytestmark = pytest.mark.unit  # starts no process
 
 
 def write_slowly(path: Path, data: bytes, pieces: int = 20, pause: float = 0.02) -> threading.Thread:

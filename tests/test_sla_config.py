@@ -116,6 +116,7 @@ def test_older_top_level_meta_is_read(parsed_project: Path) -> None:
     assert effective_slas(graph) == {"model.shop.orders": Sla(max_failures=3)}
 
 
+@pytest.mark.unit
 def test_durations() -> None:
     assert [parse_duration(v) for v in ("90s", "10m", "6h", "1.5d", 30)] == [90, 600, 21600, 129600, 30]
     for bad in ("", "6 hours", "0m", -1, True):
