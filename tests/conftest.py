@@ -146,6 +146,24 @@ def parsed_project(parsed_template: Path, tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def generated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A generated 1,000-model project (seed 11) parsed once per session; only copied
+    (:func:`generated_project`): a copy re-parses partially, in a third of the time."""
+    from tests.test_differential_ls import _load_generator
+
+    def make(project: Path) -> None:
+        _load_generator().generate(project, 1000, seed=11)  # type: ignore[attr-defined]
+        run_dbt(project, "parse")
+
+    return shared_once(tmp_path_factory, "generated-1000", make)
+
+
+def generated_project(template: Path, tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
+    """A private copy of the generated template (``name``: the folder's)."""
+    return Path(shutil.copytree(template, tmp_path_factory.mktemp(name) / "project"))
+
+
+@pytest.fixture(scope="session")
 def shop_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A parsed private copy of fixtures/dbt_project (read-only for tests)."""
     project = copy_project(FIXTURE_PROJECT, tmp_path_factory.mktemp("shop") / "dbt_project")

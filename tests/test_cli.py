@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -288,3 +289,61 @@ def test_run_of_an_empty_selection_names_what_matched_nothing(shop_project: Path
     assert result.exit_code == 2
     assert "the selection is empty: 'ordrs', 'stg_ordrs' match no enabled node" in result.stderr
     assert "Traceback" not in result.output
+
+
+# Every command that works on a set of assets takes dbt's selection options, the same way.
+SELECTING = {"ls", "list", "plan", "show", "graph", "status", "export", "shard", "sla check"}
+SELECTING |= {"run", "build", "test", "seed", "snapshot"}
+NOT_SELECTING = {"retry", "why", "openlineage", "history", "history show", "history recover"}
+NOT_SELECTING |= {"history import", "sla"}
+SELECTION_OPTIONS = (
+    "-s, ",
+    "--select",
+    "--exclude",
+    "--selector",
+    "--resource-type",
+    "--exclude-resource-type",
+)
+
+
+def _commands(group: click.Group, prefix: str = "") -> dict[str, click.Command]:
+    found: dict[str, click.Command] = {}
+    for name, command in group.commands.items():
+        path = f"{prefix}{name}"
+        found[path] = command
+        if isinstance(command, click.Group):
+            found |= _commands(command, f"{path} ")
+    return found
+
+
+@pytest.mark.unit
+def test_every_command_that_selects_takes_the_same_selection_options() -> None:
+    commands = _commands(main)
+    assert set(commands) == SELECTING | NOT_SELECTING, "a new command: say whether it selects assets"
+    for path in sorted(SELECTING):
+        result = cli(*path.split(), "--help")
+        assert result.exit_code == 0, path
+        missing = [option for option in SELECTION_OPTIONS if option not in result.stdout]
+        assert not missing, f"dbt-assets {path} lacks {missing}"
+
+
+def test_show_graph_and_export_select_like_ls(shop_manifest: Path) -> None:
+    m = ["--manifest", str(shop_manifest)]
+    picked = ["-s", "orders+", "--exclude", "customers", "--resource-type", "model"]
+    listed = cli("ls", *m, *picked, "-o", "json", "--output-keys", "unique_id").stdout.splitlines()
+    ids = [json.loads(line)["unique_id"] for line in listed]
+    assert "model.shop.orders" in ids and "model.shop.customers" not in ids
+    shown = json.loads(cli("show", *m, *picked, "-o", "json").stdout)
+    assert [detail["asset"]["unique_id"] for detail in shown] == ids
+    one = json.loads(cli("show", *m, "orders", "-o", "json").stdout)
+    assert one["asset"]["unique_id"] == "model.shop.orders", "one ASSET: one object, as before"
+    exported = json.loads(cli("export", *m, *picked).stdout)
+    assert sorted(a["asset"]["unique_id"] for a in exported["assets"]) == sorted(ids)
+    older = json.loads(
+        cli("export", *m, "orders+", "--exclude", "customers", "--resource-type", "model").stdout
+    )
+    assert older["assets"] == exported["assets"], "the positional SELECTION is --select"
+    drawn = cli("graph", *m, *picked, "--format", "json").stdout
+    assert "model.shop.customers" not in drawn and "model.shop.orders" in drawn
+    nothing = cli("show", *m)
+    assert nothing.exit_code == 2 and "give an ASSET, or select assets with --select" in nothing.stderr

@@ -13,11 +13,10 @@ from dbt_assets.plan.compile import Plan, plan
 from dbt_assets.run.project import Project
 from dbt_assets.selection import resource_types_for
 from dbt_assets.selection.request import Selection
-from tests.conftest import FIXTURE_PROJECT, copy_project, run_dbt
+from tests.conftest import FIXTURE_PROJECT, copy_project, generated_project, run_dbt
 from tests.dbt_oracle import DbtLs
 
-# xdist_group: one worker runs the whole module, so its module-scoped projects are made once
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("compile")]
+pytestmark = pytest.mark.slow
 COMMANDS = ["run", "build", "test", "seed", "snapshot"]
 
 
@@ -139,13 +138,12 @@ def test_ids_of_the_wrong_type_are_refused(tricky: tuple[AssetGraph, DbtLs]) -> 
         plan(graph, "run", unique_ids=["model.shop.ordrs"])
 
 
-def test_half_of_a_generated_project_stays_small(tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_half_of_a_generated_project_stays_small(
+    generated_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     """A random half of a 1,000-model project's build compiles to an argv under 128 KB, exact
     in dbt ls (at 10,000 models, see test_long_selection: dbt ls would take too long here)."""
-    from tests.test_differential_ls import _load_generator
-
-    project = tmp_path_factory.mktemp("half") / "project"
-    _load_generator().generate(project, 1000, seed=5)  # type: ignore[attr-defined]
+    project = generated_project(generated_template, tmp_path_factory, "half")
     oracle = DbtLs(project)  # parses, writing target/manifest.json
     graph = AssetGraph(read_manifest(project / "target" / "manifest.json"), project)
     pool = sorted(u for u, r in graph.records.items() if r.resource_type in resource_types_for("build"))

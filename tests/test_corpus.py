@@ -29,8 +29,7 @@ from tests.conftest import REPO, cli
 from tests.dbt_oracle import DbtLs
 from tests.test_compile import dbt_selects
 
-# xdist_group: one worker runs the whole module, so its module-scoped projects are made once
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("corpus")]
+pytestmark = pytest.mark.slow
 
 CORPUS = REPO / "tests" / "corpus"
 MANIFESTS = sorted(CORPUS.glob("*/manifest_dbt*.json.gz"))

@@ -11,12 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, cli, dbt_ls, run_dbt
+from tests.conftest import REPO, cli, dbt_ls, generated_project, run_dbt
 from tests.dbt_oracle import DbtLs
 from tests.selection_cases import FIXTURE_METHOD_ATOMS, GENERATED_CASES, fixture_cases
 
-# xdist_group: one worker runs the whole module, so its module-scoped projects are made once
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("differential_ls")]
+pytestmark = pytest.mark.slow
 
 FIXTURE_CASES: list[tuple[str, ...]] = [(), *fixture_cases()]
 PATH_ATOMS = [a for a in FIXTURE_METHOD_ATOMS if a.startswith("path:") or "/" in a]
@@ -90,10 +89,8 @@ def _load_generator() -> object:
 
 
 @pytest.fixture(scope="module")
-def generated(tmp_path_factory: pytest.TempPathFactory) -> tuple[DbtLs, Path]:
-    project = tmp_path_factory.mktemp("generated") / "project"
-    _load_generator().generate(project, 1000, seed=11)  # type: ignore[attr-defined]
-    run_dbt(project, "parse")
+def generated(generated_template: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[DbtLs, Path]:
+    project = generated_project(generated_template, tmp_path_factory, "generated")
     return DbtLs(project), project / "target" / "manifest.json"
 
 

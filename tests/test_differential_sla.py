@@ -21,8 +21,7 @@ from tests.conftest import cli
 from tests.dbt_oracle import DbtLs
 from tests.test_compile import dbt_selects
 
-# xdist_group: one worker runs the whole module, so its module-scoped projects are made once
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("differential_sla")]
+pytestmark = pytest.mark.slow
 
 RULES = """
 slas:

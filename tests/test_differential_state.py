@@ -19,11 +19,10 @@ from pathlib import Path
 import pytest
 
 from dbt_assets.selection.state import STATE_SELECTORS
-from tests.conftest import FIXTURE_PROJECT, cli, copy_project, run_dbt
+from tests.conftest import cli, run_dbt
 from tests.dbt_oracle import DbtLs
 
-# xdist_group: one worker runs the whole module, so its module-scoped projects are made once
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("differential_state")]
+pytestmark = pytest.mark.slow
 
 RESULT_STATUSES = ["success", "error", "fail", "pass", "warn", "skipped", "runtime error"]
 
@@ -159,10 +158,9 @@ def _freshness(project: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def state_project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, DbtLs]:
+def state_project(built_template: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, DbtLs]:
     root = tmp_path_factory.mktemp("state")
-    project = copy_project(FIXTURE_PROJECT, root / "dbt_project")
-    run_dbt(project, "build")
+    project = Path(shutil.copytree(built_template, root / "dbt_project"))  # built by dbt build
     _freshness(project)
     prod = project / "prod-state"
     prod.mkdir()

@@ -53,8 +53,7 @@ from dbt_assets.run.project import Project
 from tests.airflow_dag_spec import dag_kwargs
 from tests.conftest import FLAKY, assert_ran_with, dbt_ls
 
-# xdist_group: one worker runs the whole module, so its module-scoped projects are made once
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("integration_airflow")]
+pytestmark = pytest.mark.slow
 
 
 DAG_FILE = """

@@ -28,8 +28,7 @@ from dbt_assets.integrations.prefect import dbt_flow, prefect_asset
 from dbt_assets.run.project import Project
 from tests.conftest import FLAKY, assert_ran_with
 
-# xdist_group: one worker runs the whole module, so its module-scoped projects are made once
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("integration_prefect")]
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")

@@ -87,5 +87,19 @@ def test_summary(shop_manifest: Path) -> None:
     assert text.splitlines()[0] == "Finished `dbt build` in 12.0s: failed (exit 1)"
     assert "  error 1 · pass 1 · skipped 1" in text
     assert "Slowest:\n     1.00s  model orders\n     0.50s  test unique_orders_order_id" in text
-    assert "Failures:\n  ERROR model orders (models/marts/core/orders.sql)\n    Runtime Error" in text
+    assert "Failures:\n  ERROR model orders (models/marts/core/orders.sql)\n    Binder Error: no_col" in text
     assert "1 skipped because of them" in text and text.endswith("Run 3 recorded\n")
+
+
+def test_progress_columns_stay_put_past_nine(shop_manifest: Path) -> None:
+    """``[ 9/12]`` then ``[10/12]``: the status column does not move when the count grows a digit."""
+    graph = load_graph(manifest=shop_manifest)
+    models = sorted(u for u in graph.records if u.startswith("model."))[:12]
+    plan = Plan("run", ("run",), tuple(models), "as written")
+    out = io.StringIO()
+    display = make_display(graph, plan, "text", out)
+    for uid in models:
+        display.handle(AssetFinished(uid, "success", execution_time=1.0))
+    lines = out.getvalue().splitlines()
+    assert lines[8].startswith("[ 9/12] ") and lines[9].startswith("[10/12] ")
+    assert len({line.index(" OK") for line in lines}) == 1, lines

@@ -108,6 +108,22 @@ def test_missing_profiles(scratch_project: Path, tmp_path: Path, monkeypatch: py
     assert "DBT_PROFILES_DIR" in err.value.hint
 
 
+@pytest.mark.unit
+def test_missing_profiles_names_each_folder_once(
+    scratch_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Run from the project itself (`cd project && dbt-assets ...`): the project folder and the
+    working directory are one folder, named once."""
+    (scratch_project / "profiles.yml").unlink()
+    monkeypatch.delenv("DBT_PROFILES_DIR", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(scratch_project)
+    with pytest.raises(ProfilesNotFoundError) as err:
+        Project(".").graph()
+    looked = err.value.message.split("(looked in ")[1].rstrip(")").split(", ")
+    assert looked == [str(scratch_project.resolve()), str((tmp_path / "home" / ".dbt").resolve())]
+
+
 def test_profiles_dir_from_environment(
     scratch_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

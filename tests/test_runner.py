@@ -267,8 +267,11 @@ def test_status_and_history_show(built_project: Path) -> None:
     assert row["unique_id"] == "model.shop.orders" and row["last_status"] == "success"
     assert row["last_success_at"] == row["last_at"] and 0 <= row["age"] < 3600  # type: ignore[operator]
     assert row["last_execution_time"] > 0  # type: ignore[operator]
-    text = cli("status", "--project-dir", str(built_project), "-s", "orders+", "--resource-type", "model")
-    assert "model.shop.orders" in text.stdout and "LAST SUCCESS" in text.stdout
+    text = cli("status", "--project-dir", str(built_project), "-s", "orders+")  # tests included
+    assert "model orders " in text.stdout and "LAST SUCCESS" in text.stdout
+    assert max(len(line) for line in text.stdout.splitlines()) < 125, (
+        "names (cut), not 80-character unique_ids"
+    )
     shown = cli("history", "--project-dir", str(built_project), "show", "1")
     assert shown.exit_code == 0 and "run 1: dbt build, success" in shown.stdout
     assert "seed.shop.raw_orders" in shown.stdout

@@ -20,7 +20,7 @@ from dbt_assets.manifest.decode import read_manifest
 from dbt_assets.manifest.graph import AssetGraph
 from dbt_assets.plan.compile import plan
 from dbt_assets.plan.shard import ShardedPlan, shard
-from tests.conftest import cli
+from tests.conftest import cli, generated_project
 from tests.dbt_oracle import DbtLs
 from tests.test_compile import dbt_selects
 
@@ -95,11 +95,10 @@ def test_shard_command(built_project: Path) -> None:
     assert "predicted makespan" in text and "as one dbt invocation" in text
 
 
-def test_generated_project_groups_are_exact(tmp_path_factory: pytest.TempPathFactory) -> None:
-    from tests.test_differential_ls import _load_generator
-
-    project = tmp_path_factory.mktemp("shard-generated") / "project"
-    _load_generator().generate(project, 1000, seed=13)  # type: ignore[attr-defined]
+def test_generated_project_groups_are_exact(
+    generated_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    project = generated_project(generated_template, tmp_path_factory, "shard-generated")
     check_shards_in_dbt_ls(project, DbtLs(project))  # DbtLs parses, writing target/manifest.json
 
 

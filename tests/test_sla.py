@@ -296,7 +296,7 @@ def test_show_lists_the_effective_sla(built_project: Path) -> None:
     shown = cli("show", "orders", "--project-dir", str(built_project), "-o", "json")
     assert json.loads(shown.stdout)["sla"] == {"freshness": 86400.0, "deadline": "06:00"}
     text = cli("show", "orders", "--project-dir", str(built_project)).stdout
-    assert "  sla:\n    freshness: 1d00h\n    deadline: 06:00\n" in text
+    assert "  sla:\n    freshness: 1d\n    deadline: 06:00\n" in text
     source = cli("show", "shop.payments", "--project-dir", str(built_project), "-o", "json")
     assert json.loads(source.stdout)["sla"] == {"warn_after": 6 * HOUR, "error_after": 12 * HOUR}
     assert (

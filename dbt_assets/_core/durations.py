@@ -41,10 +41,11 @@ def amount_seconds(number: str, unit: str) -> float:
 
 
 def duration_text(seconds: float | None) -> str:
-    """``0.42s``, ``3m07s``, ``5h02m``, ``2d04h`` (empty when unknown).
+    """``0.42s``, ``3m07s``, ``5h02m``, ``2d04h``, a zero second part left out (``30m``, ``6h``,
+    ``1d``); empty when unknown.
 
-    >>> duration_text(3727)
-    '1h02m'
+    >>> duration_text(3727), duration_text(86400), duration_text(1800)
+    ('1h02m', '1d', '30m')
     """
     if seconds is None:
         return ""
@@ -53,11 +54,10 @@ def duration_text(seconds: float | None) -> str:
     minutes, secs = divmod(int(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     days, hours = divmod(hours, 24)
-    if days:
-        return f"{days}d{hours:02d}h"
-    if hours:
-        return f"{hours}h{minutes:02d}m"
-    return f"{minutes}m{secs:02d}s"
+    for big, small, units in ((days, hours, "dh"), (hours, minutes, "hm"), (minutes, secs, "ms")):
+        if big:
+            return f"{big}{units[0]}" + (f"{small:02d}{units[1]}" if small else "")
+    return f"{secs}s"  # pragma: no cover (under a minute is written with decimals above)
 
 
 def percentile(values: Iterable[float], share: float = 0.9) -> float | None:

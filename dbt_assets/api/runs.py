@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dbt_assets._core.vocab import SUCCESS_STATUSES
+from dbt_assets._core.vocab import FAILURE_STATUSES, SUCCESS_STATUSES
 from dbt_assets.manifest.graph import AssetGraph
 from dbt_assets.plan.compile import plan
 from dbt_assets.run.project import Project
@@ -16,7 +16,7 @@ from dbt_assets.selection.request import Selected, Selection
 if TYPE_CHECKING:  # pydantic is imported only by the calls that return models
     from dbt_assets.history.schema import AssetStatus
     from dbt_assets.history.store import History
-    from dbt_assets.run.invocation import RunOptions
+    from dbt_assets.run.invocation import RunOptions, RunResult
     from dbt_assets.run.runner import Run
 
 
@@ -136,3 +136,34 @@ def not_succeeded_since(history: History, unique_ids: Sequence[str], since: floa
     }
     left = [uid for uid in unique_ids if uid not in done]
     return left or list(unique_ids)
+
+
+_CODE_ERRORS = ("Compilation Error", "Parsing Error", "Parser Error", "Binder Error", "syntax error")
+"""Failures a retry repeats: the SQL or the project must change first."""
+
+
+def next_steps(graph: AssetGraph, history: History, result: RunResult) -> list[str]:
+    """What to do after a run that did not succeed, honestly: build what its failures need and
+    was never built here, fix an error a retry would repeat, or retry (a failure that may pass
+    next time). Empty after a success."""
+    from dbt_assets.sla.explain import explain
+
+    failed = [r for r in result.results.values() if r.status in FAILURE_STATUSES]
+    if not failed or result.run_id is None:
+        return []
+    facts = history.facts()
+    builds: dict[str, None] = {}
+    for finished in failed:
+        if finished.unique_id not in graph.records:
+            continue
+        for cause in explain(graph, facts, None, finished.unique_id).causes:
+            if cause.root and cause.fix.startswith("dbt-assets build"):
+                builds[cause.fix.split("  (")[0]] = None
+    retry = f"dbt-assets retry {result.run_id}"
+    if builds:
+        return [
+            f"upstream assets were never built here; build them first: {command}" for command in builds
+        ] + [f"then re-run what did not succeed: {retry}"]
+    if all(any(code in (r.message or "") for code in _CODE_ERRORS) for r in failed):
+        return [f"a retry would fail the same way: fix the error above, then: {retry}"]
+    return [f"re-run what did not succeed with: {retry}"]

@@ -41,10 +41,10 @@ def _history_if_any(kwargs: dict[str, Any]) -> Iterator[History | None]:
 
 
 @click.command("export")
-@click.argument("selection", nargs=-1)
+@click.argument("positional", nargs=-1, metavar="[SELECTION]...")
 @project_options
+@selection_options
 @HISTORY
-@click.option("--exclude", multiple=True, metavar="SELECTION", help="Leave these assets out.")
 @click.option(
     "--format",
     "fmt",
@@ -56,8 +56,12 @@ def _history_if_any(kwargs: dict[str, Any]) -> Iterator[History | None]:
 @click.option(
     "--out", type=click.Path(dir_okay=False, writable=True), help="Write to this file instead of stdout."
 )
-def export_command(selection: tuple[str, ...], **kwargs: Any) -> None:
+def export_command(positional: tuple[str, ...], **kwargs: Any) -> None:
     """Export the selected assets (default: all) for tools that do not embed dbt-assets.
+
+    \b
+    --select (or SELECTION, the same) takes the selection options of every command; every
+    resource type is exported unless --resource-type says which.
 
     \b
     One JSON document: dbt-assets and dbt versions, the project, each asset (the fields of
@@ -67,17 +71,16 @@ def export_command(selection: tuple[str, ...], **kwargs: Any) -> None:
     \b
     Examples:
       dbt-assets export > assets.json
-      dbt-assets export tag:finance --out finance.json
+      dbt-assets export -s tag:finance --out finance.json
     """
     from dbt_assets.api import export
-    from dbt_assets.selection.request import Selection
 
+    selection = selection_from(kwargs, positional)
     out = kwargs.pop("out")
-    exclude = kwargs.pop("exclude")
     kwargs.pop("fmt")
     with _history_if_any(kwargs) as history:
         graph = graph_from(kwargs)
-        document = export(graph, history, Selection(selection, exclude=exclude))
+        document = export(graph, history, selection)
     text = to_json(document, indent=2)
     if out:
         Path(out).write_text(text + "\n")

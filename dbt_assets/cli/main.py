@@ -154,41 +154,54 @@ def plan_command(**kwargs: Any) -> None:
 
 
 @main.command("show")
-@click.argument("asset")
+@click.argument("asset", required=False)
 @project_options
+@selection_options
 @click.option("--output", "-o", default="text", show_default=True, type=click.Choice(["text", "json"]))
-def show_command(asset: str, **kwargs: Any) -> None:
-    """Everything known about one ASSET, its parents, children and checks.
+@HISTORY
+def show_command(asset: str | None, **kwargs: Any) -> None:
+    """Everything known about one ASSET (or each selected asset): its parents, children and checks.
 
     \b
     ASSET is a name (orders), a version (customer_segments.v1), a source
-    (shop.orders) or a unique_id (model.shop.orders).
+    (shop.orders) or a unique_id (model.shop.orders). With --select (and the other
+    selection options, as in `ls`), every selected asset is shown; --output json then
+    prints a list.
 
     \b
     Examples:
       dbt-assets show orders
       dbt-assets show shop.orders --output json
+      dbt-assets show -s "tag:finance" --resource-type model -o json
     """
-    from dbt_assets.api import describe_asset
+    from dbt_assets.api import describe_asset, list_assets
     from dbt_assets.cli.render import render_detail
 
-    detail = describe_asset(graph_from(kwargs), asset)
+    selection = selection_from(kwargs)
+    selecting = not selection.empty or bool(selection.resource_types)
+    if asset is None and not selecting:
+        raise click.UsageError("give an ASSET, or select assets with --select")
+    with history_for_selection(kwargs) as history:
+        graph = graph_from(kwargs)
+        chosen = list_assets(graph, selection, history=history) if selecting else []
+    if asset is not None and not selecting:  # one asset: one object
+        detail = describe_asset(graph, asset)
+        if kwargs["output"] == "json":
+            click.echo(to_json(detail, indent=2))
+        else:
+            click.echo(render_detail(detail), nl=False)
+        return
+    ids = dict.fromkeys(([graph.find(asset)] if asset else []) + chosen)  # in order, once each
+    details = [describe_asset(graph, uid) for uid in ids]
     if kwargs["output"] == "json":
-        click.echo(to_json(detail, indent=2))
+        click.echo(to_json(details, indent=2))
     else:
-        click.echo(render_detail(detail), nl=False)
+        click.echo("\n".join(render_detail(detail) for detail in details), nl=False)
 
 
 @main.command("graph")
 @project_options
-@click.option(
-    "--select",
-    "-s",
-    "select_values",
-    multiple=True,
-    metavar="SELECTION",
-    help="Draw these assets, in dbt's syntax (default: every asset).",
-)
+@selection_options
 @click.option(
     "--format", "fmt", default="mermaid", show_default=True, type=click.Choice(["mermaid", "dot", "json"])
 )
@@ -200,7 +213,7 @@ def show_command(asset: str, **kwargs: Any) -> None:
     help="Add everything upstream and downstream of the selected assets.",
 )
 def graph_command(**kwargs: Any) -> None:
-    """Draw the lineage of a selection as Mermaid, Graphviz dot or JSON.
+    """Draw the lineage of a selection (default: every asset) as Mermaid, Graphviz dot or JSON.
 
     \b
     Examples:
@@ -214,7 +227,7 @@ def graph_command(**kwargs: Any) -> None:
     graph = graph_from(kwargs)
     text = lineage(
         graph,
-        kwargs["select_values"],
+        selection_from(kwargs),
         fmt=kwargs["fmt"],
         include_checks=kwargs["checks"],
         expand=kwargs["expand"],

@@ -10,27 +10,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from dbt_assets._core.vocab import ASSET_RESOURCE_TYPE_ORDER
+
 if TYPE_CHECKING:
     from dbt_assets.selection.request import Selection
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-RESOURCE_TYPES = (
-    "model",
-    "seed",
-    "snapshot",
-    "source",
-    "test",
-    "unit_test",
-    "exposure",
-    "metric",
-    "semantic_model",
-    "saved_query",
-    "analysis",
-    "function",
-    "all",
-    "default",
-)
+RESOURCE_TYPES = (*ASSET_RESOURCE_TYPE_ORDER, "all", "default")
+"""What --resource-type accepts: every asset type, and dbt's two words for sets of them."""
 
 
 PROJECT_DIR = click.option(
@@ -188,13 +176,14 @@ def command_option(text: str) -> Callable[[F], F]:
     )
 
 
-def selection_from(kwargs: dict[str, Any]) -> Selection:
+def selection_from(kwargs: dict[str, Any], positional: Sequence[str] = ()) -> Selection:
     """The selection the shared options (:func:`selection_options`) were given, taken out of
-    a command's keyword arguments."""
+    a command's keyword arguments; ``positional`` values (``sla check tag:x``, the older
+    form) are more --select values."""
     from dbt_assets.selection.request import Selection
 
     return Selection(
-        kwargs.pop("select_values"),
+        [*positional, *kwargs.pop("select_values")],
         exclude=kwargs.pop("exclude"),
         selector=kwargs.pop("selector"),
         resource_types=kwargs.pop("resource_types"),

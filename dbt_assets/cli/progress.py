@@ -12,6 +12,7 @@ import sys
 import time
 from typing import TextIO
 
+from dbt_assets.cli.render import asset_label
 from dbt_assets.manifest.graph import AssetGraph
 from dbt_assets.plan.compile import Plan
 from dbt_assets.run.events import (
@@ -39,17 +40,6 @@ _LABELS = {
     "no-op": "NO-OP",
     "cancelled": "CANCELLED",
 }
-
-
-def asset_label(graph: AssetGraph, unique_id: str) -> str:
-    """``model orders``, ``model customer_segments.v2``, ``test unique_orders_order_id``."""
-    record = graph.records.get(unique_id)
-    if record is None:
-        return unique_id
-    name = record.name if record.version is None else f"{record.name}.v{record.version}"
-    if record.resource_type == "source":
-        name = f"{record.source_name}.{record.name}"
-    return f"{record.resource_type} {name}"
 
 
 def _seconds(value: float | None) -> str:
@@ -98,7 +88,8 @@ class Display:
 
     def finished_line(self, event: AssetFinished) -> str:
         label = _LABELS.get(event.status, event.status.upper())
-        head = f"[{self.done}/{self.total}] {label:<6} {asset_label(self.graph, event.unique_id)}"
+        count = f"{self.done:>{len(str(self.total))}}/{self.total}"  # columns stay put at [10/12]
+        head = f"[{count}] {label:<6} {asset_label(self.graph, event.unique_id)}"
         if event.status == "skipped":
             causes = ", ".join(asset_label(self.graph, c) for c in event.skipped_because[:3])
             return head + (f" (upstream failed: {causes})" if causes else "")
@@ -186,8 +177,7 @@ def render_summary(graph: AssetGraph, result: RunResult, history_hint: str | Non
             record = graph.records.get(r.unique_id)
             where = f" ({record.original_file_path})" if record is not None else ""
             lines.append(f"  {_LABELS.get(r.status, r.status)} {asset_label(graph, r.unique_id)}{where}")
-            for text in (r.message or "").strip().splitlines()[:8]:
-                lines.append(f"    {text.rstrip()}")
+            lines += [f"    {text}" for text in meaningful_lines(r.message)[:12]]  # dbt's words, whole
         skipped = [r for r in result.results.values() if r.status == "skipped"]
         if skipped:
             lines.append(f"  {len(skipped)} skipped because of them")

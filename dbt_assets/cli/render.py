@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from dbt_assets._core.durations import duration_text
+from dbt_assets._core.vocab import FAILURE_STATUSES
+from dbt_assets.run.events import meaningful_lines
 
 if TYPE_CHECKING:
     from dbt_assets.history.schema import AssetResult, AssetStatus, RunRecord
@@ -175,11 +177,19 @@ def render_run(run: RunRecord, results: Sequence[AssetResult], logs: Sequence[Db
             r.status,
             duration_text(r.execution_time),
             "" if r.rows_affected is None else str(r.rows_affected),
-            (r.message or "").strip().splitlines()[0][:80] if r.message else ", ".join(r.skipped_because[:2]),
+            _fit(" ".join(meaningful_lines(r.message)), 80)
+            if r.message
+            else ", ".join(r.skipped_because[:2]),
         )
         for r in results
     ]
     text += _table(("ASSET", "STATUS", "TIME", "ROWS", "MESSAGE"), rows) if rows else "no asset results\n"
+    failed = [r for r in results if r.message and r.status in FAILURE_STATUSES]
+    if failed:
+        text += "\nerrors (dbt's words):\n"
+        text += "".join(
+            f"  {r.unique_id}:\n" + "".join(f"{line}\n" for line in _error(r.message, "    ")) for r in failed
+        )
     shown = [log for log in logs if log.level in ("warn", "error", "output")]
     if shown:
         text += "\ndbt output kept with the run:\n" + "".join(
@@ -188,17 +198,35 @@ def render_run(run: RunRecord, results: Sequence[AssetResult], logs: Sequence[Db
     return text
 
 
+def asset_label(graph: AssetGraph, unique_id: str) -> str:
+    """``model orders``, ``model customer_segments.v2``, ``test unique_orders_order_id``."""
+    record = graph.records.get(unique_id)
+    if record is None:
+        return unique_id
+    name = record.name if record.version is None else f"{record.name}.v{record.version}"
+    if record.resource_type == "source":
+        name = f"{record.source_name}.{record.name}"
+    return f"{record.resource_type} {name}"
+
+
+def _fit(text: str, width: int) -> str:
+    """``text`` cut to ``width`` characters, the cut shown (``…``)."""
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def render_status(graph: AssetGraph, rows: Sequence[tuple[str, AssetStatus | None]], now: float) -> str:
-    """``dbt-assets status``: per asset, its last status and last success."""
+    """``dbt-assets status``: per asset (``model orders``; ``-o json`` has the unique_ids),
+    its last status and last success."""
     table = []
     for uid, status in rows:
+        name = _fit(asset_label(graph, uid), 48)  # not the unique_id: a test's is 80 characters
         if status is None:
-            table.append((uid, "never run", "", "", "", ""))
+            table.append((name, "never run", "", "", "", ""))
             continue
         success = status.last_success_at
         table.append(
             (
-                uid,
+                name,
                 status.last_status or "",
                 _when(status.last_at),
                 _when(success),
@@ -248,11 +276,16 @@ def _last_run_text(run: LastRun) -> str:
     return text
 
 
+def _error(message: str | None, indent: str) -> list[str]:
+    """dbt's error as it said it (its meaningful lines, not only the first), indented."""
+    return [f"{indent}{line}" for line in meaningful_lines(message)[:12]]
+
+
 def render_explanation(explanation: Explanation) -> str:
     """``dbt-assets why`` as text."""
     lines = [f"{explanation.unique_id}: {_last_run_text(explanation.last_run)}"]
-    if explanation.last_run.message and explanation.last_run.status not in (None, "success"):
-        lines.append(f"  {explanation.last_run.message.strip().splitlines()[0]}")
+    if explanation.last_run.status not in (None, "success"):
+        lines += _error(explanation.last_run.message, "  ")
     if not explanation.results:
         lines.append("  no SLA declared")
     lines += [_sla_line(r) for r in explanation.results]
@@ -262,26 +295,44 @@ def render_explanation(explanation: Explanation) -> str:
             estimate = duration_text(result.details.get("estimate"))
             lines.append(f"  critical path ({estimate}): {' -> '.join(path)}")
     troubled = any(r.status in ("breached", "warn", "at_risk") for r in explanation.results)
-    if troubled and not explanation.causes:
-        lines.append("No upstream asset failed or is late: the asset itself is the cause.")
-    elif explanation.causes:
+    if explanation.causes:
         lines.append("Upstream causes (nearest first; * = root cause):")
         for cause in explanation.causes:
             mark = "*" if cause.root else " "
             lines.append(f" {mark} {cause.unique_id} ({cause.distance} up): {'; '.join(cause.reasons)}")
             lines.append(f"      {_last_run_text(cause.last_run)}")
-            if cause.last_run.message and cause.last_run.status not in (None, "success", "pass"):
-                lines.append(f"      {cause.last_run.message.strip().splitlines()[0]}")
+            if cause.last_run.status not in (None, "success", "pass"):
+                lines += _error(cause.last_run.message, "      ")
+            lines += [f"      fix: {cause.fix}"] if cause.fix else []
+    elif explanation.last_run.status is None:
+        lines.append(f"It has never run here, and nothing upstream is the cause. Fix: {explanation.fix}")
+    elif explanation.last_run.status not in ("success", "pass", "no-op"):
+        lines.append(
+            f"No upstream asset failed or is missing: its own run did (above). Fix: {explanation.fix}"
+        )
+    elif troubled:
+        lines.append("No upstream asset failed or is late: the asset itself is the cause.")
     return "\n".join(lines) + "\n"
 
 
-def render_run_slas(results: Sequence[SlaResult]) -> str:
-    """The SLA part of a run's summary: which SLAs the run's assets met or missed."""
-    if not results:
-        return ""
+def render_run_slas(results: Sequence[SlaResult], troubled: Sequence[str] = ()) -> str:
+    """The SLA part of a run's summary: which SLAs the run's assets met or missed, and, after a
+    failure, what it did to them (``troubled``: the assets that failed or were skipped)."""
     missed = [r for r in results if r.status in ("breached", "warn", "at_risk")]
+    if not results and not troubled:
+        return ""
     met = sum(1 for r in results if r.status == "ok")
     lines = [f"SLAs: {met} met, {len(missed)} missed or at risk, {len(results) - met - len(missed)} unknown"]
     for result in missed:
         lines.append(f"  {_MARKS[result.status]} {result.unique_id} {result.sla}: {result.message}")
+    if troubled and not {r.unique_id for r in missed} & set(troubled):
+        with_sla = {r.unique_id for r in results} & set(troubled)
+        lines.append(
+            f"  this run's {len(troubled)} failed or skipped assets: "
+            + (
+                f"{len(with_sla)} have SLAs, none breached by this failure yet"
+                if with_sla
+                else "none declares an SLA, so no SLA reports the failure"
+            )
+        )
     return "\n".join(lines) + "\n"

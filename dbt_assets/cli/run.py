@@ -15,6 +15,7 @@ import click
 
 from dbt_assets._core.errors import DbtAssetsError
 from dbt_assets._core.serial import plain, to_json
+from dbt_assets._core.vocab import FAILURE_STATUSES
 from dbt_assets.cli.common import echo_error, print_lines, print_plan
 from dbt_assets.cli.options import (
     DBT_EXECUTABLE,
@@ -132,6 +133,7 @@ def _execute(
     ``lineage``: where to send the run's OpenLineage events (if anywhere), and their namespace."""
     import signal
 
+    from dbt_assets.api import next_steps
     from dbt_assets.cli.progress import make_display, render_summary
 
     for notice in run.notices:
@@ -193,10 +195,10 @@ def _execute(
         echo_error(result.message or "dbt could not run", result.hint)
     if output == "text":
         hint = None
-        if result.run_id is not None and run.history is not None:
-            hint = f"Run {result.run_id} recorded in {run.history.path}"
-            if result.exit_code != 0:
-                hint += f"; re-run what did not succeed with: dbt-assets retry {result.run_id}"
+        if result.run_id is not None and history is not None:
+            hint = f"Run {result.run_id} recorded in {history.path}"
+            steps = next_steps(run.graph, history, result) if result.exit_code != 0 else []
+            hint += "".join(f"\nNext: {step}" for step in steps)
         click.echo(render_summary(run.graph, result, hint), nl=False)
     if history is not None:
         _report_slas(run, history, output)
@@ -273,7 +275,11 @@ def _report_slas(run: Run, history: History, output: str) -> None:
     else:
         from dbt_assets.cli.render import render_run_slas
 
-        click.echo(render_run_slas(results), nl=False)
+        assert run.result is not None
+        troubled = [
+            r.unique_id for r in run.result.results.values() if r.status in FAILURE_STATUSES | {"skipped"}
+        ]
+        click.echo(render_run_slas(results, troubled), nl=False)
 
 
 def _make_run_command(command: str, summary: str) -> click.Command:

@@ -11,7 +11,7 @@ import click
 
 from dbt_assets._core.serial import to_json
 from dbt_assets.cli.common import echo_error, graph_from, print_lines
-from dbt_assets.cli.options import HISTORY, project_options
+from dbt_assets.cli.options import HISTORY, project_options, selection_from, selection_options
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -52,10 +52,10 @@ def sla_group() -> None:
 
 
 @sla_group.command("check")
-@click.argument("selection", nargs=-1)
+@click.argument("positional", nargs=-1, metavar="[SELECTION]...")
 @project_options
+@selection_options
 @HISTORY
-@click.option("--exclude", multiple=True, metavar="SELECTION", help="Leave these assets out.")
 @_AT
 @click.option(
     "--output", "-o", default="text", show_default=True, type=click.Choice(["text", "json", "junit"])
@@ -88,13 +88,15 @@ def sla_group() -> None:
     type=click.IntRange(min=0),
     help="More attempts after a failure that may pass (no answer, timeout, 429, 5xx).",
 )
-def sla_check(selection: tuple[str, ...], **kwargs: Any) -> None:
+def sla_check(positional: tuple[str, ...], **kwargs: Any) -> None:
     """Judge the SLAs of the selected assets (default: all) from the run history.
 
     \b
     Each (asset, SLA) is ok, warn (a warn-severity SLA not met), breached (an error-severity
     one not met), at_risk (a deadline ahead that the work left would miss) or unknown (no
-    history). SELECTION is any dbt-assets selection (tag:finance, orders+, sla:breached).
+    history). --select (or SELECTION, the same) is any dbt-assets selection (tag:finance,
+    orders+, sla:breached), with the selection options of every command; every resource
+    type is judged unless --resource-type says which.
 
     \b
     Exit codes: 0 no error-severity SLA breached, 1 one is, 2 usage error or an alert
@@ -103,16 +105,16 @@ def sla_check(selection: tuple[str, ...], **kwargs: Any) -> None:
     \b
     Examples:
       dbt-assets sla check
-      dbt-assets sla check tag:finance --output json
+      dbt-assets sla check -s tag:finance --output json
       dbt-assets sla check --at 07:00            # what will be late at 07:00 UTC?
       dbt-assets sla check --sources --output junit > sla.xml
       dbt-assets sla check --webhook https://hooks.example.com/sla --alert-on breached --alert-on warn
       dbt-assets sla check --notify-command "./page-oncall.sh"
     """
     from dbt_assets.api import check_slas, check_source_freshness, open_history
-    from dbt_assets.selection.request import Selection
     from dbt_assets.sla.judge import iso, worst_exit_code
 
+    selection = selection_from(kwargs, positional)
     project_dir = kwargs["project_dir"] or "."
     at = _moment(kwargs["at"])
     if kwargs["sources"]:
@@ -133,8 +135,7 @@ def sla_check(selection: tuple[str, ...], **kwargs: Any) -> None:
     history_path, output = kwargs.pop("history_path"), kwargs["output"]
     graph = graph_from(kwargs)
     with open_history(project_dir, history_path, create=False) as history:
-        chosen = Selection(selection, exclude=kwargs["exclude"])
-        results = check_slas(graph, history, chosen, at=at)
+        results = check_slas(graph, history, selection, at=at)
     when = iso(at if at is not None else time.time()) or ""
     _print_results(graph, results, output, when)
     delivered = _alert(results, kwargs, when)

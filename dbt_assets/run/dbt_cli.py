@@ -86,7 +86,7 @@ def dbt_error_summary(output: str) -> str:
     starts = [i for i, line in enumerate(lines) if line.startswith("Encountered an error")]
     if starts:
         picked = []
-        for line in lines[starts[-1] + 1 : starts[-1] + 4]:
+        for line in lines[starts[-1] + 1 : starts[-1] + 13]:  # all of it (a list of targets...)
             if line.startswith(("Summary of encountered", "To see all")):
                 break
             picked.append(line)

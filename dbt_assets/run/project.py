@@ -52,7 +52,7 @@ def resolve_profiles_dir(project_dir: Path, profiles_dir: str | Path | None) -> 
     for candidate in candidates:
         if (candidate / "profiles.yml").is_file():
             return candidate.resolve()
-    where = ", ".join(str(c) for c in candidates)
+    where = ", ".join(dict.fromkeys(str(c.resolve()) for c in candidates))  # the project may be the cwd
     raise ProfilesNotFoundError(
         f"no profiles.yml found (looked in {where})",
         "pass --profiles-dir DIR or set DBT_PROFILES_DIR to the folder holding profiles.yml",

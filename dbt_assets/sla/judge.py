@@ -31,6 +31,7 @@ from typing import Any, Literal
 import msgspec
 
 from dbt_assets._core.durations import duration_text, percentile
+from dbt_assets._core.vocab import MATERIALIZED_TYPES
 from dbt_assets.history.facts import RECENT, AssetFacts
 from dbt_assets.manifest.decode import paused_gc
 from dbt_assets.manifest.graph import AssetGraph
@@ -40,8 +41,6 @@ from dbt_assets.sla.schedule import Deadline
 Status = Literal["ok", "warn", "breached", "at_risk", "unknown"]
 STATUSES: tuple[Status, ...] = ("ok", "warn", "breached", "at_risk", "unknown")
 KINDS = ("freshness", "deadline", "max_runtime", "max_failures")
-RUNNABLE = frozenset({"model", "seed", "snapshot"})
-"""What a run materializes: the assets a deadline's upstream chain is made of."""
 
 
 class SlaResult(msgspec.Struct, frozen=True):
@@ -290,7 +289,7 @@ class _Judge:
         return self.costs[key]
 
     def _cost(self, uid: str, cycle_start: float) -> float:
-        if self.graph.records[uid].resource_type not in RUNNABLE:
+        if self.graph.records[uid].resource_type not in MATERIALIZED_TYPES:
             return 0.0
         facts = self.facts.get(uid)
         if facts is None:
