@@ -347,3 +347,23 @@ def test_show_graph_and_export_select_like_ls(shop_manifest: Path) -> None:
     assert "model.shop.customers" not in drawn and "model.shop.orders" in drawn
     nothing = cli("show", *m)
     assert nothing.exit_code == 2 and "give an ASSET, or select assets with --select" in nothing.stderr
+
+
+HEAVY = ("pydantic", "networkx", "dbt", "sqlite3", "zoneinfo", "logging", "click.testing")
+"""What a cold `dbt-assets ls --manifest` has no use for (each costs tens of milliseconds)."""
+
+
+@pytest.mark.parametrize("selection", [(), ("-s", "orders+"), ("-s", "tag:finance", "--exclude", "stg_*")])
+def test_a_cold_ls_imports_only_what_it_uses(shop_manifest: Path, selection: tuple[str, ...]) -> None:
+    """Found when the layers were made: a top-level import in one selection module pulled
+    pydantic (and with it email, zoneinfo, importlib.metadata) into every `ls`, +17%."""
+    code = (
+        "import sys\n"
+        "from dbt_assets.cli.main import run\n"
+        f"sys.argv = ['dbt-assets', 'ls', '--manifest', {str(shop_manifest)!r}, *{list(selection)!r}]\n"
+        "try:\n    run()\nexcept SystemExit:\n    pass\n"
+        f"loaded = sorted(m for m in {HEAVY!r} if m in sys.modules)\n"
+        "print('LOADED', loaded, file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert "LOADED []" in done.stderr, done.stderr[-500:]

@@ -21,7 +21,8 @@ from typing import Any
 
 import pytest
 
-from dbt_assets.manifest.decode import RECORD_SECTIONS, read_manifest
+from dbt_assets._core.vocab import RECORD_SECTIONS
+from dbt_assets.manifest.decode import read_manifest
 from dbt_assets.manifest.graph import AssetGraph
 from dbt_assets.plan.compile import plan
 from dbt_assets.selection import resource_types_for

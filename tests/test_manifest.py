@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from dbt_assets._core.errors import ManifestError, ManifestVersionError
-from dbt_assets.manifest.decode import ASSET_RESOURCE_TYPES, read_manifest
+from dbt_assets._core.vocab import ASSET_RESOURCE_TYPES
+from dbt_assets.manifest.decode import read_manifest
 
 SECTIONS = (
     "nodes",

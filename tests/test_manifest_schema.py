@@ -17,8 +17,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dbt_assets._core.vocab import ASSET_RESOURCE_TYPES
 from dbt_assets.manifest.asset import asset_from_record
-from dbt_assets.manifest.decode import ASSET_RESOURCE_TYPES, GroupRecord, NodeRecord, decode_manifest
+from dbt_assets.manifest.decode import GroupRecord, NodeRecord, decode_manifest
 from dbt_assets.manifest.graph import AssetGraph
 from tests.manifest_schema import JSON_TYPES, VERSIONS, EntryKind, entry_kinds, json_types
 

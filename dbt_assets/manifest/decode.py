@@ -23,41 +23,13 @@ import msgspec
 
 from dbt_assets._core.errors import ManifestError, ManifestVersionError
 from dbt_assets._core.settled import read_settled
+from dbt_assets._core.vocab import ASSET_RESOURCE_TYPES, RECORD_SECTIONS
 
 SUPPORTED_SCHEMA_VERSIONS = (10, 11, 12)
 """Manifest schema versions we read: v10 (dbt 1.6), v11 (dbt 1.7), v12 (dbt 1.8 to 1.11)."""
 
 DBT_VERSIONS_BY_SCHEMA = {10: "dbt 1.6", 11: "dbt 1.7", 12: "dbt 1.8 to 1.11"}
 
-# Resource types that become assets; hooks (operation) and RPC/SQL operations do not.
-ASSET_RESOURCE_TYPES = frozenset(
-    {
-        "model",
-        "seed",
-        "snapshot",
-        "source",
-        "exposure",
-        "metric",
-        "semantic_model",
-        "saved_query",
-        "unit_test",
-        "test",
-        "analysis",
-        "function",
-    }
-)
-
-RECORD_SECTIONS = (
-    "nodes",
-    "sources",
-    "exposures",
-    "metrics",
-    "semantic_models",
-    "saved_queries",
-    "unit_tests",
-    "functions",
-)
-"""The manifest's sections whose entries are graph records (``groups`` is read apart)."""
 
 _VERSION_RE = re.compile(r"/manifest/v(\d+)\.json$")
 

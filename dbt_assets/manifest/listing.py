@@ -10,7 +10,8 @@ from typing import Any
 import msgspec
 
 from dbt_assets._core.settled import read_settled
-from dbt_assets.manifest.decode import RECORD_SECTIONS, NodeRecord
+from dbt_assets._core.vocab import RECORD_SECTIONS
+from dbt_assets.manifest.decode import NodeRecord
 from dbt_assets.manifest.graph import AssetGraph
 
 OUTPUT_FORMATS = ("selector", "name", "path", "json")

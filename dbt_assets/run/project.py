@@ -12,7 +12,6 @@ of the last dbt command that dbt-assets ran (``dbt parse``, or a run that rewrot
 from __future__ import annotations
 
 import json
-import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,9 +22,6 @@ from dbt_assets._core.settled import read_yaml
 from dbt_assets.manifest.decode import read_manifest
 from dbt_assets.manifest.graph import AssetGraph
 from dbt_assets.run.dbt_cli import run_dbt
-
-_log = logging.getLogger("dbt_assets")
-"""What dbt-assets tells its user on the way (a re-parse); a library never prints."""
 
 PATH_KEYS = {
     "model-paths": ["models"],
@@ -152,7 +148,9 @@ class Project:
     def parse(self, reason: str = "asked to") -> None:
         """Run ``dbt parse`` (from the project directory) to re-create the manifest."""
         profiles_dir = self.profiles_dir  # fail on missing profiles before announcing the parse
-        _log.warning("dbt-assets: %s; running `dbt parse`", one_line(reason))
+        import logging  # a library never prints: what it tells its user goes to this logger
+
+        logging.getLogger("dbt_assets").warning("dbt-assets: %s; running `dbt parse`", one_line(reason))
         argv = ["parse", "--project-dir", str(self.project_dir), "--profiles-dir", str(profiles_dir)]
         argv += self.dbt_options()
         run_dbt(argv, cwd=self.project_dir, executable=self.dbt_executable)

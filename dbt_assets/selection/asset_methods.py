@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from fnmatch import fnmatch
 
-from dbt_assets.manifest.asset import owners_of
 from dbt_assets.selection.evaluate import criterion_nodes
 from dbt_assets.selection.parse import parse_term
 from dbt_assets.selection.registry import METHODS, MethodContext, register
@@ -30,6 +29,8 @@ def method_upstream_of(ctx: MethodContext, args: tuple[str, ...], value: str) ->
 
 def method_owner(ctx: MethodContext, args: tuple[str, ...], value: str) -> set[str]:
     """``owner:<glob>``: assets whose owner (meta.owner/owners, exposure or group owner) matches."""
+    from dbt_assets.manifest.asset import owners_of  # pydantic: only when owner: is used
+
     groups = ctx.graph.manifest.groups
     return {uid for uid, r in ctx.records() if any(fnmatch(o, value) for o in owners_of(r, groups))}
 

@@ -29,6 +29,7 @@ import msgspec
 
 from dbt_assets._core.errors import SelectionError
 from dbt_assets._core.settled import read_settled, read_yaml
+from dbt_assets._core.vocab import RECORD_SECTIONS
 
 STATE_SELECTORS = (
     "new",
@@ -47,17 +48,6 @@ STATE_SELECTORS = (
 STATE_METHODS = frozenset({"state", "result", "source_status"})
 """The methods that read ``--state``."""
 
-# Manifest sections holding graph members, as dbt's state method looks them up.
-_SECTIONS = (
-    "nodes",
-    "sources",
-    "exposures",
-    "metrics",
-    "semantic_models",
-    "unit_tests",
-    "saved_queries",
-    "functions",
-)
 # Fields that differ between two parses (or a parse and a compile) of the same node and
 # that no comparison reads.
 _VOLATILE = frozenset(
@@ -296,7 +286,7 @@ def _dbt_flags(project_flags: dict[str, Any]) -> Iterator[None]:
 
 def _entries(manifest: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:
     entries: dict[str, tuple[str, dict[str, Any]]] = {}
-    for section in reversed(_SECTIONS):  # earlier sections win, as in dbt's lookup order
+    for section in reversed(RECORD_SECTIONS):  # earlier sections win (a unique_id is in one)
         for uid, entry in (manifest.get(section) or {}).items():
             entries[uid] = (section, entry)
     return entries
