@@ -138,6 +138,8 @@ def not_succeeded_since(history: History, unique_ids: Sequence[str], since: floa
     return left or list(unique_ids)
 
 
+_EXPLAINED = 20
+"""How many failures of a run ``next_steps`` explains (failures downstream of one root share it)."""
 _CODE_ERRORS = ("Compilation Error", "Parsing Error", "Parser Error", "Binder Error", "syntax error")
 """Failures a retry repeats: the SQL or the project must change first."""
 
@@ -153,7 +155,7 @@ def next_steps(graph: AssetGraph, history: History, result: RunResult) -> list[s
         return []
     facts = history.facts()
     builds: dict[str, None] = {}
-    for finished in failed:
+    for finished in failed[:_EXPLAINED]:  # each is a judgement of its upstream: a bounded few
         if finished.unique_id not in graph.records:
             continue
         for cause in explain(graph, facts, None, finished.unique_id).causes:
