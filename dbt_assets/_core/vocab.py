@@ -3,31 +3,6 @@ sections and result statuses."""
 
 from __future__ import annotations
 
-KNOWN_RESOURCE_TYPES = frozenset(
-    {
-        "model",
-        "seed",
-        "snapshot",
-        "test",
-        "unit_test",
-        "source",
-        "exposure",
-        "metric",
-        "semantic_model",
-        "saved_query",
-        "analysis",
-        "function",
-        "operation",
-        "sql_operation",
-        "rpc",
-        "macro",
-        "doc",
-        "group",
-        "fixture",
-    }
-)
-"""Every resource type dbt knows (what ``resource_type:`` accepts)."""
-
 ASSET_RESOURCE_TYPE_ORDER = (
     "model",
     "seed",
@@ -45,6 +20,11 @@ ASSET_RESOURCE_TYPE_ORDER = (
 """The resource types that become assets, in the order ``--resource-type`` lists them; hooks
 (operation) and RPC/SQL operations do not."""
 ASSET_RESOURCE_TYPES = frozenset(ASSET_RESOURCE_TYPE_ORDER)
+
+KNOWN_RESOURCE_TYPES = ASSET_RESOURCE_TYPES | {
+    "operation", "sql_operation", "rpc", "macro", "doc", "group", "fixture"
+}  # fmt: skip
+"""Every resource type dbt knows (what ``resource_type:`` accepts)."""
 
 PARSED_TYPES = frozenset({"model", "seed", "snapshot", "test", "analysis"})
 """The resource types dbt keeps in ``manifest.nodes`` ("parsed nodes")."""
