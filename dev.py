@@ -56,6 +56,27 @@ def setup() -> None:
         sh(separate / "python", "-m", "pip", "install", "--quiet", *SEPARATE_DBT)
 
 
+DEBIAN_PACKAGES = {"tmux": "tmux"}
+"""Programs the tests drive, and the Debian package of each (tmux: the terminal session test)."""
+
+
+def system_packages() -> None:
+    """Install the Debian packages of the programs the tests need when one is missing (as root,
+    with apt-get); elsewhere say which, and the tests that need it skip."""
+    import shutil
+
+    missing = sorted(
+        {package for program, package in DEBIAN_PACKAGES.items() if shutil.which(program) is None}
+    )
+    if not missing:
+        return
+    if shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0:
+        sh("apt-get", "update", "-qq", ok=(0, 100))
+        sh("apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing)
+    else:
+        print(f"dev.py: {', '.join(missing)} missing (not root or no apt-get): the tests that need it skip")
+
+
 def demo() -> None:
     """The main job on the fixture project: build what orders needs, then
     ``dbt-assets run --select downstream_of:orders`` on DuckDB, then the history it recorded
@@ -86,6 +107,7 @@ def test(pytest_args: list[str]) -> None:
     sh(BIN / "ruff", "format", "--check", ".")
     sh(BIN / "mypy")
     sh(BIN / "lint-imports")
+    system_packages()
     # one worker per core; each test module runs on one worker, so its module-scoped projects
     # are made once (loadgroup would be finer, but pytest-xdist 3.8 cannot group under pytest 9)
     sh(BIN / "python", "-m", "pytest", "-n", "auto", "--dist", "loadfile", *pytest_args)

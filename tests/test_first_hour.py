@@ -1,6 +1,7 @@
 """A new user's first runs on the fixture, with the real dbt: `why` finds the real cause of a
 failure (every kind of cause), dbt's whole error is shown, and the advice after a failed run
-is the one that helps (building what was never built, fixing what a retry would repeat)."""
+is the one that helps (fixing what a retry would repeat). The never-built project, from the
+warning before the run to the advice typed as printed, is ``test_terminal.py``'s first hour."""
 
 from __future__ import annotations
 
@@ -17,29 +18,6 @@ pytestmark = pytest.mark.slow
 def _break(project: Path, model: str) -> None:
     path = next(project.glob(f"models/**/{model}.sql"))
     path.write_text(path.read_text().replace("select", "select no_such_column,", 1))
-
-
-def test_a_never_built_project_says_what_to_build(parsed_project: Path) -> None:
-    """`run -s orders` on a project nothing was built in: dbt fails on a missing table; the
-    advice is to build what orders needs (not `retry`, which would fail the same way), and
-    `why orders` names the upstream assets that were never built, with that command."""
-    project = ["--project-dir", str(parsed_project)]
-    run = cli("run", *project, "-s", "orders")
-    assert run.exit_code == 1, run.stderr
-    assert (
-        "Next: upstream assets were never built here; build them first: dbt-assets build -s +" in run.stdout
-    )
-    assert "then re-run what did not succeed: dbt-assets retry 1" in run.stdout
-    assert "failed or skipped assets" in run.stdout, "the SLA line says what the failure did"
-    why = cli("why", *project, "orders")
-    assert why.exit_code == 0, why.stderr
-    assert "the asset itself is the cause" not in why.stdout
-    assert "never succeeded here" in why.stdout
-    assert "is missing from the warehouse (dbt said so)" in why.stdout
-    assert "fix: dbt-assets build -s +stg_" in why.stdout
-    causes = json.loads(cli("why", *project, "orders", "-o", "json").stdout)["causes"]
-    assert {c["unique_id"] for c in causes} >= {"model.shop.stg_orders"}
-    assert all(c["fix"] for c in causes)
 
 
 def test_a_failure_upstream_is_the_root_cause_of_what_it_skipped(built_project: Path) -> None:

@@ -100,6 +100,7 @@ def _calls(w: dict[str, Any]) -> dict[str, Any]:
         "explain_sla": lambda: dbt_assets.explain_sla(g, h, w["name"], at=1.7e9).causes,
         "run_slas": lambda: dbt_assets.run_slas(g, h, result),
         "next_steps": lambda: dbt_assets.next_steps(g, h, result),
+        "missing_upstream": lambda: dbt_assets.missing_upstream(w["project"], [w["model"]], h, g),
         "deadline_offsets": lambda: dbt_assets.deadline_offsets(g, [w["model"]], "@daily", now=1.7e9),
         "judge": lambda: dbt_assets.judge(g, {}, 1.7e9),
         "declared_slas": lambda: dbt_assets.declared_slas(g),

@@ -263,11 +263,18 @@ def test_status_and_history_show(built_project: Path) -> None:
     assert row["last_execution_time"] > 0  # type: ignore[operator]
     text = cli("status", "--project-dir", str(built_project), "-s", "orders+")  # tests included
     assert "model orders " in text.stdout and "LAST SUCCESS" in text.stdout
-    assert max(len(line) for line in text.stdout.splitlines()) < 125, (
-        "names (cut), not 80-character unique_ids"
+    assert max(len(line) for line in text.stdout.splitlines()) <= 100, (
+        "names (cut), not 90-character unique_ids"
     )
+    wide = cli("status", "--project-dir", str(built_project), "-s", "orders+", "-o", "wide")
+    assert "test.shop.accepted_values_orders_status__placed__shipped__completed__returned." in wide.stdout
     shown = cli("history", "--project-dir", str(built_project), "show", "1")
     assert shown.exit_code == 0 and "run 1: dbt build, success" in shown.stdout
-    assert "seed.shop.raw_orders" in shown.stdout
+    assert "seed raw_orders " in shown.stdout
+    assert max(len(line) for line in shown.stdout.splitlines() if not line.startswith("  argv")) <= 100
+    assert (
+        "seed.shop.raw_orders "
+        in cli("history", "--project-dir", str(built_project), "show", "1", "-o", "wide").stdout
+    )
     missing = cli("history", "--project-dir", str(built_project), "show", "99")
     assert missing.exit_code == 2 and "no run 99" in missing.stderr

@@ -27,6 +27,7 @@ from dbt_assets.api.interop import emit_openlineage, export, openlineage_events
 from dbt_assets.api.runs import (
     asset_statuses,
     check_source_freshness,
+    missing_upstream,
     next_steps,
     not_succeeded_since,
     open_history,
@@ -49,6 +50,7 @@ __all__ = [
     "lineage",
     "list_assets",
     "load_graph",
+    "missing_upstream",
     "next_steps",
     "not_succeeded_since",
     "open_history",

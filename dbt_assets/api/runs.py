@@ -3,7 +3,7 @@ history says of each asset, and dbt's source freshness recorded."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,10 +14,12 @@ from dbt_assets.run.project import Project
 from dbt_assets.selection.request import Selected, Selection
 
 if TYPE_CHECKING:  # pydantic is imported only by the calls that return models
+    from dbt_assets.history.facts import AssetFacts
     from dbt_assets.history.schema import AssetStatus
     from dbt_assets.history.store import History
     from dbt_assets.run.invocation import RunOptions, RunResult
     from dbt_assets.run.runner import Run
+    from dbt_assets.run.warehouse import Preflight
 
 
 def open_history(
@@ -56,7 +58,117 @@ def start_run(
     ids = None if unique_ids is None else list(unique_ids)
     planned = plan(graph, command, chosen, unique_ids=ids, history=history)
     recorded = chosen.record() | ({"select_ids": len(ids)} if ids is not None else {})
-    return Run(project, graph, planned, options, history=history, selection=recorded)
+    run = Run(project, graph, planned, options, history=history, selection=recorded)
+    if command != "test":  # dbt test builds nothing; a missing relation fails its own tests
+        run.notices.extend(preflight_notices(project, graph, planned.unique_ids, history))
+    return run
+
+
+def missing_upstream(
+    project: Project,
+    unique_ids: Iterable[str],
+    history: History | None = None,
+    graph: AssetGraph | None = None,
+) -> Preflight:
+    """Before a run of ``unique_ids``: what it reads that the warehouse does not hold. The
+    assets outside it that dbt materializes, that never succeeded in ``history`` and whose
+    relation is missing (with the assets of the run that read each), and the sources whose
+    relation is missing (with the seed or model of the project that writes it, if any). The
+    warehouse is asked only when some asset involved has no recorded success, and only where it
+    can be read directly (DuckDB); elsewhere nothing is reported."""
+    from dbt_assets.run.warehouse import preflight
+
+    def built(ids: Iterable[str]) -> set[str]:
+        if history is None:
+            return set()
+        return {uid for uid, s in history.asset_statuses(ids).items() if s.last_success_at is not None}
+
+    return preflight(graph or project.graph(), unique_ids, built, project)
+
+
+def preflight_notices(
+    project: Project, graph: AssetGraph, unique_ids: Iterable[str], history: History | None
+) -> list[str]:
+    """What to say before a run that reads what the warehouse lacks (see
+    :func:`missing_upstream`): what is missing, what reads it, and the commands that build it."""
+    found = missing_upstream(project, unique_ids, history, graph)
+    said: list[str] = []
+    commands: list[str] = []
+    writers = sorted({w for w in found.unloaded.values() if w is not None})
+    if writers:
+        sources = [_name(graph, s) for s, w in found.unloaded.items() if w is not None]
+        them = "it" if len(sources) == 1 else "them"
+        said.append(
+            f"{_names(sources)}: the warehouse has no table for {them} yet, and "
+            f"{_names([_name(graph, w) for w in writers])} of this project "
+            f"write{'s' if len(writers) == 1 else ''} {them}"
+        )
+        commands.append(_seed_command(graph, writers))
+    unloaded = [_name(graph, s) for s, w in found.unloaded.items() if w is None]
+    if unloaded:
+        has = "has" if len(unloaded) == 1 else "have"
+        said.append(
+            f"{_names(unloaded)} {has} no table in the warehouse: load it before running what reads it"
+        )
+    if found.unbuilt:
+        readers = sorted({graph.records[r].name for rs in found.unbuilt.values() for r in rs})
+        said.append(
+            f"{_names([graph.records[u].name for u in found.unbuilt])} never succeeded here and "
+            f"{'is' if len(found.unbuilt) == 1 else 'are'} not in the warehouse, and this run's "
+            f"{_names(readers)} read{'s' if len(readers) == 1 else ''} "
+            f"{'it' if len(found.unbuilt) == 1 else 'them'}"
+        )
+        if rest := set(found.unbuilt) - set(writers):
+            commands.append(_plus_command(graph, rest))
+    if commands:
+        said.append("this run will fail on them; first: " + ", then ".join(commands))
+    return said
+
+
+def _name(graph: AssetGraph, unique_id: str) -> str:
+    record = graph.records[unique_id]
+    if record.resource_type == "source":
+        return f"source {record.source_name}.{record.name}"
+    return f"{record.resource_type} {record.name}"
+
+
+def _names(names: Sequence[str]) -> str:
+    """At most a few names, then how many more."""
+    shown = ", ".join(names[:_NAMED])
+    return shown + (f" and {len(names) - _NAMED} more" if len(names) > _NAMED else "")
+
+
+_NAMED = 5
+"""How many assets a notice names before it says how many more."""
+
+
+def build_command(graph: AssetGraph, unique_ids: Iterable[str], facts: Mapping[str, AssetFacts]) -> str:
+    """The commands that build these assets and everything they need, after the seeds (or
+    models) of the project that write the tables of the sources they read, when those never
+    succeeded here: dbt does not order a source after the seed that loads it."""
+    from dbt_assets.run.warehouse import source_writers
+
+    wanted = set(unique_ids)
+    sources = [uid for uid in sorted(graph.reach_up(wanted)) if graph.records[uid].resource_type == "source"]
+    writers = sorted(
+        {w for w in source_writers(graph, sources).values() if w is not None and not _succeeded(facts.get(w))}
+    )
+    first = f"{_seed_command(graph, writers)}, then " if writers else ""
+    return first + _plus_command(graph, wanted)
+
+
+def _plus_command(graph: AssetGraph, unique_ids: set[str]) -> str:
+    """``build -s +X`` of each asset that is not upstream of another (whose ``+`` builds it)."""
+    nearest = sorted(unique_ids - graph.reach_up(unique_ids))
+    return "dbt-assets build -s " + " ".join(f"+{graph.records[uid].name}" for uid in nearest)
+
+
+def _seed_command(graph: AssetGraph, writers: Sequence[str]) -> str:
+    return "dbt-assets build -s " + " ".join(graph.records[w].name for w in writers)
+
+
+def _succeeded(facts: AssetFacts | None) -> bool:
+    return facts is not None and facts.last_success_at is not None
 
 
 def retry_run(
@@ -154,18 +266,21 @@ def next_steps(graph: AssetGraph, history: History, result: RunResult) -> list[s
     if not failed or result.run_id is None:
         return []
     facts = history.facts()
-    builds: dict[str, None] = {}
-    for finished in failed[:_EXPLAINED]:  # each is a judgement of its upstream: a bounded few
+    unbuilt: set[str] = set()  # causes outside the run whose fix is to build them
+    retried = failed + [r for r in result.results.values() if r.status == "skipped"]  # what retry re-runs
+    for finished in retried[:_EXPLAINED]:  # each is a judgement of its upstream: a bounded few
         if finished.unique_id not in graph.records:
             continue
         for cause in explain(graph, facts, None, finished.unique_id).causes:
-            if cause.root and cause.fix.startswith("dbt-assets build"):
-                builds[cause.fix.split("  (")[0]] = None
+            if cause.fix.startswith("dbt-assets build") and cause.unique_id not in result.results:
+                unbuilt.add(cause.unique_id)
     retry = f"dbt-assets retry {result.run_id}"
-    if builds:
+    if unbuilt:
+        first = build_command(graph, unbuilt, facts)
         return [
-            f"upstream assets were never built here; build them first: {command}" for command in builds
-        ] + [f"then re-run what did not succeed: {retry}"]
+            f"upstream assets were never built here; build them first: {first}",
+            f"then re-run what did not succeed: {retry}",
+        ]
     if all(any(code in (r.message or "") for code in _CODE_ERRORS) for r in failed):
         return [f"a retry would fail the same way: fix the error above, then: {retry}"]
     return [f"re-run what did not succeed with: {retry}"]

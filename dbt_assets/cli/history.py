@@ -13,6 +13,7 @@ from dbt_assets.cli.common import graph_from, print_lines
 from dbt_assets.cli.options import (
     HISTORY,
     PROJECT_DIR,
+    WIDE_OUTPUT,
     project_options,
     selection_from,
     selection_options,
@@ -53,10 +54,10 @@ def history_group(ctx: click.Context, /, **kwargs: Any) -> None:
 
 @history_group.command("show")
 @click.argument("run_id", type=int)
-@click.option("--output", "-o", default="text", show_default=True, type=click.Choice(["text", "json"]))
+@WIDE_OUTPUT
 @click.pass_obj
 def history_show(parent: dict[str, Any], run_id: int, output: str) -> None:
-    """One run: how it went, and each asset's result."""
+    """One run: how it went, and each asset's result (each error in dbt's words below)."""
     from dbt_assets.api import open_history
     from dbt_assets.cli.render import render_run
 
@@ -67,7 +68,7 @@ def history_show(parent: dict[str, Any], run_id: int, output: str) -> None:
     if output == "json":
         click.echo(json.dumps({"run": plain(record), "assets": [plain(r) for r in results]}))
     else:
-        click.echo(render_run(record, results, logs), nl=False)
+        click.echo(render_run(record, results, logs, wide=output == "wide"), nl=False)
 
 
 @history_group.command("recover")
@@ -105,7 +106,7 @@ def history_import(parent: dict[str, Any], run_results: tuple[str, ...]) -> None
 @project_options
 @selection_options
 @HISTORY
-@click.option("--output", "-o", default="text", show_default=True, type=click.Choice(["text", "json"]))
+@WIDE_OUTPUT
 def status_command(**kwargs: Any) -> None:
     """Per asset: last status, last success, its age, and the last execution time.
 
@@ -117,6 +118,7 @@ def status_command(**kwargs: Any) -> None:
     Examples:
       dbt-assets status
       dbt-assets status -s downstream_of:orders --resource-type model --output json
+      dbt-assets status -o wide     # unique_ids and times, not cut to 100 columns
     """
     import time
 
@@ -139,7 +141,7 @@ def status_command(**kwargs: Any) -> None:
             payload["age"] = None if success is None else now - success
             click.echo(json.dumps(payload))
     else:
-        click.echo(render_status(graph, rows, now), nl=False)
+        click.echo(render_status(graph, rows, now, wide=output == "wide"), nl=False)
 
 
 COMMANDS = [history_group, status_command]

@@ -51,6 +51,14 @@ HISTORY = click.option(
     type=click.Path(dir_okay=False),
     help="The run history database. Default: <project>/.dbt-assets/history.db. Env: DBT_ASSETS_HISTORY.",
 )
+WIDE_OUTPUT = click.option(
+    "--output",
+    "-o",
+    default="text",
+    show_default=True,
+    type=click.Choice(["text", "wide", "json"]),
+    help="text: a table that fits 100 columns; wide: unique_ids, nothing cut; json: a JSON line each.",
+)
 
 
 def apply_options(func: F, options: Sequence[Callable[[Any], Any]]) -> F:

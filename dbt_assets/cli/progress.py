@@ -8,6 +8,7 @@ JSON lines for programs, and the summary at the end.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from typing import TextIO
@@ -83,7 +84,10 @@ class Display:
         elif isinstance(event, DbtLog) and event.level != "debug":
             self.line(f"dbt: {event.message}" if event.name else f"dbt said: {event.message}")
         elif isinstance(event, RunStarted):
-            self.line(f"dbt-assets: {' '.join(event.argv[:2])} for {self.total} assets (run {event.run_id})")
+            assets = "asset" if self.total == 1 else "assets"
+            self.line(
+                f"dbt-assets: {' '.join(event.argv[:2])} for {self.total} {assets} (run {event.run_id})"
+            )
         self.refresh()
 
     def finished_line(self, event: AssetFinished) -> str:
@@ -130,8 +134,14 @@ class LiveDisplay(Display):
         status = f"{self.done}/{self.total} done · {int(elapsed // 60):02d}:{int(elapsed % 60):02d}"
         status += f" · {self.failed} failed" if self.failed else ""
         status += f" · running {names}{more}" if running else ""
-        self.stream.write("\r\x1b[2K" + status[:200])
+        self.stream.write("\r\x1b[2K" + status[: self._columns() - 1])  # a wrapped line is not redrawn
         self.stream.flush()
+
+    def _columns(self) -> int:
+        try:
+            return os.get_terminal_size(self.stream.fileno()).columns or 100
+        except (OSError, ValueError, AttributeError):  # not a terminal after all, or closed
+            return 100
 
     def _name(self, unique_id: str) -> str:
         record = self.graph.records.get(unique_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+import textwrap
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -86,7 +87,13 @@ def render_plan(graph: AssetGraph, plan: Plan) -> str:
     counts = ", ".join(f"{len(v)} {k}" for k, v in sorted(by_type.items()))
     lines = [f"dbt {plan.command} would run {len(plan.unique_ids)} assets ({counts}):"]
     for kind, names in sorted(by_type.items()):
-        lines.append(f"  {kind}: {', '.join(names)}")
+        lines += textwrap.wrap(
+            f"{kind}: {', '.join(names)}",
+            WIDTH,
+            initial_indent="  ",
+            subsequent_indent="    ",
+            break_on_hyphens=False,
+        )
     lines.append(f"arguments ({plan.strategy}):")
     lines.append("  dbt " + " ".join(shlex.quote(a) for a in plan.argv))
     if plan.selector is not None:
@@ -108,12 +115,33 @@ def _when(epoch: float | None) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
-def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> str:
+WIDTH = 100
+"""The terminal width text tables fit by default (``-o wide``: no limit)."""
+
+
+def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]], flex: int | None = None) -> str:
+    """Columns padded to their widest cell; with ``flex``, that column is cut (``…``) so that
+    the table fits in :data:`WIDTH` columns."""
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    if flex is not None and sum(widths) + 2 * (len(widths) - 1) > WIDTH:
+        room = max(len(header[flex]), WIDTH - (sum(widths) - widths[flex]) - 2 * (len(widths) - 1))
+        rows = [(*r[:flex], _fit(r[flex], room), *r[flex + 1 :]) for r in rows]
+        widths[flex] = max(len(str(r[flex])) for r in [header, *rows])
     lines = [
         "  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in [header, *rows]
     ]
     return "\n".join(lines) + "\n"
+
+
+def short_id(unique_id: str) -> str:
+    """A unique_id as ``model orders`` without a manifest: the type, then the name without the
+    package (and without a test's hash)."""
+    kind, _, rest = unique_id.partition(".")
+    name = rest.partition(".")[2] or rest
+    if kind in ("test", "unit_test") and "." in name:
+        head, _, tail = name.rpartition(".")
+        name = head if len(tail) == 10 and tail.isalnum() else name
+    return f"{kind} {name}"
 
 
 def _counts(counts: dict[str, int]) -> str:
@@ -136,7 +164,7 @@ def render_runs(runs: Sequence[RunRecord]) -> str:
         )
         for r in runs
     ]
-    return _table(("RUN", "STARTED", "TOOK", "COMMAND", "STATUS", "ASSETS", "SELECTION"), rows)
+    return _table(("RUN", "STARTED", "TOOK", "COMMAND", "STATUS", "ASSETS", "SELECTION"), rows, flex=6)
 
 
 def _selection_text(run: RunRecord) -> str:
@@ -157,8 +185,11 @@ def _option_text(key: str, value: object) -> str:
     return f"--{key.replace('_', '-')} {' '.join(map(str, value)) if isinstance(value, list) else value}"
 
 
-def render_run(run: RunRecord, results: Sequence[AssetResult], logs: Sequence[DbtLog]) -> str:
-    """``dbt-assets history show``: the run, then each asset's result."""
+def render_run(
+    run: RunRecord, results: Sequence[AssetResult], logs: Sequence[DbtLog], *, wide: bool = False
+) -> str:
+    """``dbt-assets history show``: the run, then each asset's result (fitting :data:`WIDTH`
+    columns unless ``wide``: then full unique_ids and messages)."""
     lines = [
         f"run {run.run_id}: dbt {run.command}, {run.status}"
         + (f" (exit {run.exit_code})" if run.exit_code is not None else ""),
@@ -173,17 +204,18 @@ def render_run(run: RunRecord, results: Sequence[AssetResult], logs: Sequence[Db
     text = "\n".join(lines) + "\n\n"
     rows = [
         (
-            r.unique_id,
+            r.unique_id if wide else _fit(short_id(r.unique_id), _NAME_WIDTH),
             r.status,
             duration_text(r.execution_time),
             "" if r.rows_affected is None else str(r.rows_affected),
-            _fit(" ".join(meaningful_lines(r.message)), 80)
+            " ".join(meaningful_lines(r.message))
             if r.message
-            else ", ".join(r.skipped_because[:2]),
+            else ", ".join(uid if wide else short_id(uid) for uid in r.skipped_because[:2]),
         )
         for r in results
     ]
-    text += _table(("ASSET", "STATUS", "TIME", "ROWS", "MESSAGE"), rows) if rows else "no asset results\n"
+    header = ("ASSET", "STATUS", "TIME", "ROWS", "MESSAGE")
+    text += (_table(header, rows, flex=None if wide else 4)) if rows else "no asset results\n"
     failed = [r for r in results if r.message and r.status in FAILURE_STATUSES]
     if failed:
         text += "\nerrors (dbt's words):\n"
@@ -214,27 +246,43 @@ def _fit(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def render_status(graph: AssetGraph, rows: Sequence[tuple[str, AssetStatus | None]], now: float) -> str:
-    """``dbt-assets status``: per asset (``model orders``; ``-o json`` has the unique_ids),
-    its last status and last success."""
+_NAME_WIDTH = 48
+"""How much of an asset's name a table shows before it cuts (``-o wide``: all of it)."""
+
+
+def render_status(
+    graph: AssetGraph, rows: Sequence[tuple[str, AssetStatus | None]], now: float, *, wide: bool = False
+) -> str:
+    """``dbt-assets status``: per asset (``model orders``; ``-o json`` and ``-o wide`` have the
+    unique_ids), its last status, how long ago it last ran and last succeeded. ``wide``: the
+    times themselves too, and no cut to :data:`WIDTH` columns."""
     table = []
     for uid, status in rows:
-        name = _fit(asset_label(graph, uid), 48)  # not the unique_id: a test's is 80 characters
+        name = uid if wide else asset_label(graph, uid)  # a test's unique_id is ~90 characters
         if status is None:
-            table.append((name, "never run", "", "", "", ""))
+            table.append((name, "never run", "", "", "") + (("", "") if wide else ()))
             continue
-        success = status.last_success_at
-        table.append(
-            (
-                name,
-                status.last_status or "",
-                _when(status.last_at),
-                _when(success),
-                duration_text(now - success) if success is not None else "",
-                duration_text(status.last_execution_time),
-            )
+        ran, success = status.last_at, status.last_success_at
+        cells = (
+            name,
+            status.last_status or "",
+            _ago(now, ran),
+            _ago(now, success) if success is not None else "never",
+            duration_text(status.last_execution_time),
         )
-    return _table(("ASSET", "LAST STATUS", "LAST RUN", "LAST SUCCESS", "AGE", "EXEC TIME"), table)
+        table.append(cells + ((_when(ran), _when(success)) if wide else ()))
+    header = ("ASSET", "LAST STATUS", "LAST RUN", "LAST SUCCESS", "EXEC TIME")
+    if wide:
+        return _table((*header, "LAST RUN AT", "LAST SUCCESS AT"), table)
+    return _table(header, table, flex=0)
+
+
+def _ago(now: float, epoch: float | None) -> str:
+    """How long ago: ``42s ago``, ``3m07s ago``, ``1d ago``."""
+    if epoch is None:
+        return ""
+    seconds = max(0.0, now - epoch)
+    return f"{int(seconds)}s ago" if seconds < 60 else f"{duration_text(seconds)} ago"
 
 
 # --- SLAs -------------------------------------------------------------------------------
@@ -327,10 +375,12 @@ def render_run_slas(results: Sequence[SlaResult], troubled: Sequence[str] = ()) 
         lines.append(f"  {_MARKS[result.status]} {result.unique_id} {result.sla}: {result.message}")
     if troubled and not {r.unique_id for r in missed} & set(troubled):
         with_sla = {r.unique_id for r in results} & set(troubled)
+        assets = "asset" if len(troubled) == 1 else "assets"
+        have = "has SLAs" if len(with_sla) == 1 else "have SLAs"
         lines.append(
-            f"  this run's {len(troubled)} failed or skipped assets: "
+            f"  this run's {len(troubled)} failed or skipped {assets}: "
             + (
-                f"{len(with_sla)} have SLAs, none breached by this failure yet"
+                f"{len(with_sla)} {have}, none breached by this failure yet"
                 if with_sla
                 else "none declares an SLA, so no SLA reports the failure"
             )
