@@ -152,3 +152,40 @@ def test_an_endpoint_that_is_down_is_reported(failed_run: tuple[Path, Path]) -> 
     done = cli("openlineage", "--project-dir", str(project), "--to", url)
     assert done.exit_code == 2
     assert f"not delivered to {url}" in done.stderr
+
+
+@pytest.mark.unit
+def test_events_at_the_same_moment_come_out_in_one_order(tmp_path: Path) -> None:
+    """Skipped assets carry no times of their own: they all end with the run, at one
+    millisecond. The events must not depend on the order the results arrive in (live) or are
+    read back (the history orders them otherwise), or the history's events differ from those
+    sent (seen in the suite, under load)."""
+    import gzip
+
+    from dbt_assets.interop.openlineage import run_events
+    from dbt_assets.manifest.decode import read_manifest
+    from dbt_assets.manifest.graph import AssetGraph
+    from dbt_assets.run.events import AssetFinished
+    from dbt_assets.run.invocation import RunResult
+
+    unpacked = tmp_path / "manifest.json"
+    unpacked.write_bytes(
+        gzip.decompress((Path(__file__).parent / "manifests/manifest_v12_dbt1.11.16.json.gz").read_bytes())
+    )
+    graph = AssetGraph(read_manifest(unpacked))
+    results = [
+        AssetFinished("model.mini.items", "error", 10.0, 11.0, 1.0, "boom"),
+        AssetFinished("model.mini.item_stats.v1", "skipped"),
+        AssetFinished("model.mini.item_stats.v2", "skipped"),
+        AssetFinished("model.mini.events", "skipped"),
+    ]
+    run = RunResult(
+        1, "run", [], "failed", 1, 9.0, 12.0, {}, [], invocation_id="0b5a4c1e-5f0e-4c57-a3c5-7e0b9d1e2f3a"
+    )
+    forward = run_events(graph, run, results)
+    assert run_events(graph, run, results[::-1]) == forward
+    assert [e["job"]["name"] for e in forward[-4:-1]] == [
+        "mini.events",
+        "mini.item_stats.v1",
+        "mini.item_stats.v2",
+    ]

@@ -150,7 +150,9 @@ def run_events(
         children.append(
             _event(_event_type(result.status), end, run_id, job, end_facets, job_facets, inputs, outputs)
         )
-    children.sort(key=lambda e: (e["eventTime"], e["eventType"] != "START"))
+    # in time order; at the same millisecond (skipped assets all end with the run), by job:
+    # the events of a run recorded live and read back from the history come out the same
+    children.sort(key=lambda e: (e["eventTime"], e["eventType"] != "START", e["job"]["name"]))
     events += children
     end_type = "COMPLETE" if run.status == "success" else "ABORT" if run.status == "cancelled" else "FAIL"
     events.append(_event(end_type, finished, parent_id, parent_job, {}, _job_facets("JOB")))
