@@ -60,8 +60,8 @@ def _materialized(result: dg.ExecuteInProcessResult) -> set[dg.AssetKey]:
     return {m.asset_key for m in result.get_asset_materialization_events() if m.asset_key}  # type: ignore[misc]
 
 
-def test_materialize_fail_and_retry(scratch_project: Path, tmp_path: Path) -> None:
-    project = Project(scratch_project)
+def test_materialize_fail_and_retry(parsed_project: Path, tmp_path: Path) -> None:
+    project = Project(parsed_project)
     history = tmp_path / "history.db"
     shop = dbt_assets_definition(project, history_path=history)
     instance = dg.DagsterInstance.ephemeral()
@@ -72,7 +72,7 @@ def test_materialize_fail_and_retry(scratch_project: Path, tmp_path: Path) -> No
     evaluations = everything.get_asset_check_evaluations()
     assert evaluations and all(e.passed for e in evaluations)
 
-    sql = scratch_project / "models/marts/core/orders.sql"
+    sql = parsed_project / "models/marts/core/orders.sql"
     sql.write_text(sql.read_text().replace("select", "select no_such_column,", 1))
     broken = dg.materialize([shop], instance=instance, raise_on_error=False)
     assert not broken.success

@@ -125,14 +125,15 @@ def test_missing_profiles_names_each_folder_once(
 
 
 def test_profiles_dir_from_environment(
-    scratch_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    parsed_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     elsewhere = tmp_path / "profiles"
     elsewhere.mkdir()
-    (scratch_project / "profiles.yml").rename(elsewhere / "profiles.yml")
+    (parsed_project / "profiles.yml").rename(elsewhere / "profiles.yml")
     monkeypatch.setenv("DBT_PROFILES_DIR", str(elsewhere))
-    assert Project(scratch_project).profiles_dir == elsewhere.resolve()
-    assert "model.shop.orders" in Project(scratch_project).graph()
+    assert Project(parsed_project).profiles_dir == elsewhere.resolve()
+    (parsed_project / "models" / "new_model.sql").write_text("select 1 as id\n")  # dbt parses again
+    assert "model.shop.new_model" in Project(parsed_project).graph(), "dbt found the profile there"
 
 
 @pytest.mark.unit

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 from dbt_assets._core.durations import parse_duration
 from dbt_assets._core.errors import SlaConfigError
@@ -71,6 +74,16 @@ def test_model_yaml_wins_over_the_file_key_by_key(parsed_project: Path) -> None:
     assert "model.shop.stg_orders" not in slas
 
 
+@pytest.fixture(scope="module")
+def invalid_sla_manifest(parsed_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The fixture parsed by dbt with an invalid SLA on orders (``freshness: soon``) in
+    ``_core.yml``: the other invalid values are put in its manifest in its place, the way dbt
+    puts them (dbt does not read them, so a parse each would only repeat dbt's work)."""
+    root = Path(shutil.copytree(parsed_template, tmp_path_factory.mktemp("invalid-sla") / "project"))
+    _project(root, "{freshness: soon}", None, None)
+    return root / "target" / "manifest.json"
+
+
 @pytest.mark.parametrize(
     ("sla", "needle"),
     [
@@ -82,16 +95,24 @@ def test_model_yaml_wins_over_the_file_key_by_key(parsed_project: Path) -> None:
         ("{freshnes: 1h}", "freshnes"),
     ],
 )
-def test_invalid_model_sla_names_file_asset_and_value(parsed_project: Path, sla: str, needle: str) -> None:
-    graph = _project(parsed_project, sla, None, None).graph()
+def test_invalid_model_sla_names_file_asset_and_value(
+    invalid_sla_manifest: Path, tmp_path: Path, sla: str, needle: str
+) -> None:
+    data = json.loads(invalid_sla_manifest.read_text())
+    node = data["nodes"]["model.shop.orders"]
+    placed = [meta for meta in (node["config"]["meta"], node["meta"]) if "dbt_assets" in meta]
+    assert placed, "dbt put the SLA in the manifest"
+    for meta in placed:
+        meta["dbt_assets"]["sla"] = yaml.safe_load(sla)
+    (tmp_path / "manifest.json").write_text(json.dumps(data))
     with pytest.raises(SlaConfigError) as info:
-        effective_slas(graph)
+        effective_slas(AssetGraph(read_manifest(tmp_path / "manifest.json"), tmp_path))
     message = str(info.value)
     assert "model.shop.orders" in message and needle in message and "_core.yml" in message
 
 
-def test_invalid_project_file_is_named(parsed_project: Path) -> None:
-    graph = _project(parsed_project, None, None, "slas:\n  - select: orders\n    max_runtime: -5\n").graph()
+def test_invalid_project_file_is_named(shop_manifest: Path, tmp_path: Path) -> None:
+    graph = _rules_only(shop_manifest, tmp_path, "slas:\n  - select: orders\n    max_runtime: -5\n")
     with pytest.raises(SlaConfigError, match=r"dbt_assets.yml: invalid SLA: slas.0.max_runtime"):
         effective_slas(graph)
 
