@@ -56,8 +56,9 @@ def setup() -> None:
         sh(separate / "python", "-m", "pip", "install", "--quiet", *SEPARATE_DBT)
 
 
-DEBIAN_PACKAGES = {"tmux": "tmux"}
-"""Programs the tests drive, and the Debian package of each (tmux: the terminal session test)."""
+DEBIAN_PACKAGES = {"tmux": "tmux", "chromium": "chromium", "chromedriver": "chromium-driver"}
+"""Programs the tests drive, and the Debian package of each: tmux for the terminal session
+test, Chromium and its WebDriver for the HTML report's browser tests."""
 
 
 def system_packages() -> None:
@@ -110,7 +111,19 @@ def test(pytest_args: list[str]) -> None:
     system_packages()
     # one worker per core; each test module runs on one worker, so its module-scoped projects
     # are made once (loadgroup would be finer, but pytest-xdist 3.8 cannot group under pytest 9)
-    sh(BIN / "python", "-m", "pytest", "-n", "auto", "--dist", "loadfile", *pytest_args)
+    # in the order tests/conftest.py gives (the slowest modules first, so that no worker is
+    # left running one alone at the end)
+    sh(
+        BIN / "python",
+        "-m",
+        "pytest",
+        "-n",
+        "auto",
+        "--dist",
+        "loadfile",
+        "--no-loadscope-reorder",
+        *pytest_args,
+    )
 
 
 def test_10k() -> None:

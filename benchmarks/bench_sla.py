@@ -38,6 +38,7 @@ from bench_load import WORK, project_manifest  # noqa: E402
 
 from dbt_assets.api import check_slas, load_graph  # noqa: E402
 from dbt_assets.history.store import History  # noqa: E402
+from dbt_assets.manifest.graph import AssetGraph  # noqa: E402
 from dbt_assets.sla.schedule import Deadline  # noqa: E402
 
 RULES = """slas:
@@ -93,17 +94,23 @@ def median_time(action: object, repeat: int) -> float:
     return statistics.median(times)
 
 
+def sla_graph(models: int) -> AssetGraph:
+    """The generated project of ``models`` models with :data:`RULES` as its dbt_assets.yml."""
+    manifest = project_manifest(models)
+    project = manifest.parent.parent
+    (project / "dbt_assets.yml").write_text(RULES)
+    graph = load_graph(manifest=manifest)
+    graph.project_dir = project  # read dbt_assets.yml from the project
+    return graph
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--models", type=int, default=10000)
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
-    manifest = project_manifest(args.models)
-    project = manifest.parent.parent
-    (project / "dbt_assets.yml").write_text(RULES)
-    graph = load_graph(manifest=manifest)
-    graph.project_dir = project  # read dbt_assets.yml from the project
+    graph = sla_graph(args.models)
     models = sorted(u for u, r in graph.records.items() if r.resource_type == "model")
     today = float(int(time.time() // DAY) * DAY)
     first_day = today - (args.days + 1) * DAY

@@ -292,7 +292,7 @@ def test_run_of_an_empty_selection_names_what_matched_nothing(shop_project: Path
 
 
 # Every command that works on a set of assets takes dbt's selection options, the same way.
-SELECTING = {"ls", "list", "plan", "show", "graph", "status", "export", "shard", "sla check"}
+SELECTING = {"ls", "list", "plan", "show", "graph", "status", "export", "report", "shard", "sla check"}
 SELECTING |= {"run", "build", "test", "seed", "snapshot"}
 NOT_SELECTING = {"retry", "why", "openlineage", "history", "history show", "history recover"}
 NOT_SELECTING |= {"history import", "sla"}

@@ -106,6 +106,7 @@ def _calls(w: dict[str, Any]) -> dict[str, Any]:
         "declared_slas": lambda: dbt_assets.declared_slas(g),
         "export": lambda: dbt_assets.export(g, h).model_dump(),
         "openlineage_events": lambda: dbt_assets.openlineage_events(g, h),
+        "report": lambda: dbt_assets.report(g, h, w["folder"] / "report.html").stat().st_size > 0,
         "emit_openlineage": lambda: dbt_assets.emit_openlineage([], str(w["folder"] / "ol.jsonl")),
         "start_run": lambda: dbt_assets.start_run(w["project"], "run", ["tag:no_such_tag"]),
         "retry_run": lambda: dbt_assets.retry_run(w["project"], h),

@@ -23,7 +23,7 @@ from dbt_assets.api.graphs import (
     plan_selection,
     shard_selection,
 )
-from dbt_assets.api.interop import emit_openlineage, export, openlineage_events
+from dbt_assets.api.interop import emit_openlineage, export, openlineage_events, report
 from dbt_assets.api.runs import (
     asset_statuses,
     check_source_freshness,
@@ -56,6 +56,7 @@ __all__ = [
     "open_history",
     "openlineage_events",
     "plan_selection",
+    "report",
     "retry_run",
     "run_slas",
     "shard_selection",

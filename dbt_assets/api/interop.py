@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from dbt_assets.api.graphs import chosen_assets
@@ -10,6 +10,8 @@ from dbt_assets.manifest.graph import AssetGraph
 from dbt_assets.selection.request import Selected
 
 if TYPE_CHECKING:  # pydantic is imported only by the calls that return models
+    from pathlib import Path
+
     from dbt_assets.history.store import History
     from dbt_assets.interop.export import Export
     from dbt_assets.sla.alerts import Delivery
@@ -53,3 +55,28 @@ def emit_openlineage(events: Sequence[dict[str, Any]], target: str) -> list[Deli
     from dbt_assets.interop.openlineage import emit
 
     return emit(events, target)
+
+
+def report(
+    graph: AssetGraph,
+    history: History | None,
+    out: str | Path,
+    selection: Selected = (),
+    *,
+    unique_ids: Iterable[str] | None = None,
+    run_id: int | None = None,
+    at: float | None = None,
+) -> Path:
+    """Write the HTML report of the selected assets (default: all) to ``out``: one file that
+    opens anywhere, with the lineage coloured by last status and SLA state, each asset's
+    detail and causes, the critical path of each deadline, and the timeline of run ``run_id``
+    (default: the newest); as of ``at`` (default now). ``unique_ids`` names the assets
+    instead of ``selection`` (a run's own). Returns the path written.
+
+    >>> report(graph, history, "report.html", ["+orders"])      # doctest: +SKIP
+    """
+    from dbt_assets.interop.report import report_data
+    from dbt_assets.interop.report_page import write_page
+
+    chosen = list(unique_ids) if unique_ids is not None else chosen_assets(graph, selection, history, at)
+    return write_page(out, report_data(graph, history, unique_ids=chosen, run_id=run_id, at=at))

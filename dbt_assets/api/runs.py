@@ -261,17 +261,19 @@ def next_steps(graph: AssetGraph, history: History, result: RunResult) -> list[s
     was never built here, fix an error a retry would repeat, or retry (a failure that may pass
     next time). Empty after a success."""
     from dbt_assets.sla.explain import explain
+    from dbt_assets.sla.judge import declared_slas
 
     failed = [r for r in result.results.values() if r.status in FAILURE_STATUSES]
     if not failed or result.run_id is None:
         return []
     facts = history.facts()
+    slas = declared_slas(graph)  # once: resolving them is the costly part of explaining
     unbuilt: set[str] = set()  # causes outside the run whose fix is to build them
     retried = failed + [r for r in result.results.values() if r.status == "skipped"]  # what retry re-runs
     for finished in retried[:_EXPLAINED]:  # each is a judgement of its upstream: a bounded few
         if finished.unique_id not in graph.records:
             continue
-        for cause in explain(graph, facts, None, finished.unique_id).causes:
+        for cause in explain(graph, facts, None, finished.unique_id, slas=slas).causes:
             if cause.fix.startswith("dbt-assets build") and cause.unique_id not in result.results:
                 unbuilt.add(cause.unique_id)
     retry = f"dbt-assets retry {result.run_id}"

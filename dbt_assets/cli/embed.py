@@ -14,8 +14,10 @@ import click
 from dbt_assets._core.serial import to_json
 from dbt_assets.cli.common import echo_error, graph_from
 from dbt_assets.cli.options import (
+    AT,
     HISTORY,
     command_option,
+    moment,
     project_options,
     selection_from,
     selection_options,
@@ -86,6 +88,58 @@ def export_command(positional: tuple[str, ...], **kwargs: Any) -> None:
         Path(out).write_text(text + "\n")
     else:
         click.echo(text)
+
+
+@click.command("report")
+@click.argument("positional", nargs=-1, metavar="[SELECTION]...")
+@project_options
+@selection_options
+@HISTORY
+@click.option(
+    "--out",
+    default="report.html",
+    show_default=True,
+    type=click.Path(dir_okay=False, writable=True),
+    help="The HTML file to write (replaced whole).",
+)
+@click.option(
+    "--run",
+    "run_id",
+    type=int,
+    metavar="RUN_ID",
+    help="The run whose timeline is shown. Default: the newest.",
+)
+@AT
+def report_command(positional: tuple[str, ...], **kwargs: Any) -> None:
+    """Write an HTML report: lineage, SLAs, critical paths and a run's timeline, one file.
+
+    \b
+    The file opens in any browser with no server and no network (scripts and styles are
+    inline): the selected assets (default: all) as a graph coloured by last status (fill)
+    and SLA state (border), tests folded into the assets they check; search, pan, zoom,
+    and a click for an asset's detail (SLAs observed against their limits, last results,
+    the causes `why` finds, the command that rebuilds it); each deadline's critical path;
+    the run's timeline by dbt thread with failures and skips. Past 300 assets it draws the
+    neighbourhood of what needs attention, of what is searched or clicked.
+
+    \b
+    Examples:
+      dbt-assets report                                  # report.html, every asset
+      dbt-assets report -s +orders --out orders.html     # orders and its upstream
+      dbt-assets report --run 12 --at 07:00              # run 12's timeline, SLAs as of 07:00
+    """
+    from dbt_assets.api import report
+
+    selection = selection_from(kwargs, positional)
+    out, run_id, at = kwargs.pop("out"), kwargs.pop("run_id"), moment(kwargs.pop("at"))
+    with _history_if_any(kwargs) as history:
+        graph = graph_from(kwargs)
+        if run_id is not None and history is None:
+            raise click.UsageError(f"--run {run_id}: there is no run history here")
+        if history is not None and run_id is not None:
+            history.run(run_id)  # an unknown run is an error, not an empty timeline
+        written = report(graph, history, out, selection, run_id=run_id, at=at)
+    click.echo(f"dbt-assets: report written to {written}", err=True)
 
 
 @click.command("shard")
@@ -229,4 +283,4 @@ def openlineage_command(run_id: int | None, to: str | None, namespace: str, **kw
     click.echo(f"{len(events)} OpenLineage events sent to {to}")
 
 
-COMMANDS = [export_command, shard_command, openlineage_command]
+COMMANDS = [export_command, report_command, shard_command, openlineage_command]

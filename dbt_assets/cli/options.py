@@ -51,6 +51,29 @@ HISTORY = click.option(
     type=click.Path(dir_okay=False),
     help="The run history database. Default: <project>/.dbt-assets/history.db. Env: DBT_ASSETS_HISTORY.",
 )
+AT = click.option(
+    "--at",
+    metavar="TIME",
+    help="Judge as of this time instead of now: 2026-11-24T07:00 (UTC unless it has an offset), "
+    "07:00 (the next 07:00 UTC), +2h, -1d, or epoch seconds.",
+)
+
+
+def moment(text: str | None) -> float | None:
+    """``--at``'s time as epoch seconds (None: now)."""
+    import time
+
+    from dbt_assets._core.errors import ScheduleError
+    from dbt_assets.sla.schedule import parse_moment
+
+    if text is None:
+        return None
+    try:
+        return parse_moment(text, time.time())
+    except ScheduleError as exc:
+        raise click.BadParameter(str(exc), param_hint="--at") from exc
+
+
 WIDE_OUTPUT = click.option(
     "--output",
     "-o",

@@ -93,6 +93,13 @@ def run_options(func: F) -> F:
             show_default=True,
             help="The OpenLineage namespace of the jobs [env DBT_ASSETS_OPENLINEAGE_NAMESPACE].",
         ),
+        click.option(
+            "--report",
+            "report_path",
+            type=click.Path(dir_okay=False, writable=True),
+            metavar="PATH",
+            help="When the run ends, write the HTML report of its assets there (see `dbt-assets report`).",
+        ),
         click.argument("dbt_args", nargs=-1, type=click.UNPROCESSED),
     ]
     return apply_options(func, options)
@@ -127,10 +134,15 @@ def _run_options(kwargs: dict[str, Any], state: str | None = None) -> RunOptions
 
 
 def _execute(
-    run: Run, history: History | None, output: str, lineage: tuple[str | None, str] = (None, "dbt-assets")
+    run: Run,
+    history: History | None,
+    output: str,
+    lineage: tuple[str | None, str] = (None, "dbt-assets"),
+    report_path: str | None = None,
 ) -> None:
     """Run with a display; Ctrl-C and SIGTERM cancel the run (twice: kill dbt at once).
-    ``lineage``: where to send the run's OpenLineage events (if anywhere), and their namespace."""
+    ``lineage``: where to send the run's OpenLineage events (if anywhere), and their namespace;
+    ``report_path``: where to write the HTML report when it ends."""
     import signal
 
     from dbt_assets.api import next_steps
@@ -204,7 +216,23 @@ def _execute(
         _report_slas(run, history, output)
     if lineage[0]:
         _send_lineage(run, lineage[0], lineage[1])
+    if report_path:
+        _write_report(run, history, report_path)
     sys.exit(result.exit_code)
+
+
+def _write_report(run: Run, history: History | None, path: str) -> None:
+    """The HTML report of the run's assets, with its timeline; a failure to write it is said
+    on stderr and leaves the run's exit code dbt's."""
+    from dbt_assets.api import report
+
+    assert run.result is not None
+    try:
+        written = report(run.graph, history, path, unique_ids=run.plan.unique_ids, run_id=run.result.run_id)
+    except (DbtAssetsError, OSError) as exc:
+        click.echo(f"dbt-assets: report not written to {path}: {exc}", err=True)
+        return
+    click.echo(f"dbt-assets: report written to {written}", err=True)
 
 
 def _watch_output(run: Run) -> tuple[threading.Event, threading.Event]:
@@ -321,6 +349,7 @@ def _make_run_command(command: str, summary: str) -> click.Command:
             kwargs.pop("dry_run"),
         )
         lineage = (kwargs.pop("openlineage_target"), kwargs.pop("openlineage_namespace"))
+        report_path = kwargs.pop("report_path")
         project = _project(kwargs)
         options = _run_options(kwargs, selection.state)
         history = None if no_history or dry_run else open_history(project.project_dir, history_path)
@@ -328,7 +357,7 @@ def _make_run_command(command: str, summary: str) -> click.Command:
         if dry_run:
             print_plan(run.graph, run.plan, output, run.argv)
             return
-        _execute(run, history, output, lineage)
+        _execute(run, history, output, lineage, report_path)
 
     return run_command
 
@@ -366,12 +395,13 @@ def retry_command(run_id: int | None, **kwargs: Any) -> None:
     output = kwargs.pop("output")
     history_path = kwargs.pop("history_path")
     lineage = (kwargs.pop("openlineage_target"), kwargs.pop("openlineage_namespace"))
+    report_path = kwargs.pop("report_path")
     if kwargs.pop("no_history"):
         raise click.UsageError("retry reads the run history; --no-history does not apply")
     project = _project(kwargs)
     options = _run_options(kwargs)
     history = open_history(project.project_dir, history_path, create=False)
-    _execute(retry_run(project, history, run_id, options=options), history, output, lineage)
+    _execute(retry_run(project, history, run_id, options=options), history, output, lineage, report_path)
 
 
 # --- history -------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import click
 
 from dbt_assets._core.serial import to_json
 from dbt_assets.cli.common import echo_error, graph_from, print_lines
-from dbt_assets.cli.options import HISTORY, project_options, selection_from, selection_options
+from dbt_assets.cli.options import AT, HISTORY, moment, project_options, selection_from, selection_options
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -19,25 +19,7 @@ if TYPE_CHECKING:
     from dbt_assets.manifest.graph import AssetGraph
     from dbt_assets.sla.judge import SlaResult
 
-_AT = click.option(
-    "--at",
-    metavar="TIME",
-    help="Judge as of this time instead of now: 2026-11-24T07:00 (UTC unless it has an offset), "
-    "07:00 (the next 07:00 UTC), +2h, -1d, or epoch seconds.",
-)
 ALERT_STATUSES = ("breached", "warn", "at_risk", "unknown")
-
-
-def _moment(text: str | None) -> float | None:
-    from dbt_assets._core.errors import ScheduleError
-    from dbt_assets.sla.schedule import parse_moment
-
-    if text is None:
-        return None
-    try:
-        return parse_moment(text, time.time())
-    except ScheduleError as exc:
-        raise click.BadParameter(str(exc), param_hint="--at") from exc
 
 
 @click.group("sla")
@@ -56,7 +38,7 @@ def sla_group() -> None:
 @project_options
 @selection_options
 @HISTORY
-@_AT
+@AT
 @click.option(
     "--output", "-o", default="text", show_default=True, type=click.Choice(["text", "json", "junit"])
 )
@@ -88,6 +70,14 @@ def sla_group() -> None:
     type=click.IntRange(min=0),
     help="More attempts after a failure that may pass (no answer, timeout, 429, 5xx).",
 )
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, writable=True),
+    metavar="PATH",
+    help="Also write the HTML report of these assets there (see `dbt-assets report`); alerts "
+    'carry its path (webhook: "report"; notify command: $DBT_ASSETS_REPORT).',
+)
 def sla_check(positional: tuple[str, ...], **kwargs: Any) -> None:
     """Judge the SLAs of the selected assets (default: all) from the run history.
 
@@ -116,7 +106,7 @@ def sla_check(positional: tuple[str, ...], **kwargs: Any) -> None:
 
     selection = selection_from(kwargs, positional)
     project_dir = kwargs["project_dir"] or "."
-    at = _moment(kwargs["at"])
+    at = moment(kwargs["at"])
     if kwargs["sources"]:
         from dbt_assets.run.project import Project
 
@@ -134,11 +124,17 @@ def sla_check(positional: tuple[str, ...], **kwargs: Any) -> None:
         click.echo(f"dbt-assets: recorded `dbt source freshness` {recorded}", err=True)
     history_path, output = kwargs.pop("history_path"), kwargs["output"]
     graph = graph_from(kwargs)
+    report_path = kwargs["report_path"]
     with open_history(project_dir, history_path, create=False) as history:
         results = check_slas(graph, history, selection, at=at)
+        if report_path:
+            from dbt_assets.api import report
+
+            report_path = str(report(graph, history, report_path, selection, at=at).resolve())
+            click.echo(f"dbt-assets: report written to {report_path}", err=True)
     when = iso(at if at is not None else time.time()) or ""
     _print_results(graph, results, output, when)
-    delivered = _alert(results, kwargs, when)
+    delivered = _alert(results, kwargs, when, report_path)
     code = worst_exit_code(results)
     sys.exit(2 if not delivered else code)
 
@@ -181,7 +177,7 @@ def junit_xml(results: Sequence[SlaResult], at: str) -> str:
     return ET.tostring(suite, encoding="unicode", xml_declaration=True)
 
 
-def _alert(results: Sequence[SlaResult], kwargs: dict[str, Any], at: str) -> bool:
+def _alert(results: Sequence[SlaResult], kwargs: dict[str, Any], at: str, report: str | None = None) -> bool:
     """Deliver the alerted results; report each failure on stderr. True when all arrived."""
     from dbt_assets.sla.alerts import deliver
 
@@ -193,6 +189,7 @@ def _alert(results: Sequence[SlaResult], kwargs: dict[str, Any], at: str) -> boo
         webhook=kwargs["webhook"],
         webhook_timeout=kwargs["webhook_timeout"],
         webhook_retries=kwargs["webhook_retries"],
+        report=report,
     )
     failed = [d for d in deliveries if not d.ok]
     for delivery in failed:
@@ -208,7 +205,7 @@ def _alert(results: Sequence[SlaResult], kwargs: dict[str, Any], at: str) -> boo
 @click.argument("asset")
 @project_options
 @HISTORY
-@_AT
+@AT
 @click.option("--output", "-o", default="text", show_default=True, type=click.Choice(["text", "json"]))
 def why_command(asset: str, **kwargs: Any) -> None:
     """Explain why an ASSET's SLA is breached or at risk.
@@ -228,7 +225,7 @@ def why_command(asset: str, **kwargs: Any) -> None:
     from dbt_assets.cli.render import render_explanation
 
     project_dir = kwargs["project_dir"] or "."
-    at = _moment(kwargs.pop("at"))
+    at = moment(kwargs.pop("at"))
     history_path, output = kwargs.pop("history_path"), kwargs.pop("output")
     graph = graph_from(kwargs)
     with open_history(project_dir, history_path, create=False) as history:

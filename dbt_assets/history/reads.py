@@ -86,7 +86,7 @@ class HistoryReads(Database):
         """Every asset result of one run, in the order they finished."""
         rows = self._read(
             "SELECT run_id, unique_id, status, started_at, finished_at, execution_time, rows_affected, "
-            "failures, message, skipped_because FROM asset_results WHERE run_id = ? "
+            "failures, message, skipped_because, thread FROM asset_results WHERE run_id = ? "
             "ORDER BY coalesce(finished_at, started_at), unique_id",
             (run_id,),
         )
@@ -102,6 +102,7 @@ class HistoryReads(Database):
                 failures=row[7],
                 message=row[8],
                 skipped_because=json.loads(row[9]) if row[9] else [],
+                thread=row[10],
             )
             for row in rows
         ]

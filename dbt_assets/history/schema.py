@@ -136,6 +136,8 @@ class AssetResult(msgspec.Struct, frozen=True):
     failures: int | None
     message: str | None
     skipped_because: list[str] = []
+    thread: str | None = None
+    """dbt's thread that ran it (``Thread-1 (worker)``), when dbt said."""
 
 
 class AssetStatus(msgspec.Struct, frozen=True):

@@ -55,16 +55,22 @@ def command_argv(command: str) -> list[str]:
     return argv
 
 
-def notify_command(command: str, results: Sequence[SlaResult], *, timeout: float = 30.0) -> list[Delivery]:
-    """Run ``command`` once per result, with the result's JSON on its standard input."""
+def notify_command(
+    command: str, results: Sequence[SlaResult], *, timeout: float = 30.0, report: str | None = None
+) -> list[Delivery]:
+    """Run ``command`` once per result, with the result's JSON on its standard input (and the
+    HTML report's path in ``$DBT_ASSETS_REPORT`` when one was written)."""
     argv = command_argv(command)
+    env = {**os.environ, "DBT_ASSETS_REPORT": report} if report is not None else None
     deliveries = []
     for result in results:
-        deliveries.append(_run_once(argv, command, result, timeout))
+        deliveries.append(_run_once(argv, command, result, timeout, env))
     return deliveries
 
 
-def _run_once(argv: list[str], command: str, result: SlaResult, timeout: float) -> Delivery:
+def _run_once(
+    argv: list[str], command: str, result: SlaResult, timeout: float, env: dict[str, str] | None = None
+) -> Delivery:
     def failed(error: str) -> Delivery:
         return Delivery(command, False, 1, error, result.unique_id)
 
@@ -76,6 +82,7 @@ def _run_once(argv: list[str], command: str, result: SlaResult, timeout: float) 
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,
+            env=env,
         )
     except FileNotFoundError:
         return failed(f"command not found: {argv[0]}")
@@ -211,10 +218,12 @@ def deliver(
     webhook: str | None = None,
     webhook_timeout: float = 10.0,
     webhook_retries: int = 3,
+    report: str | None = None,
 ) -> list[Delivery]:
     """Send the results whose status is in ``alert_on`` to ``command`` (once per result) and
-    ``webhook`` (one POST of ``{"at", "count", "results"}``); how each delivery went. ``at``
-    is when they were judged: ISO 8601 text, or epoch seconds."""
+    ``webhook`` (one POST of ``{"at", "count", "results"}``, with ``"report"`` when ``report``,
+    the HTML report's path or URL, is given); how each delivery went. ``at`` is when they were
+    judged: ISO 8601 text, or epoch seconds."""
     if command is not None:
         command_argv(command)  # a bad command or URL is an error even when nothing is alerted
     if webhook is not None:
@@ -224,9 +233,11 @@ def deliver(
         return []
     deliveries: list[Delivery] = []
     if command is not None:
-        deliveries += notify_command(command, alerted)
+        deliveries += notify_command(command, alerted, report=report)
     if webhook is not None:
         when = at if isinstance(at, str) else iso(at)
-        payload = {"at": when, "count": len(alerted), "results": alerted}
+        payload = {"at": when, "count": len(alerted), "results": alerted} | (
+            {"report": report} if report else {}
+        )
         deliveries.append(post_webhook(webhook, payload, timeout=webhook_timeout, retries=webhook_retries))
     return deliveries

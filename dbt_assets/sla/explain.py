@@ -23,7 +23,7 @@ from dbt_assets._core.vocab import MATERIALIZED_TYPES
 from dbt_assets.history.facts import AssetFacts
 from dbt_assets.manifest.graph import AssetGraph
 from dbt_assets.run.events import CANCELLED, FAILURE_STATUSES, SUCCESS_STATUSES
-from dbt_assets.sla.config import Sla
+from dbt_assets.sla.config import Sla, SourceSla
 from dbt_assets.sla.judge import SlaResult, declared_slas, iso, judge
 from dbt_assets.sla.schedule import Deadline
 
@@ -92,10 +92,14 @@ def explain(
     facts: Mapping[str, AssetFacts],
     at: float | None,
     unique_id: str,
+    *,
+    slas: Mapping[str, Sla | SourceSla] | None = None,
 ) -> Explanation:
-    """The asset's SLA results as of ``at`` (default now) and, when one is not ok, its causes."""
+    """The asset's SLA results as of ``at`` (default now) and, when one is not ok, its causes.
+    ``slas``: the project's declared SLAs when the caller has them already (explaining many
+    assets: resolving them is the costly part on a large project)."""
     when = at if at is not None else time.time()
-    slas = declared_slas(graph)
+    slas = declared_slas(graph) if slas is None else slas
     own = judge(graph, facts, when, slas=slas, unique_ids=[unique_id])
     troubled = [r for r in own if r.status in _TROUBLE]
     mine = facts.get(unique_id)
