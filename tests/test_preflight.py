@@ -159,3 +159,9 @@ def test_a_seed_that_loads_a_source_is_built_first(tmp_path: Path, project: Proj
         build_command(graph, [EVENTS], {})
         == "dbt-assets build -s raw_items, then dbt-assets build -s +events"
     )
+    racing = preflight_notices(project, graph, [EVENTS, RAW], None)
+    assert racing == [
+        "source app.events: the warehouse has no table yet; this run's seed raw_items writes it, but dbt "
+        "does not order a source's tests after them: should those fail, dbt-assets build -s raw_items "
+        "first, then this again"
+    ], "the seed is in the run: no 'will fail', a hint"

@@ -91,12 +91,13 @@ def preflight_notices(
 ) -> list[str]:
     """What to say before a run that reads what the warehouse lacks (see
     :func:`missing_upstream`): what is missing, what reads it, and the commands that build it."""
-    found = missing_upstream(project, unique_ids, history, graph)
+    chosen = set(unique_ids)
+    found = missing_upstream(project, chosen, history, graph)
     said: list[str] = []
     commands: list[str] = []
-    writers = sorted({w for w in found.unloaded.values() if w is not None})
+    writers = sorted({w for w in found.unloaded.values() if w is not None and w not in chosen})
     if writers:
-        sources = [_name(graph, s) for s, w in found.unloaded.items() if w is not None]
+        sources = [_name(graph, s) for s, w in found.unloaded.items() if w in writers]
         them = "it" if len(sources) == 1 else "them"
         said.append(
             f"{_names(sources)}: the warehouse has no table for {them} yet, and "
@@ -104,6 +105,15 @@ def preflight_notices(
             f"write{'s' if len(writers) == 1 else ''} {them}"
         )
         commands.append(_seed_command(graph, writers))
+    racing = sorted({w for w in found.unloaded.values() if w is not None and w in chosen})
+    if racing:  # this run writes them, but dbt may test the sources before
+        sources = [_name(graph, s) for s, w in found.unloaded.items() if w in racing]
+        said.append(
+            f"{_names(sources)}: the warehouse has no table yet; this run's "
+            f"{_names([_name(graph, w) for w in racing])} write{'s' if len(racing) == 1 else ''} it, "
+            "but dbt does not order a source's tests after them: should those fail, "
+            f"{_seed_command(graph, racing)} first, then this again"
+        )
     unloaded = [_name(graph, s) for s, w in found.unloaded.items() if w is None]
     if unloaded:
         has = "has" if len(unloaded) == 1 else "have"
