@@ -161,7 +161,7 @@ def test_a_seed_that_loads_a_source_is_built_first(tmp_path: Path, project: Proj
     )
     racing = preflight_notices(project, graph, [EVENTS, RAW], None)
     assert racing == [
-        "source app.events: the warehouse has no table yet; this run's seed raw_items writes it, but dbt "
-        "does not order a source's tests after them: should those fail, dbt-assets build -s raw_items "
-        "first, then this again"
+        "source app.events: the warehouse has no table for it yet; this run's seed raw_items writes it, "
+        "but dbt does not order a source's tests after them: should those fail, dbt-assets build -s "
+        "raw_items first, then this again"
     ], "the seed is in the run: no 'will fail', a hint"

@@ -108,9 +108,10 @@ def preflight_notices(
     racing = sorted({w for w in found.unloaded.values() if w is not None and w in chosen})
     if racing:  # this run writes them, but dbt may test the sources before
         sources = [_name(graph, s) for s, w in found.unloaded.items() if w in racing]
+        them = "it" if len(sources) == 1 else "them"
         said.append(
-            f"{_names(sources)}: the warehouse has no table yet; this run's "
-            f"{_names([_name(graph, w) for w in racing])} write{'s' if len(racing) == 1 else ''} it, "
+            f"{_names(sources)}: the warehouse has no table for {them} yet; this run's "
+            f"{_names([_name(graph, w) for w in racing])} write{'s' if len(racing) == 1 else ''} {them}, "
             "but dbt does not order a source's tests after them: should those fail, "
             f"{_seed_command(graph, racing)} first, then this again"
         )
