@@ -108,7 +108,7 @@ def history_import(parent: dict[str, Any], run_results: tuple[str, ...]) -> None
 @HISTORY
 @WIDE_OUTPUT
 def status_command(**kwargs: Any) -> None:
-    """Per asset: last status, last success, its age, and the last execution time.
+    """Per asset: last status, how long ago it last ran and last succeeded, the last execution time.
 
     \b
     Lists what `dbt build` would select (models, seeds, snapshots, tests, ...), or the
