@@ -83,7 +83,7 @@ def missing_upstream(
             return set()
         return {uid for uid, s in history.asset_statuses(ids).items() if s.last_success_at is not None}
 
-    return preflight(graph or project.graph(), unique_ids, built, project)
+    return preflight(graph if graph is not None else project.graph(), unique_ids, built, project)
 
 
 def preflight_notices(
@@ -122,9 +122,9 @@ def preflight_notices(
             f"{_names(unloaded)} {has} no table in the warehouse: load it before running what reads it"
         )
     if found.unbuilt:
-        readers = sorted({graph.records[r].name for rs in found.unbuilt.values() for r in rs})
+        readers = sorted({graph.records[r].search_name for rs in found.unbuilt.values() for r in rs})
         said.append(
-            f"{_names([graph.records[u].name for u in found.unbuilt])} never succeeded here and "
+            f"{_names([graph.records[u].search_name for u in found.unbuilt])} never succeeded here and "
             f"{'is' if len(found.unbuilt) == 1 else 'are'} not in the warehouse, and this run's "
             f"{_names(readers)} read{'s' if len(readers) == 1 else ''} "
             f"{'it' if len(found.unbuilt) == 1 else 'them'}"
@@ -137,10 +137,9 @@ def preflight_notices(
 
 
 def _name(graph: AssetGraph, unique_id: str) -> str:
+    """``seed raw_orders``, ``source shop.orders``, ``model customer_segments.v2``."""
     record = graph.records[unique_id]
-    if record.resource_type == "source":
-        return f"source {record.source_name}.{record.name}"
-    return f"{record.resource_type} {record.name}"
+    return f"{record.resource_type} {record.search_name}"
 
 
 def _names(names: Sequence[str]) -> str:
@@ -171,11 +170,11 @@ def build_command(graph: AssetGraph, unique_ids: Iterable[str], facts: Mapping[s
 def _plus_command(graph: AssetGraph, unique_ids: set[str]) -> str:
     """``build -s +X`` of each asset that is not upstream of another (whose ``+`` builds it)."""
     nearest = sorted(unique_ids - graph.reach_up(unique_ids))
-    return "dbt-assets build -s " + " ".join(f"+{graph.records[uid].name}" for uid in nearest)
+    return "dbt-assets build -s " + " ".join(f"+{graph.records[uid].search_name}" for uid in nearest)
 
 
 def _seed_command(graph: AssetGraph, writers: Sequence[str]) -> str:
-    return "dbt-assets build -s " + " ".join(graph.records[w].name for w in writers)
+    return "dbt-assets build -s " + " ".join(graph.records[w].search_name for w in writers)
 
 
 def _succeeded(facts: AssetFacts | None) -> bool:

@@ -233,12 +233,7 @@ def render_run(
 def asset_label(graph: AssetGraph, unique_id: str) -> str:
     """``model orders``, ``model customer_segments.v2``, ``test unique_orders_order_id``."""
     record = graph.records.get(unique_id)
-    if record is None:
-        return unique_id
-    name = record.name if record.version is None else f"{record.name}.v{record.version}"
-    if record.resource_type == "source":
-        name = f"{record.source_name}.{record.name}"
-    return f"{record.resource_type} {name}"
+    return unique_id if record is None else f"{record.resource_type} {record.search_name}"
 
 
 def _fit(text: str, width: int) -> str:

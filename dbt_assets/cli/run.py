@@ -229,8 +229,8 @@ def _write_report(run: Run, history: History | None, path: str) -> None:
     assert run.result is not None
     try:
         written = report(run.graph, history, path, unique_ids=run.plan.unique_ids, run_id=run.result.run_id)
-    except (DbtAssetsError, OSError) as exc:
-        click.echo(f"dbt-assets: report not written to {path}: {exc}", err=True)
+    except DbtAssetsError as exc:  # the run is recorded: its exit code stays dbt's
+        click.echo(f"dbt-assets: {exc.message}", err=True)
         return
     click.echo(f"dbt-assets: report written to {written}", err=True)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable
+from typing import Any
 
 from dbt_assets._core.errors import HistoryError
 from dbt_assets.history.database import Database
@@ -23,8 +24,6 @@ from dbt_assets.history.schema import (
 )
 from dbt_assets.manifest.decode import paused_gc
 from dbt_assets.run.events import (
-    NOT_REACHED,
-    SUCCESS_STATUSES,
     DbtLog,
 )
 
@@ -43,10 +42,7 @@ class HistoryReads(Database):
         (epoch seconds). Now, and any time after the last recorded result, reads the facts
         kept up to date as results arrived; an earlier time replays the results until then."""
         if at is None or self._facts_hold_at(at):
-            rows = self._read("SELECT facts FROM asset_facts")
-            with paused_gc():  # tens of thousands of small lists, no cycles among them
-                decoded = FACTS_LIST_DECODER.decode(b"[" + b",".join(row[0] for row in rows) + b"]")
-            return {f.unique_id: f for f in decoded}
+            return _decoded(self._read("SELECT facts FROM asset_facts"))
         rows = self._read(f"{RESULT_ROWS} {RESULT_ORDER}")
         return facts_from_rows((ResultRow(*row) for row in rows), at)
 
@@ -113,25 +109,28 @@ class HistoryReads(Database):
         )
         return [DbtLog(level=r[0], message=r[1], name=r[2], at=r[3]) for r in rows]
 
-    def asset_statuses(self, unique_ids: Iterable[str] | None = None) -> dict[str, AssetStatus]:
-        """The last result and the last success of each asset with any history."""
-        last = self._read(
-            "SELECT unique_id, status, run_id, max(coalesce(finished_at, started_at)), execution_time "
-            "FROM asset_results WHERE status NOT IN (?, ?) GROUP BY unique_id",
-            ("running", NOT_REACHED),
-        )
-        success = dict(
-            self._read(
-                "SELECT unique_id, max(coalesce(finished_at, started_at)) FROM asset_results "
-                f"WHERE status IN ({placeholders(SUCCESS_STATUSES)}) GROUP BY unique_id",
-                sorted(SUCCESS_STATUSES),
+    def facts_of(self, unique_ids: Iterable[str]) -> dict[str, AssetFacts]:
+        """The kept facts (now) of these assets, those with any history: an indexed look-up
+        per asset, however long the history."""
+        ids = sorted(set(unique_ids))
+        rows: list[tuple[Any, ...]] = []
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            rows += self._read(
+                f"SELECT facts FROM asset_facts WHERE unique_id IN ({placeholders(chunk)})", chunk
             )
-        )
-        wanted = None if unique_ids is None else set(unique_ids)
+        return _decoded(rows)
+
+    def asset_statuses(self, unique_ids: Iterable[str] | None = None) -> dict[str, AssetStatus]:
+        """The last result and the last success of each asset with any history, from the facts
+        kept as results arrive (a scan of every result took 30 s on a year of 10,000 models)."""
+        facts = self.facts() if unique_ids is None else self.facts_of(unique_ids)
         return {
-            uid: AssetStatus(uid, status, run_id, at, success.get(uid), execution_time)
-            for uid, status, run_id, at, execution_time in last
-            if wanted is None or uid in wanted
+            uid: AssetStatus(
+                uid, f.last_status, f.last_run_id, f.last_at, f.last_success_at, f.last_execution_time
+            )
+            for uid, f in facts.items()
+            if f.last_status is not None  # only ever running, or never reached
         }
 
     def _counts(self, run_ids: list[int]) -> dict[int, dict[str, int]]:
@@ -146,3 +145,14 @@ class HistoryReads(Database):
         for run_id, status, count in rows:
             counts.setdefault(run_id, {})[status] = count
         return counts
+
+
+_CHUNK = 500
+"""Unique ids per ``IN (...)`` look-up (SQLite's limit on parameters is 999 in older builds)."""
+
+
+def _decoded(rows: Iterable[tuple[Any, ...]]) -> dict[str, AssetFacts]:
+    """``asset_facts`` rows decoded in one pass."""
+    with paused_gc():  # tens of thousands of small lists, no cycles among them
+        decoded = FACTS_LIST_DECODER.decode(b"[" + b",".join(row[0] for row in rows) + b"]")
+    return {f.unique_id: f for f in decoded}

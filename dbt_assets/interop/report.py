@@ -90,9 +90,8 @@ def _compact(entry: dict[str, Any]) -> dict[str, Any]:
 
 
 def _project_name(graph: AssetGraph) -> str:
-    metadata = graph.manifest.metadata or {}
-    name = metadata.get("project_name")
-    return f"{name}: dbt-assets report" if isinstance(name, str) else "dbt-assets report"
+    name = graph.manifest.project_name
+    return f"{name}: dbt-assets report" if name else "dbt-assets report"
 
 
 def _checks_by_asset(graph: AssetGraph, shown: set[str]) -> dict[str, list[str]]:

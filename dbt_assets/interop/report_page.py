@@ -17,6 +17,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from dbt_assets._core.errors import DbtAssetsError
+
 _PLACEHOLDER = re.compile(r"__(TITLE|CSS|JS|ENCODING|DATA)__")
 COMPRESS_ABOVE = 1 << 20
 """Data larger than this (bytes of JSON) is embedded gzipped, in base64: a tenth of the size."""
@@ -56,14 +58,20 @@ def render_page(data: dict[str, Any]) -> str:
 
 
 def write_page(path: str | Path, data: dict[str, Any]) -> Path:
-    """Write the page to ``path`` whole or not at all (a temporary file, then renamed)."""
+    """Write the page to ``path`` whole or not at all (a temporary file, then renamed); a
+    place it cannot be written is a :class:`DbtAssetsError` naming it."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
     text = render_page(data)
     partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
         partial.write_text(text, encoding="utf-8")
         os.replace(partial, target)
+    except OSError as exc:
+        raise DbtAssetsError(
+            f"cannot write the report to {target}: {exc.strerror or exc}",
+            "pass --out (or --report) a path in a folder you can write to",
+        ) from exc
     finally:
         partial.unlink(missing_ok=True)
     return target

@@ -2,7 +2,6 @@
 // Every text from the project (names, descriptions, messages) goes through textContent.
 "use strict";
 (function () {
-  const started = performance.now();
   const source = document.getElementById("data");
   // A large report's data is gzip, in base64: the browser inflates it (DecompressionStream).
   const inflate = async (text) => {
@@ -339,7 +338,6 @@ function main(data) {
     }
   }
   start(false);
-  window.reportRenderMs = performance.now() - started; // the script alone
   window.reportReadyAt = performance.now(); // since the navigation started
   document.body.dataset.ready = "1";
 }
