@@ -327,6 +327,26 @@ def test_generator_closed_early_kills_dbt(
         assert history.runs()[0].status == "cancelled"
 
 
+def test_the_live_result_and_the_history_agree_on_times(
+    parsed_project: Path, fake_dbt: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run's end and the end of what it never finished are one instant, live and recorded:
+    OpenLineage events sent live and rebuilt from the history must be the same (CI found them
+    a millisecond apart when the history took its own clock reading)."""
+    monkeypatch.setenv("FAKE_DBT_MODE", "crash")
+    project = Project(parsed_project, dbt_executable=str(fake_dbt))
+    with open_history(parsed_project) as history:
+        run = start_run(project, "run", ["stg_orders+1"], history=history)
+        list(run)
+        assert run.result is not None and run.result.run_id is not None
+        recorded = history.runs()[0]
+        stored = {r.unique_id: r for r in history.results(run.result.run_id)}
+    assert recorded.finished_at == run.result.finished_at
+    live = run.result.results
+    assert {uid: r.status for uid, r in live.items()} == {uid: r.status for uid, r in stored.items()}
+    assert {uid: r.finished_at for uid, r in live.items()} == {uid: r.finished_at for uid, r in stored.items()}
+
+
 def test_cancel_from_another_thread(
     parsed_project: Path, fake_dbt: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

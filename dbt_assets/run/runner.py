@@ -188,7 +188,12 @@ class Run:
                 self._not_reached(run_id, state, finished_at)
             if self.history is not None and run_id is not None:
                 self.history.finish_run(
-                    run_id, status=status, exit_code=exit_code, message=message, unfinished_status=unfinished
+                    run_id,
+                    status=status,
+                    exit_code=exit_code,
+                    message=message,
+                    unfinished_status=unfinished,
+                    finished_at=finished_at,  # the instant the result says, not a later reading
                 )
             self.result = RunResult(
                 run_id=run_id,
