@@ -47,7 +47,8 @@ def setup() -> None:
     digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
     if not stamp.exists() or stamp.read_text() != digest:
         sh(BIN / "python", "-m", "pip", "install", "--quiet", "--upgrade", "pip")
-        sh(BIN / "python", "-m", "pip", "install", "--quiet", "-e", ".[dev,duckdb,dagster,prefect,airflow]")
+        extras = "dev,duckdb,postgres,dagster,prefect,airflow"
+        sh(BIN / "python", "-m", "pip", "install", "--quiet", "-e", f".[{extras}]")
         stamp.write_text(digest)
     separate = SEPARATE_DBT_VENV / ("Scripts" if os.name == "nt" else "bin")
     if not (separate / "dbt").exists():
@@ -56,19 +57,27 @@ def setup() -> None:
         sh(separate / "python", "-m", "pip", "install", "--quiet", *SEPARATE_DBT)
 
 
-DEBIAN_PACKAGES = {"tmux": "tmux", "chromium": "chromium", "chromedriver": "chromium-driver"}
+DEBIAN_PACKAGES = {
+    "tmux": "tmux",
+    "chromium": "chromium",
+    "chromedriver": "chromium-driver",
+    "initdb": "postgresql",
+}
 """Programs the tests drive, and the Debian package of each: tmux for the terminal session
-test, Chromium and its WebDriver for the HTML report's browser tests."""
+test, Chromium and its WebDriver for the HTML report's browser tests, PostgreSQL's server for
+the history on PostgreSQL (tests/postgres.py starts one; Debian keeps it off PATH)."""
 
 
 def system_packages() -> None:
     """Install the Debian packages of the programs the tests need when one is missing (as root,
     with apt-get); elsewhere say which, and the tests that need it skip."""
+    import glob
     import shutil
 
-    missing = sorted(
-        {package for program, package in DEBIAN_PACKAGES.items() if shutil.which(program) is None}
-    )
+    def found(program: str) -> bool:
+        return shutil.which(program) is not None or bool(glob.glob(f"/usr/lib/postgresql/*/bin/{program}"))
+
+    missing = sorted({package for program, package in DEBIAN_PACKAGES.items() if not found(program)})
     if not missing:
         return
     if shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0:
@@ -102,7 +111,8 @@ def test(pytest_args: list[str]) -> None:
         # Prefect, dbt) would take a third of the minute
         tests = ROOT / "tests"
         modules = sorted(str(p) for p in tests.glob("test_*.py") if "pytest.mark.unit" in p.read_text())
-        sh(BIN / "python", "-m", "pytest", "-m", "unit", "-p", "no:xdist", "-q", *rest, *modules)
+        unit = "unit and not postgres"  # a unit module's tests on PostgreSQL start its server
+        sh(BIN / "python", "-m", "pytest", "-m", unit, "-p", "no:xdist", "-q", *rest, *modules)
         return
     sh(BIN / "ruff", "check", ".")
     sh(BIN / "ruff", "format", "--check", ".")

@@ -20,6 +20,7 @@ from dbt_assets.cli.main import main, spread_multi_values
 
 if TYPE_CHECKING:
     from tests.dbt_oracle import DbtLs
+    from tests.postgres import Server
 
 REPO = Path(__file__).resolve().parent.parent
 # dbt-core's functional tests, vendored as the data of test_dbt_core_functional (not run here).
@@ -178,6 +179,25 @@ def scratch_project(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def postgres() -> Iterator[Server]:
+    """A real PostgreSQL server of this test process (tests/postgres.py)."""
+    from tests.postgres import postgres_server
+
+    with postgres_server() as server:
+        yield server
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def history_location(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
+    """Where a test's history lives, once on each backend: an SQLite file, then a fresh schema
+    on the PostgreSQL server (``postgresql://...?options=-csearch_path%3D...``)."""
+    if request.param == "sqlite":
+        return tmp_path / "history.db"
+    server: Server = request.getfixturevalue("postgres")
+    return server.url()
+
+
+@pytest.fixture(scope="session")
 def shop_manifest(shop_project: Path) -> Path:
     return shop_project / "target" / "manifest.json"
 
@@ -235,7 +255,8 @@ def _no_process(*args: object, **kwargs: object) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    if item.get_closest_marker("unit") is not None:
+    # a unit module's tests on PostgreSQL (history_location) start its server: not unit
+    if item.get_closest_marker("unit") is not None and item.get_closest_marker("postgres") is None:
         patch = pytest.MonkeyPatch()
         patch.setattr(subprocess.Popen, "__init__", _no_process)
         patch.setattr(os, "fork", _no_process)
@@ -243,7 +264,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         item.stash[_PATCH] = patch
 
 
-@pytest.hookimpl(trylast=True)
+@pytest.hookimpl(tryfirst=True)  # before fixtures are torn down: a session's server stops after any test
 def pytest_runtest_teardown(item: pytest.Item) -> None:
     patch = item.stash.get(_PATCH, None)
     if patch is not None:

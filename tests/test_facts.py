@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import json
 import random
-import sqlite3
 from pathlib import Path
 
 import pytest
 
 from dbt_assets._core.durations import percentile
 from dbt_assets.history.facts import RECENT, AssetFacts, ResultRow, facts_from_rows, fold
-from dbt_assets.history.schema import MIGRATIONS
 from dbt_assets.history.store import History
 from dbt_assets.run.events import AssetFinished
+from tests.postgres import older_history
 
-pytestmark = pytest.mark.unit  # starts no process
+pytestmark = pytest.mark.unit  # starts no process (on SQLite; history_location's PostgreSQL is not unit)
 
 DAY = 86400.0
 
@@ -68,10 +67,10 @@ def test_percentile_is_nearest_rank() -> None:
     assert percentile([]) is None
 
 
-def test_kept_facts_equal_a_replay_of_every_result(tmp_path: Path) -> None:
+def test_kept_facts_equal_a_replay_of_every_result(history_location: Path | str) -> None:
     rng = random.Random(7)
     uids = [f"model.p.m{i}" for i in range(6)]
-    with History.open(tmp_path / "h.db") as history:
+    with History.open(history_location) as history:
         for day in range(30):
             picked = [
                 (u, rng.choice(["success", "success", "error", "skipped"]), rng.uniform(1, 50)) for u in uids
@@ -82,8 +81,8 @@ def test_kept_facts_equal_a_replay_of_every_result(tmp_path: Path) -> None:
         assert {f.consecutive_failures for f in kept.values()} != {0}, "some assets end failing"
 
 
-def test_facts_as_of_a_past_moment(tmp_path: Path) -> None:
-    with History.open(tmp_path / "h.db") as history:
+def test_facts_as_of_a_past_moment(history_location: Path | str) -> None:
+    with History.open(history_location) as history:
         record(history, 0.0, [("model.p.a", "success", 10.0), ("model.p.b", "success", 20.0)])
         record(history, DAY, [("model.p.a", "error", 10.0), ("model.p.b", "success", 20.0)])
         now = history.facts()
@@ -98,8 +97,8 @@ def test_facts_as_of_a_past_moment(tmp_path: Path) -> None:
         assert history.facts(at=10 * DAY) == now  # after everything recorded: the kept facts
 
 
-def test_an_older_result_arriving_late_rebuilds_the_facts(tmp_path: Path) -> None:
-    with History.open(tmp_path / "h.db") as history:
+def test_an_older_result_arriving_late_rebuilds_the_facts(history_location: Path | str) -> None:
+    with History.open(history_location) as history:
         record(history, DAY, [("model.p.a", "error", 10.0)])
         record(history, 0.0, [("model.p.a", "success", 10.0)])  # recorded later, happened earlier
         facts = history.facts()["model.p.a"]
@@ -108,8 +107,8 @@ def test_an_older_result_arriving_late_rebuilds_the_facts(tmp_path: Path) -> Non
         assert history.facts() == replay(history)
 
 
-def test_a_run_closed_with_assets_running_marks_them_cancelled(tmp_path: Path) -> None:
-    with History.open(tmp_path / "h.db") as history:
+def test_a_run_closed_with_assets_running_marks_them_cancelled(history_location: Path | str) -> None:
+    with History.open(history_location) as history:
         run_id = history.start_run(command="run", argv=[], unique_ids=["model.p.a"], started_at=0.0)
         history.record_start(run_id, "model.p.a", 1.0)
         assert history.facts()["model.p.a"].running_since == 1.0
@@ -118,7 +117,9 @@ def test_a_run_closed_with_assets_running_marks_them_cancelled(tmp_path: Path) -
         assert facts.running_since is None and facts.last_status == "cancelled"
 
 
-def test_imported_source_freshness_keeps_the_newest_load_time(tmp_path: Path) -> None:
+def test_imported_source_freshness_keeps_the_newest_load_time(
+    tmp_path: Path, history_location: Path | str
+) -> None:
     sources = {
         "metadata": {"invocation_id": "abc", "generated_at": "2026-01-02T00:00:00Z"},
         "elapsed_time": 1.0,
@@ -136,7 +137,7 @@ def test_imported_source_freshness_keeps_the_newest_load_time(tmp_path: Path) ->
     }
     path = tmp_path / "sources.json"
     path.write_text(json.dumps(sources))
-    with History.open(tmp_path / "h.db") as history:
+    with History.open(history_location) as history:
         assert history.import_source_freshness(path) is not None
         assert history.import_source_freshness(path) is None  # same invocation: once
         facts = history.facts()
@@ -147,22 +148,15 @@ def test_imported_source_freshness_keeps_the_newest_load_time(tmp_path: Path) ->
         assert history.runs()[0].command == "source freshness"
 
 
-def test_a_version_2_history_gets_its_facts_when_migrated(tmp_path: Path) -> None:
-    path = tmp_path / "old.db"
-    db = sqlite3.connect(path)
-    for migration in MIGRATIONS[:2]:
-        for statement in migration:
-            db.execute(statement)
-    db.execute("INSERT INTO runs (command, started_at, status) VALUES ('run', 0, 'success')")
-    db.executemany(
-        "INSERT INTO asset_results (run_id, unique_id, status, started_at, finished_at, execution_time) "
-        "VALUES (1, ?, ?, 0, ?, ?)",
-        [("model.p.a", "success", 3.0, 3.0), ("model.p.b", "error", 4.0, 4.0)],
-    )
-    db.execute("PRAGMA user_version=2")
-    db.commit()
-    db.close()
-    with History.open(path) as history:
+def test_a_version_2_history_gets_its_facts_when_migrated(history_location: Path | str) -> None:
+    with older_history(history_location, 2) as db:
+        db.execute("INSERT INTO runs (command, started_at, status) VALUES ('run', 0, 'success')")
+        db.executemany(
+            "INSERT INTO asset_results (run_id, unique_id, status, started_at, finished_at, execution_time) "
+            "VALUES (1, ?, ?, 0, ?, ?)",
+            [("model.p.a", "success", 3.0, 3.0), ("model.p.b", "error", 4.0, 4.0)],
+        )
+    with History.open(history_location) as history:
         facts = history.facts()
     assert facts["model.p.a"].last_success_at == 3.0
     assert facts["model.p.b"].consecutive_failures == 1

@@ -11,13 +11,15 @@ from pathlib import Path
 import pytest
 
 from dbt_assets._core.errors import HistoryError
+from dbt_assets.history.facts import ResultRow, facts_from_rows
 from dbt_assets.history.recovery import open_history
-from dbt_assets.history.schema import MIGRATIONS, SCHEMA_VERSION, history_path
+from dbt_assets.history.schema import MIGRATIONS, RESULT_ORDER, RESULT_ROWS, SCHEMA_VERSION, history_path
 from dbt_assets.history.store import History
 from dbt_assets.run.events import AssetFinished, DbtLog
+from tests.postgres import Server, raw_history
 
 
-def _record_run(path: Path, runs: int, assets: int) -> None:
+def _record_run(path: Path | str, runs: int, assets: int) -> None:
     """One writer: ``runs`` runs of ``assets`` results each, one transaction per result."""
     with History.open(path) as history:
         for _ in range(runs):
@@ -109,8 +111,8 @@ def test_location(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.unit
-def test_concurrent_writers_are_all_recorded(tmp_path: Path) -> None:
-    path = tmp_path / "history.db"
+def test_concurrent_writers_are_all_recorded(history_location: Path | str) -> None:
+    path = history_location
     context = multiprocessing.get_context("spawn")
     writers = [context.Process(target=_record_run, args=(path, 3, 60)) for _ in range(4)]
     for writer in writers:
@@ -123,11 +125,20 @@ def test_concurrent_writers_are_all_recorded(tmp_path: Path) -> None:
         assert len(runs) == 12
         assert all(run.status == "success" and run.counts == {"success": 60} for run in runs)
         assert all(len(history.logs(run.run_id)) == 1 for run in runs)
+        assert all(
+            [(r.unique_id, r.status) for r in history.results(run.run_id)]
+            == [(f"model.p.m{i}", "success") for i in sorted(range(60), key=lambda i: f"model.p.m{i}")]
+            for run in runs
+        )
+        # the facts were folded by four writers at once: none lost (they equal a replay)
+        rows = history._read(f"{RESULT_ROWS} {RESULT_ORDER}")
+        assert history.facts() == facts_from_rows(ResultRow(*row) for row in rows)
+        assert {f.last_run_id for f in history.facts().values()} <= {run.run_id for run in runs}
 
 
 @pytest.mark.unit
-def test_unfinished_results_are_closed_with_the_run(tmp_path: Path) -> None:
-    with History.open(tmp_path / "h.db") as history:
+def test_unfinished_results_are_closed_with_the_run(history_location: Path | str) -> None:
+    with History.open(history_location) as history:
         run_id = history.start_run(command="run", argv=[], unique_ids=["model.p.a", "model.p.b"])
         history.record_start(run_id, "model.p.a", 1.0)
         history.record_result(run_id, AssetFinished("model.p.b", "success", 1.0, 2.0, 1.0))
@@ -137,7 +148,7 @@ def test_unfinished_results_are_closed_with_the_run(tmp_path: Path) -> None:
 
 
 @pytest.mark.unit
-def test_import_is_idempotent_and_reads_dbt_fields(tmp_path: Path) -> None:
+def test_import_is_idempotent_and_reads_dbt_fields(tmp_path: Path, history_location: Path | str) -> None:
     results = {
         "metadata": {
             "dbt_version": "1.8.0",
@@ -174,7 +185,7 @@ def test_import_is_idempotent_and_reads_dbt_fields(tmp_path: Path) -> None:
     }
     path = tmp_path / "run_results.json"
     path.write_text(json.dumps(results))
-    with History.open(tmp_path / "h.db") as history:
+    with History.open(history_location) as history:
         run_id = history.import_run_results(path)
         assert run_id is not None
         assert history.import_run_results(path) is None
@@ -196,10 +207,10 @@ def test_import_is_idempotent_and_reads_dbt_fields(tmp_path: Path) -> None:
 
 
 @pytest.mark.unit
-def test_import_errors_name_the_file(tmp_path: Path) -> None:
+def test_import_errors_name_the_file(tmp_path: Path, history_location: Path | str) -> None:
     bad = tmp_path / "run_results.json"
     bad.write_text("{not json")
-    with History.open(tmp_path / "h.db") as history:
+    with History.open(history_location) as history:
         with pytest.raises(HistoryError, match=r"is not a dbt run_results\.json"):
             history.import_run_results(bad)
         with pytest.raises(HistoryError, match="not found"):
@@ -221,13 +232,13 @@ def test_import_errors_name_the_file(tmp_path: Path) -> None:
     ],
 )
 def test_an_import_that_dbt_did_not_write_is_refused_and_records_nothing(
-    tmp_path: Path, metadata: dict[str, object], result: dict[str, object]
+    tmp_path: Path, history_location: Path | str, metadata: dict[str, object], result: dict[str, object]
 ) -> None:
     """What the history keys on must be what dbt writes: such a file was recorded as a
     successful run before, and again on each import (no invocation id to recognise it by)."""
     path = tmp_path / "run_results.json"
     path.write_text(json.dumps({"metadata": metadata, "results": [result]}))
-    with History.open(tmp_path / "h.db") as history:
+    with History.open(history_location) as history:
         for _ in range(2):
             with pytest.raises(HistoryError, match=r"is not a dbt run_results\.json"):
                 history.import_run_results(path)
@@ -235,15 +246,17 @@ def test_an_import_that_dbt_did_not_write_is_refused_and_records_nothing(
 
 
 @pytest.mark.unit
-def test_a_dbt_that_repeats_an_invocation_id_leaves_the_history_readable(tmp_path: Path) -> None:
-    with History.open(tmp_path / "h.db") as history:
+def test_a_dbt_that_repeats_an_invocation_id_leaves_the_history_readable(
+    history_location: Path | str,
+) -> None:
+    with History.open(history_location) as history:
         first = history.start_run(command="run", argv=["run"], unique_ids=["model.p.a"])
         second = history.start_run(command="run", argv=["run"], unique_ids=["model.p.a"])
         assert history.set_invocation(first, "1.11.16", "same") is True
         assert history.set_invocation(second, "1.11.16", "same") is False
         assert history.run(first).invocation_id == "same"
         assert history.run(second).invocation_id is None and history.run(second).dbt_version == "1.11.16"
-    with History.open(tmp_path / "h.db", create=False) as history:
+    with History.open(history_location, create=False) as history:
         assert len(history.runs()) == 2
 
 
@@ -257,13 +270,15 @@ def _dead_pid() -> int:
     return int(done.stdout)
 
 
-def test_a_killed_run_is_recovered_from_dbts_run_results_once(tmp_path: Path) -> None:
+def test_a_killed_run_is_recovered_from_dbts_run_results_once(
+    tmp_path: Path, history_location: Path | str
+) -> None:
     """The run of a dbt-assets process that died is closed when the history is next opened:
     results dbt wrote to run_results.json for that invocation are recorded (once), assets
     still running become cancelled."""
     project = tmp_path / "project"
     (project / "target").mkdir(parents=True)
-    db = tmp_path / "h.db"
+    db = history_location
     with History.open(db) as history:
         run_id = history.start_run(
             command="run", argv=["run"], unique_ids=["model.p.a", "model.p.b"], project_dir=str(project)
@@ -271,7 +286,7 @@ def test_a_killed_run_is_recovered_from_dbts_run_results_once(tmp_path: Path) ->
         history.set_invocation(run_id, "1.11.16", "inv-1")
         history.record_start(run_id, "model.p.a", 1.0)
         history.record_start(run_id, "model.p.b", 1.0)
-    with sqlite3.connect(db) as raw:
+    with raw_history(db) as raw:
         raw.execute("UPDATE runs SET pid = ? WHERE run_id = ?", (_dead_pid(), run_id))
     results = {
         "metadata": {
@@ -293,17 +308,17 @@ def test_a_killed_run_is_recovered_from_dbts_run_results_once(tmp_path: Path) ->
         assert len(history.results(run_id)) == 2
 
 
-def test_another_invocations_run_results_are_not_taken(tmp_path: Path) -> None:
+def test_another_invocations_run_results_are_not_taken(tmp_path: Path, history_location: Path | str) -> None:
     project = tmp_path / "project"
     (project / "target").mkdir(parents=True)
-    db = tmp_path / "h.db"
+    db = history_location
     with History.open(db) as history:
         run_id = history.start_run(
             command="run", argv=["run"], unique_ids=["model.p.a"], project_dir=str(project)
         )
         history.set_invocation(run_id, "1.11.16", "inv-1")
         history.record_start(run_id, "model.p.a", 1.0)
-    with sqlite3.connect(db) as raw:
+    with raw_history(db) as raw:
         raw.execute("UPDATE runs SET pid = ? WHERE run_id = ?", (_dead_pid(), run_id))
     other = {
         "metadata": {"invocation_id": "inv-2"},
@@ -312,3 +327,36 @@ def test_another_invocations_run_results_are_not_taken(tmp_path: Path) -> None:
     (project / "target" / "run_results.json").write_text(json.dumps(other))
     with open_history(db, create=False) as history:
         assert {r.unique_id: r.status for r in history.results(run_id)} == {"model.p.a": "cancelled"}
+
+
+@pytest.mark.postgres
+def test_a_postgresql_history_refuses_what_sqlite_refuses(postgres: Server) -> None:
+    """Someone else's tables, a newer schema, no history when reading, a server not there:
+    each one line naming the database (without its password) and what to do."""
+    theirs = postgres.url()
+    with raw_history(theirs) as raw:
+        raw.execute("CREATE TABLE runs (id INTEGER)")
+    with pytest.raises(HistoryError, match="not a dbt-assets run history"):
+        History.open(theirs)
+    empty = postgres.url()
+    with pytest.raises(HistoryError, match=r"no run history at postgresql://postgres@127\.0\.0\.1"):
+        History.open(empty, create=False)
+    History.open(empty).close()
+    with raw_history(empty) as raw:
+        raw.set_schema_version(SCHEMA_VERSION + 1)
+    with pytest.raises(HistoryError, match="newer than this dbt-assets"):
+        History.open(empty)
+    with pytest.raises(HistoryError) as err:
+        History.open("postgresql://someone:s3cret@127.0.0.1:1/nowhere")
+    assert (
+        "cannot connect to the run history postgresql://someone:***@127.0.0.1:1/nowhere" in err.value.message
+    )
+    assert "s3cret" not in str(err.value) and err.value.hint
+
+
+@pytest.mark.unit
+def test_a_postgresql_url_is_a_location(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = "postgresql://u@db.internal/history"
+    assert history_path(tmp_path, url) == url
+    monkeypatch.setenv("DBT_ASSETS_HISTORY", "postgres://u@db.internal/h")
+    assert history_path(tmp_path) == "postgres://u@db.internal/h"

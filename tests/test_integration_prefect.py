@@ -27,6 +27,7 @@ from dbt_assets.history.store import History
 from dbt_assets.integrations.prefect import dbt_flow, prefect_asset
 from dbt_assets.run.project import Project
 from tests.conftest import FLAKY, assert_ran_with
+from tests.postgres import Server
 
 pytestmark = pytest.mark.slow
 
@@ -76,13 +77,16 @@ def test_lineage_of_an_asset(built_project: Path) -> None:
     assert prefect_asset(graph, "source.shop.shop.orders").key == "dbt://shop/source/shop.orders"
 
 
+@pytest.mark.postgres
 def test_a_failure_then_a_retry_of_only_what_failed(
-    prefect_server: None, built_project: Path, tmp_path: Path
+    prefect_server: None, built_project: Path, tmp_path: Path, postgres: Server
 ) -> None:
+    """On a history that every worker shares (PostgreSQL): the flow's tasks and its retry
+    write to and read from the URL they were given."""
     core = built_project / "models" / "marts" / "core"
     (core / "flaky.py").write_text(FLAKY.format(marker=str(tmp_path / "flaky-has-failed")))
     (core / "flaky_child.sql").write_text("select id from {{ ref('flaky') }}\n")
-    history = tmp_path / "history.db"
+    history = postgres.url()
     shop = dbt_flow(Project(built_project), ["orders+"], command="run", retries=1, history_path=history)
     state = shop(return_state=True)
     assert state.is_completed(), "the retry succeeded"

@@ -344,7 +344,9 @@ def test_the_live_result_and_the_history_agree_on_times(
     assert recorded.finished_at == run.result.finished_at
     live = run.result.results
     assert {uid: r.status for uid, r in live.items()} == {uid: r.status for uid, r in stored.items()}
-    assert {uid: r.finished_at for uid, r in live.items()} == {uid: r.finished_at for uid, r in stored.items()}
+    assert {uid: r.finished_at for uid, r in live.items()} == {
+        uid: r.finished_at for uid, r in stored.items()
+    }
 
 
 def test_cancel_from_another_thread(

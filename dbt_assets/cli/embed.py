@@ -32,10 +32,10 @@ def _history_if_any(kwargs: dict[str, Any]) -> Iterator[History | None]:
     """The run history (--history, else the project's) when there is one: these commands
     work without history, and read it when it exists."""
     from dbt_assets.api import open_history
-    from dbt_assets.history.schema import history_path
+    from dbt_assets.history.schema import history_exists, history_path
 
     located = history_path(Path(kwargs["project_dir"] or "."), kwargs.pop("history_path"))
-    if not located.exists():
+    if not history_exists(located):
         yield None
         return
     with open_history(path=located, create=False) as history:

@@ -49,7 +49,10 @@ HISTORY = click.option(
     "--history",
     "history_path",
     type=click.Path(dir_okay=False),
-    help="The run history database. Default: <project>/.dbt-assets/history.db. Env: DBT_ASSETS_HISTORY.",
+    metavar="FILE|URL",
+    help="The run history: an SQLite file, or a PostgreSQL database shared by every machine "
+    "(postgresql://user:password@host/db; pip install 'dbt-assets[postgres]'). "
+    "Default: <project>/.dbt-assets/history.db. Env: DBT_ASSETS_HISTORY.",
 )
 AT = click.option(
     "--at",

@@ -57,8 +57,9 @@ class HistoryReads(Database):
     def runs(self, limit: int | None = 20) -> list[RunRecord]:
         """Runs, newest first, each with its count of assets per status."""
         rows = self._read(
-            f"SELECT {RUN_COLUMNS} FROM runs ORDER BY started_at DESC, run_id DESC LIMIT ?",
-            (limit if limit is not None else -1,),
+            f"SELECT {RUN_COLUMNS} FROM runs ORDER BY started_at DESC, run_id DESC"
+            + ("" if limit is None else " LIMIT ?"),
+            () if limit is None else (limit,),
         )
         counts = self._counts([row[0] for row in rows])
         return [run_record(row, counts.get(row[0], {})) for row in rows]

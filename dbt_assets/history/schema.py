@@ -15,6 +15,8 @@ import msgspec
 
 HISTORY_ENV = "DBT_ASSETS_HISTORY"
 
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
 DEFAULT_LOCATION = Path(".dbt-assets") / "history.db"
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -151,11 +153,19 @@ class AssetStatus(msgspec.Struct, frozen=True):
     last_execution_time: float | None
 
 
-def history_path(project_dir: Path, path: str | Path | None = None) -> Path:
+def history_path(project_dir: Path, path: str | Path | None = None) -> Path | str:
     """Where the history database is: ``path``, ``$DBT_ASSETS_HISTORY``, else
-    ``<project>/.dbt-assets/history.db``."""
+    ``<project>/.dbt-assets/history.db``; a ``postgresql://`` URL stays a string."""
     chosen = path or os.environ.get(HISTORY_ENV)
-    return Path(chosen) if chosen else project_dir / DEFAULT_LOCATION
+    if not chosen:
+        return project_dir / DEFAULT_LOCATION
+    return chosen if isinstance(chosen, str) and chosen.startswith(POSTGRES_SCHEMES) else Path(chosen)
+
+
+def history_exists(location: Path | str) -> bool:
+    """Whether there may be a history there: an SQLite file that exists, or any PostgreSQL URL
+    (opening it without creating says whether it holds one)."""
+    return isinstance(location, str) or location.exists()
 
 
 RUN_COLUMNS = (

@@ -1,4 +1,5 @@
-"""Run history in an embedded SQLite database: every run and every asset result.
+"""The run history: every run and every asset result, in an embedded SQLite file or in a
+PostgreSQL database that many machines share (:mod:`.backend`, :mod:`.postgres`).
 
 The store writes runs and results; reading is :mod:`.reads`, the connection, migrations
 and facts maintenance :mod:`.database`, the schema :mod:`.schema`.
@@ -8,11 +9,11 @@ and facts maintenance :mod:`.database`, the schema :mod:`.schema`.
     ['success', 'failed', 'success']
 
 Results are written the moment they arrive (one short transaction each), so a run that
-crashes or is killed keeps everything that finished. The database is in WAL mode with a
-busy timeout and retries, so concurrent runs on one database are all recorded completely.
-The schema is versioned (``PRAGMA user_version``) and older databases are migrated in
-place; a database that is corrupt, not ours, or newer than this dbt-assets is an error,
-never silently reset.
+crashes or is killed keeps everything that finished. Write transactions are exclusive
+(SQLite's ``BEGIN IMMEDIATE``, a PostgreSQL advisory lock) and retried while another writer
+holds the database, so concurrent runs are all recorded completely. The schema is versioned
+and older databases are migrated in place; a database that is corrupt, not ours, or newer
+than this dbt-assets is an error, never silently reset.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from dbt_assets.history.backend import upsert
 from dbt_assets.history.facts import RUNNING, ResultRow
 from dbt_assets.history.reads import HistoryReads
 from dbt_assets.run.artifacts import ImportedRun, read_run_results, read_source_freshness
@@ -54,9 +56,10 @@ class History(HistoryReads):
         started_at: float | None = None,
     ) -> int:
         """Record a run that is starting; returns its run id."""
-        cursor = self._write(
+        rows = self._write(
             "INSERT INTO runs (command, selection, argv, flags, unique_ids, project_dir, target, "
-            "started_at, status, pid, host) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?)",
+            "started_at, status, pid, host) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?) "
+            "RETURNING run_id",
             (
                 command,
                 json.dumps(selection or {}),
@@ -70,8 +73,7 @@ class History(HistoryReads):
                 socket.gethostname(),
             ),
         )
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid
+        return int(rows[0][0])
 
     def set_invocation(self, run_id: int, dbt_version: str, invocation_id: str) -> bool:
         """Record the dbt version and invocation id of a run; False when another run already
@@ -97,11 +99,7 @@ class History(HistoryReads):
     def record_start(self, run_id: int, unique_id: str, at: float) -> None:
         def action() -> None:
             with self._transaction():
-                self._db.execute(
-                    "INSERT OR REPLACE INTO asset_results (run_id, unique_id, status, started_at) "
-                    "VALUES (?, ?, 'running', ?)",
-                    (run_id, unique_id, at),
-                )
+                self._db.execute(_START, (run_id, unique_id, RUNNING, at))
                 self._advance_facts(ResultRow(unique_id, run_id, RUNNING, at, None, None, None))
 
         self._retry(action)
@@ -110,9 +108,7 @@ class History(HistoryReads):
         def action() -> None:
             with self._transaction():
                 self._db.execute(
-                    "INSERT OR REPLACE INTO asset_results (run_id, unique_id, status, started_at, "
-                    "finished_at, execution_time, rows_affected, failures, message, adapter_response, "
-                    "thread, skipped_because) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    _RESULT,
                     (
                         run_id,
                         result.unique_id,
@@ -211,7 +207,7 @@ class History(HistoryReads):
                 cursor = self._db.execute(
                     "INSERT INTO runs (command, selection, unique_ids, target, dbt_version, invocation_id, "
                     "started_at, finished_at, status, exit_code, origin) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'import')",
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'import') RETURNING run_id",
                     (
                         imported.command,
                         json.dumps(imported.selection),
@@ -225,8 +221,7 @@ class History(HistoryReads):
                         1 if failed else 0,
                     ),
                 )
-                run_id = cursor.lastrowid
-                assert run_id is not None
+                run_id = int(cursor.fetchall()[0][0])
                 self._insert_rows(run_id, rows)
                 return run_id
 
@@ -248,8 +243,8 @@ class History(HistoryReads):
         def action() -> None:
             with self._transaction():
                 self._db.executemany(
-                    "INSERT OR IGNORE INTO asset_results (run_id, unique_id, status, finished_at, message) "
-                    "VALUES (?, ?, ?, ?, ?)",
+                    "INSERT INTO asset_results (run_id, unique_id, status, finished_at, message) "
+                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (run_id, unique_id) DO NOTHING",
                     [(run_id, uid, NOT_REACHED, at, message) for uid in unique_ids],
                 )
 
@@ -257,10 +252,17 @@ class History(HistoryReads):
 
     def _insert_rows(self, run_id: int, rows: Sequence[tuple[Any, ...]]) -> None:
         self._db.executemany(
-            "INSERT OR REPLACE INTO asset_results (run_id, unique_id, status, started_at,"
-            " finished_at, execution_time, rows_affected, failures, message, adapter_response,"
-            " thread, max_loaded_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            _IMPORTED,
             [(run_id, *row) for row in rows],
         )
         self._rebuild_facts(sorted({row[0] for row in rows}))
+
+
+_KEY = ("run_id", "unique_id")
+_COLUMNS = (
+    "run_id", "unique_id", "status", "started_at", "finished_at", "execution_time", "rows_affected",
+    "failures", "message", "adapter_response", "thread", "skipped_because", "max_loaded_at",
+)  # fmt: skip
+_START = upsert("asset_results", _COLUMNS[:4], _KEY, reset=_COLUMNS[4:])
+_RESULT = upsert("asset_results", _COLUMNS[:12], _KEY, reset=_COLUMNS[12:])
+_IMPORTED = upsert("asset_results", (*_COLUMNS[:11], "max_loaded_at"), _KEY, reset=("skipped_because",))

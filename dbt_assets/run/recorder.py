@@ -16,8 +16,9 @@ from dbt_assets.run.events import AssetFinished, DbtLog
 class Recorder(Protocol):
     """Where a run's progress goes, the moment it happens."""
 
-    path: Path
-    """Where it is kept (the runner saves dbt's results beside it when it vanishes)."""
+    path: Path | str
+    """Where it is kept: a file (the runner saves dbt's results beside it when it vanishes),
+    or the URL of a database server."""
 
     def start_run(
         self,

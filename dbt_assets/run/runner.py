@@ -257,10 +257,12 @@ class Run:
         )
 
     def _save_unrecorded(self, run_id: int) -> Path:
-        """The run's results, kept where the history was (its folder made again if need be):
+        """The run's results, kept where the history file was (its folder made again if need
+        be; the project's .dbt-assets for a history on a server):
         dbt's run_results.json of this invocation, or the results as dbt-assets saw them."""
         assert self.history is not None and self.result is not None
-        folder = self.history.path.parent
+        where = self.history.path
+        folder = where.parent if isinstance(where, Path) else self.project.project_dir / ".dbt-assets"
         folder.mkdir(parents=True, exist_ok=True)
         dbt_results = self.project.target_path / "run_results.json"
         try:

@@ -30,7 +30,7 @@ def run_facts(ctx: MethodContext, method: str) -> Mapping[str, AssetFacts]:
     else the project's."""
     if "facts" not in ctx.cache:
         from dbt_assets.history.recovery import open_history
-        from dbt_assets.history.schema import history_path
+        from dbt_assets.history.schema import history_exists, history_path
 
         history = ctx.history
         if history is not None:
@@ -42,7 +42,7 @@ def run_facts(ctx: MethodContext, method: str) -> Mapping[str, AssetFacts]:
                 "pass --project-dir, or --history with the history database",
             )
         path = history_path(ctx.project_dir)
-        if not path.exists():
+        if not history_exists(path):
             raise SelectionError(
                 f"the '{method}:' method reads the run history, and there is none at {path}",
                 "run `dbt-assets run` (or `dbt-assets history import`) first, or pass --history",

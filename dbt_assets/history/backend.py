@@ -1,0 +1,150 @@
+"""Where a run history lives: an SQLite file (the embedded default) or a PostgreSQL database
+shared by every worker and laptop (:mod:`.postgres`). The store speaks one SQL to both
+(``?`` placeholders, ``INSERT ... ON CONFLICT``, ``RETURNING``); a backend runs it, makes a
+write transaction exclusive, keeps the schema version and says what a failure means."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from dbt_assets.history.schema import POSTGRES_SCHEMES
+
+Failure = Literal["busy", "refused", "broken", "other"]
+"""What a database error means: another writer holds it (retry), a constraint refused the
+write, the database is damaged or not reachable, or something else."""
+
+
+def is_url(location: str | Path) -> bool:
+    """Whether a history location names a PostgreSQL database rather than an SQLite file."""
+    return isinstance(location, str) and location.startswith(POSTGRES_SCHEMES)
+
+
+class Cursor(Protocol):
+    @property
+    def description(self) -> Any: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Backend(Protocol):
+    """A connection to a history database, as the store uses it."""
+
+    where: str
+    """The database, as messages name it (a URL without its password)."""
+    move_aside: str
+    """What to do with a database that is unreadable or not ours."""
+
+    def prepare(self) -> None:
+        """Settings of the connection, before anything is read."""
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor: ...
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+
+    def transaction(self) -> Any:
+        """A context manager: a write transaction no other writer runs beside."""
+
+    def schema_version(self) -> int: ...
+
+    def set_schema_version(self, version: int) -> None: ...
+
+    def has_foreign_tables(self) -> bool:
+        """Whether an unversioned database already holds tables (someone else's)."""
+
+    def ddl(self, statement: str) -> str:
+        """A migration statement (written for SQLite) in this database's types."""
+
+    def failure(self, exc: BaseException) -> Failure | None:
+        """What an exception of this database's driver means; None when it is not one."""
+
+    def still_there(self) -> bool: ...
+
+    def close(self) -> None: ...
+
+
+class SqliteBackend:
+    """An SQLite file in WAL mode; a write transaction is ``BEGIN IMMEDIATE``."""
+
+    def __init__(self, path: Path) -> None:
+        from dbt_assets.history.schema import file_identity
+
+        self.path = path
+        self.where = str(path)
+        self.move_aside = (
+            f"dbt-assets never resets it: move it aside (mv {path} {path}.broken) to start a new "
+            "history, or point --history at another file"
+        )
+        self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+        self._identity = file_identity(path)
+
+    def prepare(self) -> None:
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        return self._db.execute(sql, tuple(params))
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self._db.executemany(sql, rows)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def schema_version(self) -> int:
+        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    def set_schema_version(self, version: int) -> None:
+        self._db.execute(f"PRAGMA user_version={int(version)}")
+
+    def has_foreign_tables(self) -> bool:
+        return bool(self._db.execute("SELECT count(*) FROM sqlite_master WHERE type='table'").fetchone()[0])
+
+    def ddl(self, statement: str) -> str:
+        return statement
+
+    def failure(self, exc: BaseException) -> Failure | None:
+        if isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc)):
+            return "busy"
+        if isinstance(exc, sqlite3.OperationalError):
+            return "other"
+        if isinstance(exc, sqlite3.IntegrityError):  # a constraint, not a damaged file
+            return "refused"
+        if isinstance(exc, sqlite3.DatabaseError):
+            return "broken"
+        return None
+
+    def still_there(self) -> bool:
+        from dbt_assets.history.schema import file_identity
+
+        return file_identity(self.path) == self._identity
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def upsert(table: str, columns: Sequence[str], key: Sequence[str], *, reset: Sequence[str] = ()) -> str:
+    """``INSERT`` of ``columns`` that replaces the row with the same ``key`` (its other
+    ``columns`` take the new values, ``reset`` columns become NULL): SQLite's and PostgreSQL's
+    common form of SQLite's ``INSERT OR REPLACE``."""
+    values = ", ".join("?" for _ in columns)
+    sets = [f"{c} = excluded.{c}" for c in columns if c not in key] + [f"{c} = NULL" for c in reset]
+    return (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({values}) "
+        f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {', '.join(sets)}"
+    )
