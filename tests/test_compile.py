@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,8 @@ import pytest
 from dbt_assets.manifest.decode import read_manifest
 from dbt_assets.manifest.graph import AssetGraph
 from dbt_assets.plan.compile import Plan, plan
+from dbt_assets.plan.one_pass import STATE_PLACEHOLDER, generated_state
+from dbt_assets.run.invocation import RunOptions, dbt_argv
 from dbt_assets.run.project import Project
 from dbt_assets.selection import resource_types_for
 from dbt_assets.selection.request import Selection
@@ -20,9 +24,14 @@ pytestmark = pytest.mark.slow
 COMMANDS = ["run", "build", "test", "seed", "snapshot"]
 
 
-def dbt_selects(oracle: DbtLs, result: Plan) -> list[str]:
-    """What dbt selects with the plan's arguments for its command (dbt ls with the command's types)."""
-    args = list(result.argv[1:])
+def dbt_selects(oracle: DbtLs, result: Plan, *more: str) -> list[str]:
+    """What dbt selects with the plan's arguments for its command (dbt ls with the command's
+    types); a one-pass plan with its generated state, as a run gives it to dbt."""
+    if result.one_pass:
+        with generated_state(result.unique_ids) as state:
+            argv = tuple(str(state) if a == STATE_PLACEHOLDER else a for a in result.argv)
+            return dbt_selects(oracle, replace(result, argv=argv, strategy="explicit"), *more)
+    args = [*result.argv[1:], *more]
     requested = [args[i + 1] for i, a in enumerate(args) if a == "--resource-type"]
     excluded = [args[i + 1] for i, a in enumerate(args) if a == "--exclude-resource-type"]
     for flag in ("--resource-type", "--exclude-resource-type"):
@@ -148,9 +157,49 @@ def test_half_of_a_generated_project_stays_small(
     graph = AssetGraph(read_manifest(project / "target" / "manifest.json"), project)
     pool = sorted(u for u, r in graph.records.items() if r.resource_type in resource_types_for("build"))
     chosen = random.Random(3).sample(pool, len(pool) // 2)
-    result = plan(graph, "build", unique_ids=chosen)
-    assert sum(len(a) + 1 for a in result.argv) < 128 * 1024
+    result = plan(graph, "build", unique_ids=chosen, one_pass=len(chosen))
+    assert result.strategy == "explicit" and sum(len(a) + 1 for a in result.argv) < 128 * 1024
     assert dbt_selects(oracle, result) == sorted(chosen)
+    in_one_pass = plan(graph, "build", unique_ids=chosen)  # hundreds of criteria: past the threshold
+    assert in_one_pass.strategy == "one pass" and STATE_PLACEHOLDER in in_one_pass.argv
+    assert dbt_selects(oracle, in_one_pass) == sorted(chosen)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.parametrize("seed", range(4))
+def test_random_subsets_in_one_pass_are_exact(
+    tricky: tuple[AssetGraph, DbtLs], command: str, seed: int
+) -> None:
+    """The one-pass form (result:success over a generated state) selects exactly the set, for
+    every command, whatever the set: one asset, all of them, random ones."""
+    graph, oracle = tricky
+    pool = sorted(u for u, r in graph.records.items() if r.resource_type in resource_types_for(command))
+    rng = random.Random(seed * 17 + len(command))
+    chosen = rng.sample(pool, [1, len(pool)][seed] if seed < 2 else rng.randint(1, len(pool)))
+    result = plan(graph, command, unique_ids=chosen, one_pass=0)
+    assert result.strategy == "one pass" and result.argv[1:3] == ("--select", "result:success")
+    assert dbt_selects(oracle, result) == sorted(chosen), result.argv
+
+
+def test_one_pass_keeps_the_users_state_for_deferral(
+    tricky: tuple[AssetGraph, DbtLs], tmp_path: Path
+) -> None:
+    """A user's --defer --state DIR: the run gives dbt the generated state as --state and theirs
+    as --defer-state, and dbt still selects exactly the set."""
+    graph, oracle = tricky
+    prod = tmp_path / "prod"
+    prod.mkdir()
+    shutil.copy(oracle.project / "target" / "manifest.json", prod / "manifest.json")
+    chosen = ["model.shop.orders", "model.shop.customers", "model.shop.stg_orders"]
+    result = plan(graph, "run", unique_ids=chosen, one_pass=0)
+    options = RunOptions(defer=True, state=str(prod))
+    with generated_state(result.unique_ids) as state:
+        argv = dbt_argv(Project(oracle.project), result, options, "dbt", state_dir=state)
+        assert argv[argv.index("--state") + 1] == str(state) and argv.count("--state") == 1
+        assert argv[argv.index("--defer-state") + 1] == str(prod) and "--defer" in argv
+        selected = dbt_selects(oracle, result, "--defer", "--defer-state", str(prod))
+    assert selected == sorted(chosen)
+    assert not state.exists(), "the generated state is removed"
 
 
 # Model names dbt's grammar cannot take literally: a comma (intersection), a leading @ or +

@@ -360,3 +360,20 @@ def test_a_postgresql_url_is_a_location(tmp_path: Path, monkeypatch: pytest.Monk
     assert history_path(tmp_path, url) == url
     monkeypatch.setenv("DBT_ASSETS_HISTORY", "postgres://u@db.internal/h")
     assert history_path(tmp_path) == "postgres://u@db.internal/h"
+
+
+@pytest.mark.unit
+def test_the_overhead_of_recent_invocations(history_location: Path | str) -> None:
+    """What each successful run spent outside its assets (dbt starting, parsing, selecting,
+    then writing its artifacts): the sharding cost model's per-invocation overhead."""
+    with History.open(history_location) as history:
+        run_id = history.start_run(
+            command="run", argv=[], unique_ids=["model.p.a", "model.p.b"], started_at=100.0
+        )
+        history.record_result(run_id, AssetFinished("model.p.a", "success", 106.0, 110.0, 4.0))
+        history.record_result(run_id, AssetFinished("model.p.b", "success", 107.0, 118.0, 11.0))
+        history.finish_run(run_id, status="success", exit_code=0, finished_at=120.0)
+        failed = history.start_run(command="run", argv=[], unique_ids=["model.p.a"], started_at=200.0)
+        history.record_result(failed, AssetFinished("model.p.a", "error", 201.0, 202.0, 1.0))
+        history.finish_run(failed, status="failed", exit_code=1, finished_at=250.0)
+        assert history.invocation_overheads() == [6.0 + 2.0]

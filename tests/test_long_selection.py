@@ -137,6 +137,27 @@ def test_a_run_through_the_shadow_project(
     assert _tree(root) == before
 
 
+@pytest.mark.slow
+def test_a_run_in_one_pass(
+    project: tuple[Path, AssetGraph], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plan past the criteria threshold runs with its generated state: dbt runs exactly the
+    planned assets, and the state goes away."""
+    root, graph = project
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setenv("DBT_ASSETS_ONE_PASS_CRITERIA", "0")
+    before = _tree(root)
+    wanted = ["seed.shop.raw_orders", "seed.shop.raw_customers", "seed.shop.raw_products"]
+    result = plan(graph, "seed", unique_ids=wanted)
+    assert result.strategy == "one pass"
+    outcome = Run(Project(root), graph, result).run()
+    assert outcome.exit_code == 0, outcome.message
+    assert sorted(outcome.results) == sorted(wanted)
+    assert outcome.argv[outcome.argv.index("--select") + 1] == "result:success"
+    assert list(tmp_path.iterdir()) == []  # the generated state is gone
+    assert _tree(root) == before
+
+
 @pytest.mark.unit
 def test_shadow_keeps_the_projects_own_selectors(tmp_path: Path) -> None:
     root = copy_project(FIXTURE_PROJECT, tmp_path / "dbt_project")

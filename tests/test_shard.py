@@ -159,3 +159,25 @@ def test_more_workers_than_sinks_is_the_same_split_at_once(tmp_path: Path) -> No
     many = shard(graph, planned, 100_000, {}, threads=1)
     enough = shard(graph, planned, len(sinks), {}, threads=1)
     assert [s.plan.unique_ids for s in many.shards] == [s.plan.unique_ids for s in enough.shards]
+
+
+@pytest.mark.unit
+def test_dbts_overhead_per_invocation_decides_the_number_of_groups(tmp_path: Path) -> None:
+    """Each group pays dbt's start-up, parse and selection: with none, branches run apart;
+    when that costs more than the branches save, the selection stays one invocation."""
+    committed = REPO / "tests" / "corpus" / "jaffle_shop" / "manifest_dbt1.11.16.json.gz"
+    manifest = tmp_path / "manifest.json"
+    manifest.write_bytes(gzip.decompress(committed.read_bytes()))
+    graph = load_graph(manifest=manifest)
+    planned = plan(graph, "build")
+    facts = {uid: AssetFacts(uid, recent=[[0.0, 10.0]]) for uid in planned.unique_ids}
+    free = shard(graph, planned, 3, facts, threads=1)
+    assert len(free.shards) > 1 and free.makespan < free.single_invocation
+    saved = free.single_invocation - free.makespan
+    costly = shard(graph, planned, 3, facts, threads=1, overhead=saved + 1)
+    assert len(costly.shards) == 1 and costly.overhead == saved + 1
+    assert costly.makespan == pytest.approx(costly.single_invocation)
+    assert costly.single_invocation == pytest.approx(free.single_invocation + saved + 1)
+    cheap = shard(graph, planned, 3, facts, threads=1, overhead=1.0)
+    path = max(len(s.after) for s in cheap.shards) + 1  # invocations one after the other
+    assert cheap.makespan <= free.makespan + path * 1.0 + 1e-9

@@ -3,6 +3,7 @@ shards."""
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -149,14 +150,19 @@ def shard_selection(
 ) -> ShardedPlan:
     """What ``dbt COMMAND`` would run for a selection, split into at most ``k`` groups that
     respect dependencies and balance the history's execution times, each with exact dbt
-    arguments, and the predicted makespan against one invocation.
+    arguments, and the predicted makespan against one invocation; each invocation costs the
+    median overhead of the history's recent runs (start-up, parse, selection), or an estimate
+    from the project's size when it has none.
 
     >>> [s.plan.argv for s in shard_selection(graph, "build", ["tag:finance+"], 3).shards]  # doctest: +SKIP
     """
-    from dbt_assets.plan.shard import shard
+    from dbt_assets.plan.shard import default_overhead, shard
 
     planned = plan(graph, command, selection, history=history)
-    return shard(graph, planned, k, history.facts() if history is not None else {}, threads=threads)
+    overheads = history.invocation_overheads() if history is not None else []
+    overhead = statistics.median(overheads) if overheads else default_overhead(graph)
+    facts = history.facts() if history is not None else {}
+    return shard(graph, planned, k, facts, threads=threads, overhead=overhead)
 
 
 def chosen_assets(

@@ -190,6 +190,7 @@ def shard_command(k: int, **kwargs: Any) -> None:
                     "makespan": sharded.makespan,
                     "single_invocation": sharded.single_invocation,
                     "threads": sharded.threads,
+                    "overhead": sharded.overhead,
                     "shards": [
                         {
                             "index": s.index,
@@ -219,7 +220,8 @@ def shard_command(k: int, **kwargs: Any) -> None:
     click.echo(
         f"predicted makespan {duration_text(sharded.makespan)} over {len(sharded.shards)} worker(s) "
         f"vs {duration_text(sharded.single_invocation)} as one dbt invocation "
-        f"({sharded.threads} threads each)"
+        f"({sharded.threads} threads each; each invocation ~{duration_text(sharded.overhead)} "
+        "of dbt starting, parsing and selecting)"
     )
 
 

@@ -103,6 +103,12 @@ def render_plan(graph: AssetGraph, plan: Plan) -> str:
             f"of {len(definition['union'])} criteria; dbt-assets runs dbt on a shadow copy of the "
             "project whose selectors.yml has it, never changing yours)"
         )
+    if plan.one_pass:
+        lines.append(
+            f"  (too many criteria for dbt to check one by one: --state is a folder dbt-assets writes "
+            f"for the run, whose run_results.json lists these {len(plan.unique_ids)} assets, and "
+            "removes after it)"
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -134,6 +134,25 @@ class HistoryReads(Database):
             if f.last_status is not None  # only ever running, or never reached
         }
 
+    def invocation_overheads(self, limit: int = 20) -> list[float]:
+        """Seconds each of the last ``limit`` successful runs of dbt-assets spent outside its
+        assets: from its start to its first asset's start (dbt starting, parsing, selecting)
+        and from its last asset's end to its end; newest first."""
+        rows = self._read(
+            "WITH recent AS (SELECT run_id, started_at, finished_at FROM runs "
+            "WHERE origin = 'dbt-assets' AND status = 'success' AND finished_at IS NOT NULL "
+            "ORDER BY started_at DESC LIMIT ?) "
+            "SELECT r.started_at, r.finished_at, min(a.started_at), max(a.finished_at) FROM recent r "
+            "JOIN asset_results a ON a.run_id = r.run_id "
+            "GROUP BY r.run_id, r.started_at, r.finished_at ORDER BY r.started_at DESC",
+            (limit,),
+        )
+        return [
+            max(0.0, first - start) + max(0.0, end - last)
+            for start, end, first, last in rows
+            if first is not None and last is not None
+        ]
+
     def _counts(self, run_ids: list[int]) -> dict[int, dict[str, int]]:
         if not run_ids:
             return {}

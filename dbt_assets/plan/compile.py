@@ -10,7 +10,10 @@ Three ways, tried in order:
    the shortest union we find of exact tokens: ``X+``/``+X`` and ``path:DIR`` where they cover
    part of the set exactly, then one exact token per remaining asset. Every token is checked
    against the set with the same evaluator the differential tests prove equal to dbt, and
-   ``--indirect-selection empty`` keeps dbt from adding tests we did not list.
+   ``--indirect-selection empty`` keeps dbt from adding tests we did not list;
+4. **one pass**: an explicit plan of more than ``ONE_PASS_CRITERIA`` tokens, which dbt would
+   evaluate one by one against every node, becomes ``result:success`` over a generated state
+   that lists exactly the set (:mod:`dbt_assets.plan.one_pass`).
 
     >>> plan(graph, "run", ["downstream_of:orders"]).argv       # doctest: +SKIP
     ('run', '--select', 'orders+')
@@ -35,6 +38,7 @@ from dbt_assets.plan.long_selection import (
     selector_name,
     split_argv,
 )
+from dbt_assets.plan.one_pass import ONE_PASS_SELECT, STATE_PLACEHOLDER, one_pass_criteria
 from dbt_assets.selection import (
     DBT_METHODS,
     METHODS,
@@ -52,7 +56,7 @@ from dbt_assets.selection.selectors import selectors_file
 from dbt_assets.selection.spec import Criterion, Spec
 
 RESOURCE_TYPE_FLAG_COMMANDS = frozenset({"ls", "build", "test"})
-Strategy = Literal["as written", "rewritten", "explicit", "empty"]
+Strategy = Literal["as written", "rewritten", "explicit", "one pass", "empty"]
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,12 @@ class Plan:
     on a project whose selectors.yml has it (see :mod:`dbt_assets.plan.long_selection`)."""
     unmatched: tuple[str, ...] = ()
     """The criteria typed that matched no enabled node (dbt warns of each)."""
+
+    @property
+    def one_pass(self) -> bool:
+        """Whether dbt must be given a generated ``--state`` (in place of
+        :data:`~dbt_assets.plan.one_pass.STATE_PLACEHOLDER`): :func:`generated_state`."""
+        return self.strategy == "one pass"
 
     @property
     def empty(self) -> bool:
@@ -100,6 +110,7 @@ def plan(
     unique_ids: Iterable[str] | None = None,
     max_argv: int = MAX_ARGV,
     history: object = None,
+    one_pass: int | None = None,
 ) -> Plan:
     """The plan of ``dbt COMMAND`` for a selection, or for an explicit set of ``unique_ids``
     (with the selection's resource types).
@@ -107,7 +118,9 @@ def plan(
     The selection's ``state`` is dbt's ``--state DIR``; the argv carries it (as an absolute
     path) when the selection reads it (``state:``, ``result:``, ``source_status:``). Above
     ``max_argv`` bytes of arguments the selection becomes a generated YAML selector.
-    ``status:`` and ``sla:`` read ``history`` (default: the project's)."""
+    ``status:`` and ``sla:`` read ``history`` (default: the project's). An explicit plan of
+    more than ``one_pass`` criteria (default: :func:`one_pass_criteria`) becomes one
+    (:mod:`dbt_assets.plan.one_pass`)."""
     wanted = Selection.of(selection)
     select_values, exclude, selector = wanted.select, wanted.exclude, wanted.selector
     types = resource_types_for(command, wanted.resource_types, wanted.exclude_resource_types)
@@ -118,7 +131,8 @@ def plan(
                 "explicit unique_ids cannot be combined with --select, --exclude or --selector"
             )
         chosen = _check_ids(graph, unique_ids, types, command)
-        return fit_command_line(graph, compile_explicit(graph, command, chosen, types, type_flags), max_argv)
+        explicit = compile_explicit(graph, command, chosen, types, type_flags, one_pass=one_pass)
+        return fit_command_line(graph, explicit, max_argv)
     spec = selection_spec(graph, wanted)
     previous = previous_state(graph, wanted.state)
     unmatched: list[str] = []
@@ -144,7 +158,7 @@ def plan(
             argv = [command, *_flag_tokens("--select", kept), *_flag_tokens("--exclude", dropped)]
             rewritten_plan = Plan(command, (*argv, *mode_flags, *type_flags), tuple(selected), "rewritten")
             return fit_command_line(graph, rewritten_plan, max_argv)
-    explicit = compile_explicit(graph, command, set(selected), types, type_flags)
+    explicit = compile_explicit(graph, command, set(selected), types, type_flags, one_pass=one_pass)
     return fit_command_line(graph, explicit, max_argv)
 
 
@@ -256,13 +270,19 @@ def compile_explicit(
     chosen: set[str],
     types: frozenset[str],
     type_flags: tuple[str, ...] = (),
+    *,
+    one_pass: int | None = None,
 ) -> Plan:
     """The shortest exact union of tokens we find for an arbitrary set of assets, for a
-    command selecting ``types`` (``type_flags`` are the resource-type flags that say so)."""
+    command selecting ``types`` (``type_flags`` are the resource-type flags that say so);
+    past ``one_pass`` tokens, one ``result:`` criterion over a generated state."""
     if not chosen:
         return Plan(command, (), (), "empty")
-    cover = _Cover(graph, chosen, types)
-    tokens = cover.tokens()
+    tokens = _Cover(graph, chosen, types).tokens()
+    if len(tokens) > (one_pass_criteria() if one_pass is None else one_pass):
+        state = ("--state", STATE_PLACEHOLDER)
+        argv = (command, "--select", ONE_PASS_SELECT, "--indirect-selection", "empty", *type_flags, *state)
+        return Plan(command, argv, tuple(sorted(chosen)), "one pass")
     argv = (command, "--select", *tokens, "--indirect-selection", "empty", *type_flags)
     return Plan(command, argv, tuple(sorted(chosen)), "explicit")
 

@@ -16,8 +16,11 @@ groups run at once). Splits into 1 to K clusters are compared and the fastest pr
 is kept, so a selection that does not parallelize stays one invocation.
 
 The predicted makespan runs the groups as a DAG, each taking the longer of its own critical
-path and its total work spread over dbt's threads; the same estimate for the whole selection
-as one dbt invocation is the reference.
+path and its total work spread over dbt's threads, plus what every dbt invocation spends
+outside its assets (``overhead``: starting, parsing, selecting; from the history's recent
+runs, :func:`dbt_assets.history.reads.HistoryReads.invocation_overheads`); the same estimate
+for the whole selection as one dbt invocation is the reference. The overhead is why more
+groups are not always faster: a trunk and a cluster pay it twice on their path.
 """
 
 from __future__ import annotations
@@ -40,6 +43,10 @@ class Timed(Protocol):
 
     @property
     def recent(self) -> Sequence[Sequence[float]]: ...
+
+
+OVERHEAD_BASE = 4.0
+OVERHEAD_PER_NODE = 0.002
 
 
 @dataclass(frozen=True)
@@ -66,6 +73,15 @@ class ShardedPlan:
     single_invocation: float
     """Predicted seconds of the same selection as one dbt invocation."""
     threads: int
+    overhead: float = 0.0
+    """Predicted seconds each dbt invocation spends outside its assets."""
+
+
+def default_overhead(graph: AssetGraph) -> float:
+    """What a dbt invocation spends outside its assets when the history has no run to tell:
+    start-up and a partial parse, growing with the project (measured: benchmarks/README.md,
+    "Sharding")."""
+    return OVERHEAD_BASE + OVERHEAD_PER_NODE * len(graph.records)
 
 
 def costs(unique_ids: list[str], facts: Mapping[str, Timed]) -> dict[str, float]:
@@ -119,10 +135,11 @@ def shard(
     facts: Mapping[str, Timed],
     *,
     threads: int = 4,
+    overhead: float = 0.0,
 ) -> ShardedPlan:
     """Split what ``planned`` runs over ``k`` workers (see the module docstring): a trunk and
     up to ``k`` clusters, of the splits into 1 to ``k`` clusters the one with the shortest
-    predicted makespan."""
+    predicted makespan, each dbt invocation costing ``overhead`` seconds beside its assets."""
     if k < 1:
         raise ValueError("k must be at least 1")
     members = set(planned.unique_ids)
@@ -141,11 +158,12 @@ def shard(
     best: tuple[float, list[set[str]]] | None = None
     for clusters in range(1, min(k, max(sinks, 1)) + 1):
         split = _split(graph, members, order, needs, cost, clusters)
-        makespan = max(finish for _, _, finish in _timeline(graph, split, members, order, cost, threads))
+        timeline = _timeline(graph, split, members, order, cost, threads, overhead)
+        makespan = max(finish for _, _, finish in timeline)
         if best is None or makespan < best[0] - 1e-9:
             best = (makespan, split)
     assert best is not None
-    return _schedule(graph, planned.command, best[1], members, order, cost, threads)
+    return _schedule(graph, planned.command, best[1], members, order, cost, threads, overhead)
 
 
 def _split(
@@ -188,6 +206,7 @@ def _timeline(
     order: list[str],
     cost: Mapping[str, float],
     threads: int,
+    overhead: float,
 ) -> list[tuple[tuple[int, ...], float, float]]:
     """For each group: the groups it waits for, its predicted duration and finish, the
     groups running as a DAG."""
@@ -202,7 +221,7 @@ def _timeline(
                 if p in members and index_of[p] != index
             }
         )
-        duration = _duration(graph, chosen, cost, order, threads)
+        duration = overhead + _duration(graph, chosen, cost, order, threads)
         start = max((timeline[a][2] for a in after), default=0.0)
         timeline.append((tuple(after), duration, start + duration))
     return timeline
@@ -216,9 +235,10 @@ def _schedule(
     order: list[str],
     cost: Mapping[str, float],
     threads: int,
+    overhead: float,
 ) -> ShardedPlan:
     """The groups compiled for dbt, with their timeline."""
-    timeline = _timeline(graph, split, members, order, cost, threads)
+    timeline = _timeline(graph, split, members, order, cost, threads, overhead)
     shards = tuple(
         Shard(
             index,
@@ -234,6 +254,7 @@ def _schedule(
         command=command,
         shards=shards,
         makespan=max((s.finish for s in shards), default=0.0),
-        single_invocation=_duration(graph, members, cost, order, threads),
+        single_invocation=overhead + _duration(graph, members, cost, order, threads),
         threads=threads,
+        overhead=overhead,
     )

@@ -10,6 +10,7 @@ import msgspec
 
 from dbt_assets._core.vocab import FAILURE_STATUSES
 from dbt_assets.plan.compile import Plan
+from dbt_assets.plan.one_pass import STATE_PLACEHOLDER
 from dbt_assets.run.events import AssetFinished, DbtLog
 from dbt_assets.run.project import Project
 
@@ -79,16 +80,28 @@ class RunResult(msgspec.Struct):
 
 
 def dbt_argv(
-    project: Project, plan: Plan, options: RunOptions, executable: str, project_dir: Path | None = None
+    project: Project,
+    plan: Plan,
+    options: RunOptions,
+    executable: str,
+    project_dir: Path | None = None,
+    state_dir: Path | None = None,
 ) -> list[str]:
     """The full dbt command line of a run: the plan's argv, the project (or the shadow
     project of a generated selector), the flags, and JSON logs at debug level on stdout (for
-    the per-node start and finish events)."""
+    the per-node start and finish events). A one-pass plan's ``--state`` is ``state_dir`` (its
+    generated state); the user's own ``--state`` then goes to dbt as ``--defer-state``."""
     if options.state is not None:  # relative to the project, as dbt has it; also from a shadow
         options = replace(options, state=str(project.project_dir / options.state))
+    argv = list(plan.argv)
+    flags = options.dbt_flags(state="--state" not in plan.argv)
+    if plan.one_pass:
+        where = str(state_dir) if state_dir is not None else STATE_PLACEHOLDER
+        argv = [where if arg == STATE_PLACEHOLDER else arg for arg in argv]
+        flags += ["--defer-state", options.state] if options.state else []
     return [
         executable,
-        *plan.argv,
+        *argv,
         "--project-dir",
         str(project_dir or project.project_dir),
         "--profiles-dir",
@@ -98,5 +111,5 @@ def dbt_argv(
         "json",
         "--log-level",
         "debug",
-        *options.dbt_flags(state="--state" not in plan.argv),
+        *flags,
     ]

@@ -30,6 +30,7 @@ from dbt_assets._core.vocab import CHECK_TYPES
 from dbt_assets.manifest.graph import AssetGraph
 from dbt_assets.plan.compile import Plan
 from dbt_assets.plan.long_selection import shadow_project
+from dbt_assets.plan.one_pass import generated_state
 from dbt_assets.run.dbt_cli import find_dbt
 from dbt_assets.run.events import (
     CANCELLED,
@@ -149,11 +150,15 @@ class Run:
         shadow = contextlib.ExitStack()
         try:
             argv = self.argv
-            if self.plan.selector is not None:  # a selection too long for one command line
-                project_dir = shadow.enter_context(
-                    shadow_project(self.project.project_dir, self.plan.selector)
-                )
-                argv = dbt_argv(self.project, self.plan, self.options, self.argv[0], project_dir)
+            if self.plan.selector is not None or self.plan.one_pass:
+                project_dir = state_dir = None
+                if self.plan.selector is not None:  # a selection too long for one command line
+                    project_dir = shadow.enter_context(
+                        shadow_project(self.project.project_dir, self.plan.selector)
+                    )
+                if self.plan.one_pass:  # many criteria: one that dbt evaluates in one pass
+                    state_dir = shadow.enter_context(generated_state(self.plan.unique_ids))
+                argv = dbt_argv(self.project, self.plan, self.options, self.argv[0], project_dir, state_dir)
             self._process = DbtProcess(
                 argv,
                 self.project.project_dir,

@@ -1,0 +1,107 @@
+"""Long explicit plans as one criterion that dbt evaluates in one pass over its nodes.
+
+dbt evaluates each criterion of ``--select`` against every node, so a plan of many explicit
+tokens costs dbt (criteria times nodes) before it runs anything: 2,318 criteria took it 376 s to
+select on a 10,000-model project. Past :data:`ONE_PASS_CRITERIA` criteria a plan says instead
+
+    build --select result:success --indirect-selection empty --state <generated directory>
+
+where the generated directory holds a ``run_results.json`` that lists exactly the planned
+nodes, each with the status ``success``. dbt's ``result:`` method reads it once and keeps the
+nodes it lists: one pass, whatever the number of nodes. The directory is made for the dbt
+invocation (:func:`generated_state`) and removed after it; the project's files are never
+touched. A user's own ``--state`` (for ``--defer``) goes to dbt as ``--defer-state``, which
+dbt reads for deferral exactly as it would have read ``--state``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from dbt_assets._core.errors import SelectionError
+
+ONE_PASS_CRITERIA = 150
+"""Above this many criteria an explicit plan is one ``result:`` criterion over a generated
+state (measured: benchmarks/README.md, "Plans that dbt selects in one pass"); the
+environment variable ``DBT_ASSETS_ONE_PASS_CRITERIA`` sets another (0: always)."""
+ONE_PASS_ENV = "DBT_ASSETS_ONE_PASS_CRITERIA"
+
+
+def one_pass_criteria() -> int:
+    """:data:`ONE_PASS_CRITERIA`, or the number ``$DBT_ASSETS_ONE_PASS_CRITERIA`` gives."""
+    raw = os.environ.get(ONE_PASS_ENV, "").strip()
+    if not raw:
+        return ONE_PASS_CRITERIA
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise SelectionError(
+            f"{ONE_PASS_ENV}={raw!r} is not a number of criteria",
+            f"set it to a whole number (0: always one pass), or unset it for {ONE_PASS_CRITERIA}",
+        )
+    return value
+
+
+ONE_PASS_STATUS = "success"
+ONE_PASS_SELECT = f"result:{ONE_PASS_STATUS}"
+STATE_PLACEHOLDER = "<generated state>"
+"""How a one-pass plan's ``--state`` reads where it is shown (``plan``), before it exists."""
+
+_SCHEMA = "https://schemas.getdbt.com/dbt/run-results/v6.json"
+
+
+def run_results(unique_ids: Iterable[str]) -> dict[str, object]:
+    """A ``run_results.json`` that dbt reads as one invocation in which exactly these nodes
+    had the status :data:`ONE_PASS_STATUS`."""
+    result = {
+        "status": ONE_PASS_STATUS,
+        "timing": [],
+        "thread_id": "dbt-assets",
+        "execution_time": 0.0,
+        "adapter_response": {},
+        "message": None,
+        "failures": None,
+        "compiled": None,
+        "compiled_code": None,
+        "relation_name": None,
+    }
+    return {
+        "metadata": {
+            "dbt_schema_version": _SCHEMA,
+            "dbt_version": "1.8.0",
+            "generated_at": "2000-01-01T00:00:00Z",
+            "invocation_id": str(uuid.uuid4()),
+            "env": {},
+        },
+        "results": [{**result, "unique_id": uid} for uid in sorted(unique_ids)],
+        "elapsed_time": 0.0,
+        "args": {"generated_by": "dbt-assets: a one-pass selection, not a run"},
+    }
+
+
+@contextmanager
+def generated_state(unique_ids: Iterable[str]) -> Iterator[Path]:
+    """A temporary state directory for ``--state`` that lists ``unique_ids`` as results;
+    removed when the block ends."""
+    folder = Path(tempfile.mkdtemp(prefix="dbt-assets-state-"))
+    try:
+        (folder / "run_results.json").write_text(json.dumps(run_results(unique_ids)))
+    except OSError as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise SelectionError(
+            f"cannot write the generated state of a one-pass selection in {folder}: {exc}",
+            "free space in the temporary folder (TMPDIR), or point TMPDIR elsewhere",
+        ) from exc
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
