@@ -44,10 +44,10 @@ def dbt_selects(oracle: DbtLs, result: Plan, *more: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def tricky(tmp_path_factory: pytest.TempPathFactory) -> tuple[AssetGraph, DbtLs]:
+def tricky(parsed_template: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[AssetGraph, DbtLs]:
     """The fixture plus a folder named like a model (models/orders/), so the bare name
-    `orders` selects more than the orders model."""
-    project = copy_project(FIXTURE_PROJECT, tmp_path_factory.mktemp("tricky") / "dbt_project")
+    `orders` selects more than the orders model (a partial parse of the parsed template)."""
+    project = Path(shutil.copytree(parsed_template, tmp_path_factory.mktemp("tricky") / "dbt_project"))
     (project / "models" / "orders").mkdir()
     (project / "models" / "orders" / "orders_by_status.sql").write_text(
         "select status, count(*) as n from {{ ref('orders') }} group by 1\n"

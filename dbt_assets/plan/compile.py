@@ -11,8 +11,8 @@ Three ways, tried in order:
    part of the set exactly, then one exact token per remaining asset. Every token is checked
    against the set with the same evaluator the differential tests prove equal to dbt, and
    ``--indirect-selection empty`` keeps dbt from adding tests we did not list;
-4. **one pass**: an explicit plan of more than ``ONE_PASS_CRITERIA`` tokens, which dbt would
-   evaluate one by one against every node, becomes ``result:success`` over a generated state
+4. **one pass**: an explicit plan of more tokens than dbt checks quickly one by one against
+   every node (:func:`~dbt_assets.plan.one_pass.one_pass_criteria`), becomes ``result:success`` over a generated state
    that lists exactly the set (:mod:`dbt_assets.plan.one_pass`).
 
     >>> plan(graph, "run", ["downstream_of:orders"]).argv       # doctest: +SKIP
@@ -279,7 +279,7 @@ def compile_explicit(
     if not chosen:
         return Plan(command, (), (), "empty")
     tokens = _Cover(graph, chosen, types).tokens()
-    if len(tokens) > (one_pass_criteria() if one_pass is None else one_pass):
+    if len(tokens) > (one_pass_criteria(len(graph.records)) if one_pass is None else one_pass):
         state = ("--state", STATE_PLACEHOLDER)
         argv = (command, "--select", ONE_PASS_SELECT, "--indirect-selection", "empty", *type_flags, *state)
         return Plan(command, argv, tuple(sorted(chosen)), "one pass")

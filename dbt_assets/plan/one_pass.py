@@ -2,7 +2,7 @@
 
 dbt evaluates each criterion of ``--select`` against every node, so a plan of many explicit
 tokens costs dbt (criteria times nodes) before it runs anything: 2,318 criteria took it 376 s to
-select on a 10,000-model project. Past :data:`ONE_PASS_CRITERIA` criteria a plan says instead
+select on a 10,000-model project. Past :func:`one_pass_criteria` criteria a plan says instead
 
     build --select result:success --indirect-selection empty --state <generated directory>
 
@@ -27,18 +27,22 @@ from pathlib import Path
 
 from dbt_assets._core.errors import SelectionError
 
-ONE_PASS_CRITERIA = 150
-"""Above this many criteria an explicit plan is one ``result:`` criterion over a generated
-state (measured: benchmarks/README.md, "Plans that dbt selects in one pass"); the
-environment variable ``DBT_ASSETS_ONE_PASS_CRITERIA`` sets another (0: always)."""
+ONE_PASS_WORK = 100_000
+"""How many (criterion, node) evaluations dbt may spend on an explicit plan before the plan
+becomes one pass: dbt takes about 28 us for each (279 ms a criterion on a 10,000-model
+project, benchmarks/README.md "Plans that dbt selects in one pass"), so an explicit plan
+costs it at most about 3 s more than one criterion; on 10,000 nodes that is 10 criteria, on
+the 70 of the fixture 1,428."""
 ONE_PASS_ENV = "DBT_ASSETS_ONE_PASS_CRITERIA"
 
 
-def one_pass_criteria() -> int:
-    """:data:`ONE_PASS_CRITERIA`, or the number ``$DBT_ASSETS_ONE_PASS_CRITERIA`` gives."""
+def one_pass_criteria(nodes: int) -> int:
+    """Above how many criteria a plan over a project of ``nodes`` nodes is one pass
+    (:data:`ONE_PASS_WORK` spread over the nodes), or the number
+    ``$DBT_ASSETS_ONE_PASS_CRITERIA`` gives (0: always one pass)."""
     raw = os.environ.get(ONE_PASS_ENV, "").strip()
     if not raw:
-        return ONE_PASS_CRITERIA
+        return max(1, ONE_PASS_WORK // max(nodes, 1))
     try:
         value = int(raw)
     except ValueError:
@@ -46,7 +50,7 @@ def one_pass_criteria() -> int:
     if value < 0:
         raise SelectionError(
             f"{ONE_PASS_ENV}={raw!r} is not a number of criteria",
-            f"set it to a whole number (0: always one pass), or unset it for {ONE_PASS_CRITERIA}",
+            "set it to a whole number (0: always one pass), or unset it for dbt-assets' own choice",
         )
     return value
 

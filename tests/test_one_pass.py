@@ -1,0 +1,44 @@
+"""The one-pass form of long plans: the threshold, the generated state dbt reads, and its
+removal. (Exactness in dbt ls: test_compile.py; a run in one pass: test_long_selection.py.)"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dbt_assets._core.errors import SelectionError
+from dbt_assets.plan.one_pass import ONE_PASS_ENV, generated_state, one_pass_criteria
+
+pytestmark = pytest.mark.unit
+
+
+def test_the_threshold_shrinks_as_the_project_grows(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(ONE_PASS_ENV, raising=False)
+    assert one_pass_criteria(10_000) == 10
+    assert one_pass_criteria(70) == 1428
+    assert one_pass_criteria(10**9) == 1 and one_pass_criteria(0) == 100_000
+    monkeypatch.setenv(ONE_PASS_ENV, "0")
+    assert one_pass_criteria(10_000) == 0
+    monkeypatch.setenv(ONE_PASS_ENV, "many")
+    with pytest.raises(SelectionError, match=f"{ONE_PASS_ENV}='many' is not a number"):
+        one_pass_criteria(10)
+
+
+def test_dbt_reads_the_generated_state_as_a_run_of_exactly_the_set() -> None:
+    from dbt.artifacts.schemas.run import RunResultsArtifact
+
+    ids = ["model.p.b", "model.p.a", "test.p.t.1", "seed.p.s"]
+    with generated_state(ids) as folder:
+        read = RunResultsArtifact.read_and_check_versions(str(folder / "run_results.json"))
+        assert sorted(r.unique_id for r in read.results) == sorted(ids)
+        assert {r.status for r in read.results} == {"success"}
+    assert not folder.exists()
+
+
+def test_the_generated_state_is_removed_when_the_run_fails() -> None:
+    kept: list[Path] = []
+    with pytest.raises(RuntimeError), generated_state(["model.p.a"]) as folder:
+        kept.append(folder)
+        raise RuntimeError("dbt crashed")
+    assert kept and not kept[0].exists()
