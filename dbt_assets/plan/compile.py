@@ -1,6 +1,6 @@
 """Compile a selection to the dbt arguments that make dbt select exactly the same assets.
 
-Three ways, tried in order:
+Four ways, tried in order:
 
 1. **as written**: input in dbt's own syntax passes through unchanged (each union member its
    own argv token);
@@ -12,8 +12,9 @@ Three ways, tried in order:
    against the set with the same evaluator the differential tests prove equal to dbt, and
    ``--indirect-selection empty`` keeps dbt from adding tests we did not list;
 4. **one pass**: an explicit plan of more tokens than dbt checks quickly one by one against
-   every node (:func:`~dbt_assets.plan.one_pass.one_pass_criteria`), becomes ``result:success`` over a generated state
-   that lists exactly the set (:mod:`dbt_assets.plan.one_pass`).
+   every node (:func:`~dbt_assets.plan.one_pass.one_pass_criteria`) becomes
+   ``result:success`` over a generated state that lists exactly the set
+   (:mod:`dbt_assets.plan.one_pass`).
 
     >>> plan(graph, "run", ["downstream_of:orders"]).argv       # doctest: +SKIP
     ('run', '--select', 'orders+')
