@@ -1,7 +1,7 @@
 """A real PostgreSQL server for the tests, started and stopped by them: a throw-away cluster
 (initdb) on a free local port, one per test process. PostgreSQL refuses to run as root, so
 under root the cluster belongs to the ``postgres`` user that Debian's package creates
-(``python3 dev.py setup`` installs the package). Each test gets a schema of its own."""
+(``python3 dev.py test`` installs the package). Each test gets a schema of its own."""
 
 from __future__ import annotations
 
@@ -27,7 +27,9 @@ def _bin_dir() -> Path:
     initdb = shutil.which("initdb")
     if initdb:
         return Path(initdb).resolve().parent
-    raise RuntimeError("PostgreSQL's server is not installed: python3 dev.py setup installs it (apt)")
+    raise RuntimeError(
+        "PostgreSQL's server is not installed: python3 dev.py test installs it (apt-get, as root)"
+    )
 
 
 def _free_port() -> int:
