@@ -64,3 +64,46 @@ def test_a_server_that_is_not_there_is_one_line(built_project: Path) -> None:
     (line,) = done.stderr.strip().splitlines()
     assert "cannot connect to the run history postgresql://someone:***@127.0.0.1:1/history" in line
     assert "pw@" not in done.stderr
+
+
+def test_a_history_server_gone_mid_run_loses_nothing(built_project: Path, postgres: Server) -> None:
+    """The server drops dbt-assets' connection after the first result: dbt is not stopped, the
+    run ends normally, its results are saved beside the project, and once the history is back
+    the run is completed from that file (not from target/, which a later dbt may overwrite)."""
+    import psycopg
+
+    from dbt_assets.api import open_history, start_run
+    from dbt_assets.history.recovery import open_history as open_store
+    from dbt_assets.run.events import AssetFinished
+    from dbt_assets.run.project import Project
+    from tests.postgres import raw_history
+    from tests.test_history import _dead_pid
+
+    url = postgres.url()
+    with open_history(built_project, url) as history:
+        run = start_run(Project(built_project), "run", ["stg_orders+"], history=history)
+        dropped = False
+        for event in run:
+            if isinstance(event, AssetFinished) and not dropped:
+                with psycopg.connect(postgres.base, autocommit=True) as admin:
+                    admin.execute(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE pid <> pg_backend_pid() AND backend_type = 'client backend'"
+                    )
+                dropped = True
+    result = run.result
+    assert result is not None and result.exit_code == 0, result and result.message
+    assert result.unrecorded_because is not None and "failed during the run" in result.unrecorded_because
+    assert result.unrecorded is not None
+    saved = Path(result.unrecorded)
+    assert saved.parent == built_project / ".dbt-assets" and saved.is_file()
+    with History.open(url, create=False) as history:
+        recorded = {r.unique_id for r in history.results(result.run_id or 0)}
+    assert 0 < len(recorded) < len(result.results), "recorded up to the drop, not after"
+    (built_project / "target" / "run_results.json").unlink()
+    with raw_history(url) as raw:  # the dbt-assets process that ran it is gone
+        raw.execute("UPDATE runs SET pid = ? WHERE run_id = ?", (_dead_pid(), result.run_id))
+    with open_store(url, create=False) as history:
+        assert history.recovered == [result.run_id]
+        completed = {r.unique_id: r.status for r in history.results(result.run_id or 0)}
+    assert completed == {uid: r.status for uid, r in result.results.items()}

@@ -197,8 +197,13 @@ def _execute(
             if importable
             else "they are JSON, as dbt-assets saw them"
         )
+        if importable and "failed" in (result.unrecorded_because or ""):  # the run is there, open
+            todo = (
+                f"once the history is back, `dbt-assets history recover` completes run {result.run_id} "
+                "from that file (any command that opens the history does it too)"
+            )
         echo_error(
-            f"the run history {run.history.path} was removed or replaced during the run, so run "
+            f"the run history {run.history.path} {result.unrecorded_because}, so run "
             f"{result.run_id} is not in it; its results are saved in {result.unrecorded}",
             todo,
         )

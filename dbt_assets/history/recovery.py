@@ -3,7 +3,8 @@
 A killed dbt-assets (SIGKILL, a crashed worker, a closed laptop) leaves its run "running" in
 the history. dbt dies with it (the parent-death signal, :mod:`dbt_assets.run.runner`); what dbt
 finished was recorded as dbt reported it, and whatever dbt wrote to ``target/run_results.json``
-for that invocation (a dbt started by an older dbt-assets, or on a system without the
+(or the copy the runner saved in ``.dbt-assets/`` when the history failed during the run) for
+that invocation (a dbt started by an older dbt-assets, or on a system without the
 parent-death signal, may have finished the run alone) is read back. Each such run is then closed as
 ``interrupted``: results dbt reported are recorded (once: a result is keyed by run and
 asset), assets still marked running are ``cancelled``. The next command that opens the
@@ -60,13 +61,17 @@ def _from_run_results(history: History, run: RunRecord) -> int:
     """Record what the run's dbt invocation wrote to run_results.json; how many results."""
     if not run.invocation_id or not run.project_dir:
         return 0
-    path = Path(run.project_dir) / "target" / "run_results.json"
-    try:
-        imported = read_run_results(path)
-    except HistoryError:
-        return 0
-    if imported.invocation_id != run.invocation_id:
-        return 0  # another invocation's results: not this run's
+    project = Path(run.project_dir)
+    saved = project / ".dbt-assets" / f"unrecorded-run_results-{run.invocation_id}.json"
+    for path in (saved, project / "target" / "run_results.json"):  # kept when the history failed
+        try:
+            imported = read_run_results(path)
+        except HistoryError:
+            continue
+        if imported.invocation_id == run.invocation_id:
+            break
+    else:
+        return 0  # none, or another invocation's results: not this run's
     planned = set(run.unique_ids)
     rows = [row for row in imported.rows if row[0] in planned]
     history.record_rows(run.run_id, rows)

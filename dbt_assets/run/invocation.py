@@ -62,8 +62,10 @@ class RunResult(msgspec.Struct):
     dbt_version: str | None = None
     invocation_id: str | None = None
     unrecorded: str | None = None
-    """When the history was removed or replaced during the run: the file its results were
-    saved to instead (dbt's run_results.json, for ``dbt-assets history import``)."""
+    """When the history was removed or replaced, or failed, during the run: the file its
+    results were saved to instead (dbt's run_results.json, for ``dbt-assets history import``)."""
+    unrecorded_because: str | None = None
+    """What happened to the history then (``was removed or replaced during the run``)."""
     hint: str | None = None
     """When dbt could not run (``error``): what to check."""
 

@@ -18,14 +18,14 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
-from dbt_assets._core.errors import RunError
+from dbt_assets._core.errors import HistoryError, RunError
 from dbt_assets._core.vocab import CHECK_TYPES
 from dbt_assets.manifest.graph import AssetGraph
 from dbt_assets.plan.compile import Plan
@@ -97,6 +97,9 @@ class Run:
         self._process: DbtProcess | None = None
         self.notices: list[str] = []
         """What the caller should tell the user before the run (a library never prints)."""
+        self._history_failed: str | None = None
+        """Why the history refused a write during the run (a server gone): from then on the run
+        goes on unrecorded, and its results are saved to a file at the end."""
         self._cancel_reason = "cancelled"
         self.argv = dbt_argv(project, plan, self.options, find_dbt(project.dbt_executable))
 
@@ -192,13 +195,16 @@ class Run:
             if status in ("cancelled", "timeout", "error"):  # stopped before the end
                 self._not_reached(run_id, state, finished_at)
             if self.history is not None and run_id is not None:
-                self.history.finish_run(
-                    run_id,
-                    status=status,
-                    exit_code=exit_code,
-                    message=message,
-                    unfinished_status=unfinished,
-                    finished_at=finished_at,  # the instant the result says, not a later reading
+                history = self.history
+                self._write(
+                    lambda: history.finish_run(
+                        run_id,
+                        status=status,
+                        exit_code=exit_code,
+                        message=message,
+                        unfinished_status=unfinished,
+                        finished_at=finished_at,  # the instant the result says, not a later reading
+                    )
                 )
             self.result = RunResult(
                 run_id=run_id,
@@ -216,8 +222,13 @@ class Run:
             )
             if status == "error":
                 self.result.hint = self._error_hint(message or "")
-            if self.history is not None and run_id is not None and not self.history.still_there():
-                self.result.unrecorded = str(self._save_unrecorded(run_id))
+            if self.history is not None and run_id is not None:
+                if self._history_failed is not None:
+                    self.result.unrecorded_because = f"failed during the run ({self._history_failed})"
+                elif not self.history.still_there():
+                    self.result.unrecorded_because = "was removed or replaced during the run"
+                if self.result.unrecorded_because is not None:
+                    self.result.unrecorded = str(self._save_unrecorded(run_id))
             if self.project.target_path.is_dir():
                 self.project.stamp_manifest()
         yield from state.closing.values()
@@ -248,7 +259,8 @@ class Run:
                 uid, NOT_REACHED, finished_at=at, message=message, resource_type=kind
             )
         if missed and self.history is not None and run_id is not None:
-            self.history.record_not_reached(run_id, missed, at, message)
+            history = self.history
+            self._write(lambda: history.record_not_reached(run_id, missed, at, message))
 
     def _interrupt_noise(self, event: Event) -> bool:
         """Once dbt was told to stop: its KeyboardInterrupt traceback (as JSON log events or
@@ -319,7 +331,8 @@ class Run:
         if isinstance(event, AssetStarted):
             state.started[event.unique_id] = event.at
             if history is not None and run_id is not None:
-                history.record_start(run_id, event.unique_id, event.at)
+                begun = event
+                self._write(lambda: history.record_start(run_id, begun.unique_id, begun.at))
         elif isinstance(event, AssetFinished):
             interrupted = self._interrupted_at()
             if (
@@ -339,15 +352,31 @@ class Run:
                 event = msgspec.structs.replace(event, skipped_because=sorted(causes))
             state.results[event.unique_id] = event
             if history is not None and run_id is not None:
-                history.record_result(run_id, event)
+                finished = event
+                self._write(lambda: history.record_result(run_id, finished))
         elif isinstance(event, DbtStarted):
             if history is not None and run_id is not None:
-                history.set_invocation(run_id, event.dbt_version, event.invocation_id)
+                started = event
+                self._write(
+                    lambda: history.set_invocation(run_id, started.dbt_version, started.invocation_id)
+                )
         elif isinstance(event, DbtLog):
             state.logs.append(event)
             if history is not None and run_id is not None:
-                history.record_log(run_id, event)
+                log = event
+                self._write(lambda: history.record_log(run_id, log))
         return event
+
+    def _write(self, write: Callable[[], object]) -> None:
+        """One write to the history during the run. When the history fails (its server gone,
+        its disk full), dbt is not stopped for it: the run goes on unrecorded and its results
+        are saved to a file at the end (:meth:`_save_unrecorded`), never lost."""
+        if self._history_failed is not None:
+            return
+        try:
+            write()
+        except HistoryError as exc:
+            self._history_failed = exc.message
 
     def _skip_causes(self, uid: str, state: _State) -> frozenset[str]:
         """The failed assets (or failed tests of them) upstream of ``uid`` in this run, the
