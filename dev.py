@@ -70,7 +70,8 @@ the history on PostgreSQL (tests/postgres.py starts one; Debian keeps it off PAT
 
 def system_packages() -> None:
     """Install the Debian packages of the programs the tests need when one is missing (as root,
-    with apt-get); elsewhere say which, and the tests that need it skip."""
+    with apt-get); elsewhere say which (the browser and terminal tests then skip, the
+    PostgreSQL ones fail and say what to install)."""
     import glob
     import shutil
 
@@ -84,7 +85,9 @@ def system_packages() -> None:
         sh("apt-get", "update", "-qq", ok=(0, 100))
         sh("apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing)
     else:
-        print(f"dev.py: {', '.join(missing)} missing (not root or no apt-get): the tests that need it skip")
+        print(
+            f"dev.py: {', '.join(missing)} missing (not root or no apt-get): tests that need it skip or fail"
+        )
 
 
 def demo() -> None:
