@@ -92,8 +92,9 @@ def postgres_server() -> Iterator[Server]:
 
 
 def _backend(location: Path | str) -> Any:
-    from dbt_assets.history.backend import SqliteBackend, is_url
+    from dbt_assets.history.backend import SqliteBackend
     from dbt_assets.history.postgres import PostgresBackend
+    from dbt_assets.history.schema import is_url
 
     return PostgresBackend(str(location)) if is_url(location) else SqliteBackend(Path(location))
 

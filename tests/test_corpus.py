@@ -245,3 +245,13 @@ def test_corpus_random_subsets_compile_exactly(corpus: Corpus, command: str, see
     # one-pass form is proven on its own (test_compile.py)
     result = plan(graph, command, unique_ids=chosen, one_pass=len(chosen))
     assert result.strategy == "explicit" and dbt_selects(corpus.oracle, result) == chosen, result.argv[:12]
+
+
+def test_corpus_subsets_in_one_pass_are_exact(corpus: Corpus) -> None:
+    """The one-pass form on real projects (unit tests, semantic models, saved queries, packages
+    among their nodes): a third of what `dbt build` runs, as dbt's result: method reads it."""
+    graph = AssetGraph(read_manifest(corpus.manifest), corpus.project)
+    pool = sorted(u for u, r in graph.records.items() if r.resource_type in resource_types_for("build"))
+    chosen = sorted(random.Random(len(pool)).sample(pool, max(1, len(pool) // 3)))
+    result = plan(graph, "build", unique_ids=chosen, one_pass=0)
+    assert result.strategy == "one pass" and dbt_selects(corpus.oracle, result) == chosen

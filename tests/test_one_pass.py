@@ -42,3 +42,27 @@ def test_the_generated_state_is_removed_when_the_run_fails() -> None:
         kept.append(folder)
         raise RuntimeError("dbt crashed")
     assert kept and not kept[0].exists()
+
+
+def test_plan_says_what_the_generated_state_is_within_100_columns(tmp_path: Path) -> None:
+    import gzip
+
+    from dbt_assets.api import load_graph
+    from dbt_assets.cli.render import render_plan
+    from dbt_assets.plan.compile import plan
+    from tests.conftest import REPO
+
+    committed = REPO / "tests" / "corpus" / "jaffle_shop" / "manifest_dbt1.11.16.json.gz"
+    manifest = tmp_path / "manifest.json"
+    manifest.write_bytes(gzip.decompress(committed.read_bytes()))
+    graph = load_graph(manifest=manifest)
+    models = sorted(u for u in graph.records if u.startswith("model."))
+    for planned in (
+        plan(graph, "run", unique_ids=models, one_pass=0),
+        plan(graph, "run", unique_ids=models, one_pass=len(models), max_argv=0),  # a selector
+    ):
+        text = render_plan(graph, planned)
+        assert max(len(line) for line in text.splitlines()) <= 100, text
+    assert "run_results.json lists these" in render_plan(
+        graph, plan(graph, "run", unique_ids=models, one_pass=0)
+    )

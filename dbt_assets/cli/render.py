@@ -98,18 +98,23 @@ def render_plan(graph: AssetGraph, plan: Plan) -> str:
     lines.append("  dbt " + " ".join(shlex.quote(a) for a in plan.argv))
     if plan.selector is not None:
         definition = plan.selector["definition"]
-        lines.append(
-            f"  (too long for one command line: {plan.selector['name']} is a generated YAML selector "
+        lines += _wrapped(
+            f"(too long for one command line: {plan.selector['name']} is a generated YAML selector "
             f"of {len(definition['union'])} criteria; dbt-assets runs dbt on a shadow copy of the "
             "project whose selectors.yml has it, never changing yours)"
         )
     if plan.one_pass:
-        lines.append(
-            f"  (too many criteria for dbt to check one by one: --state is a folder dbt-assets writes "
+        lines += _wrapped(
+            f"(too many criteria for dbt to check one by one: --state is a folder dbt-assets writes "
             f"for the run, whose run_results.json lists these {len(plan.unique_ids)} assets, and "
             "removes after it)"
         )
     return "\n".join(lines) + "\n"
+
+
+def _wrapped(text: str) -> list[str]:
+    """A note under the arguments, indented and cut to the 100-column width."""
+    return textwrap.wrap(text, WIDTH, initial_indent="  ", subsequent_indent="  ", break_on_hyphens=False)
 
 
 def _when(epoch: float | None) -> str:

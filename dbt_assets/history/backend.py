@@ -11,16 +11,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from dbt_assets.history.schema import POSTGRES_SCHEMES
-
 Failure = Literal["busy", "refused", "broken", "other"]
 """What a database error means: another writer holds it (retry), a constraint refused the
 write, the database is damaged or not reachable, or something else."""
-
-
-def is_url(location: str | Path) -> bool:
-    """Whether a history location names a PostgreSQL database rather than an SQLite file."""
-    return isinstance(location, str) and location.startswith(POSTGRES_SCHEMES)
 
 
 class Cursor(Protocol):

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Self, TypeVar
 
 from dbt_assets._core.errors import HistoryError
-from dbt_assets.history.backend import Backend, SqliteBackend, is_url, upsert
+from dbt_assets.history.backend import Backend, SqliteBackend, upsert
 from dbt_assets.history.facts import DECODER as FACTS_DECODER
 from dbt_assets.history.facts import ENCODER as FACTS_ENCODER
 from dbt_assets.history.facts import RUNNING, ResultRow, facts_from_rows, fold
@@ -28,6 +28,7 @@ from dbt_assets.history.schema import (
     RESULT_ORDER,
     RESULT_ROWS,
     SCHEMA_VERSION,
+    is_url,
     placeholders,
 )
 

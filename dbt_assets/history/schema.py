@@ -159,7 +159,12 @@ def history_path(project_dir: Path, path: str | Path | None = None) -> Path | st
     chosen = path or os.environ.get(HISTORY_ENV)
     if not chosen:
         return project_dir / DEFAULT_LOCATION
-    return chosen if isinstance(chosen, str) and chosen.startswith(POSTGRES_SCHEMES) else Path(chosen)
+    return chosen if is_url(chosen) else Path(chosen)
+
+
+def is_url(location: str | Path) -> bool:
+    """Whether a history location names a PostgreSQL database rather than an SQLite file."""
+    return isinstance(location, str) and location.startswith(POSTGRES_SCHEMES)
 
 
 def history_exists(location: Path | str) -> bool:
