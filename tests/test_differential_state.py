@@ -74,6 +74,8 @@ def _edit_project(project: Path) -> None:
     """Change the project in each way state comparison distinguishes."""
     models = project / "models"
     _edit(models / "staging" / "stg_orders.sql", "from", "-- edited\nfrom")  # body
+    _edit(project / "snapshots" / "orders_snapshot.sql", "select *", "select *  -- edited")  # body
+    _edit(project / "tests" / "assert_order_amounts_not_negative.sql", "where", "-- edited\nwhere")
     (models / "staging" / "stg_new.sql").write_text("select 1 as id\n")  # new
     (project / "analyses" / "top_customers.sql").unlink()  # deleted
     _edit(project / "macros" / "cents_to_dollars.sql", "/ 100, 2)", "/ 100.0, 2)")  # macro
@@ -202,6 +204,20 @@ def test_every_kind_of_change_is_seen(state_project: tuple[Path, DbtLs]) -> None
     assert kinds >= {"model", "seed", "source", "test", "unit_test", "exposure", "metric"}
 
 
+def test_a_state_manifest_written_another_way(state_project: tuple[Path, DbtLs]) -> None:
+    """The same artifacts re-written by another JSON writer (indented, ASCII escapes, keys
+    sorted): equal values spelled differently are no change, for dbt and for dbt-assets."""
+    project, dbt = state_project
+    rewritten = project / "prod-rewritten"
+    shutil.copytree(project / "prod-state", rewritten, dirs_exist_ok=True)
+    manifest = json.loads((rewritten / "manifest.json").read_text())
+    (rewritten / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=True, sort_keys=True))
+    for selector in ("state:modified", "state:unmodified", "state:modified.body", "state:modified.configs"):
+        expected = dbt.unique_ids("--select", selector, "--state", "prod-rewritten")
+        assert _ours(project, "--select", selector, "--state", "prod-rewritten") == expected, selector
+        assert expected == dbt.unique_ids("--select", selector, "--state", "prod-state"), selector
+
+
 def test_absolute_state_and_env_var(state_project: tuple[Path, DbtLs]) -> None:
     project, dbt = state_project
     expected = dbt.unique_ids("--select", "state:modified", "--state", "prod-state")
@@ -257,9 +273,9 @@ def test_deleting_a_versioned_contracted_model_is_refused() -> None:
     from dbt_assets.selection.state import StateComparison
 
     gone = {"resource_type": "model", "contract": {"enforced": True}, "version": 1}
-    comparison = StateComparison({"nodes": {}}, {"nodes": {"model.p.m.v1": gone}})
+    comparison = StateComparison.of({"nodes": {}}, {"nodes": {"model.p.m.v1": gone}})
     with pytest.raises(SelectionError, match=r"contracted model 'model\.p\.m\.v1' was deleted or renamed"):
         comparison.check("modified", [])
     assert comparison.check("new", []) == set()  # only the comparing selectors check contracts
-    unversioned = StateComparison({"nodes": {}}, {"nodes": {"model.p.m": {**gone, "version": None}}})
+    unversioned = StateComparison.of({"nodes": {}}, {"nodes": {"model.p.m": {**gone, "version": None}}})
     assert unversioned.check("modified", []) == set()  # dbt only warns
