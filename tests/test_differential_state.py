@@ -211,7 +211,8 @@ def test_a_state_manifest_written_another_way(state_project: tuple[Path, DbtLs])
     rewritten = project / "prod-rewritten"
     shutil.copytree(project / "prod-state", rewritten, dirs_exist_ok=True)
     manifest = json.loads((rewritten / "manifest.json").read_text())
-    (rewritten / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=True, sort_keys=True))
+    rewritten_text = json.dumps(manifest, indent=2, ensure_ascii=True, sort_keys=True)
+    (rewritten / "manifest.json").write_text(rewritten_text)
     for selector in ("state:modified", "state:unmodified", "state:modified.body", "state:modified.configs"):
         expected = dbt.unique_ids("--select", selector, "--state", "prod-rewritten")
         assert _ours(project, "--select", selector, "--state", "prod-rewritten") == expected, selector

@@ -35,7 +35,7 @@ MANIFESTS = [
     )
     if "v12" in json.loads(gzip.decompress(path.read_bytes()))["metadata"]["dbt_schema_version"]
 ]
-PER_KIND = 6  # entries of each kind (resource type; generic or singular test) taken per manifest
+PER_KIND = 4  # entries of each kind (resource type; generic or singular test) taken per manifest
 
 Entry = dict[str, Any]
 
