@@ -16,6 +16,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import tempfile
 import venv
 from pathlib import Path
 
@@ -119,24 +120,38 @@ def test(pytest_args: list[str]) -> None:
         return
     sh(BIN / "ruff", "check", ".")
     sh(BIN / "ruff", "format", "--check", ".")
-    sh(BIN / "mypy")
     sh(BIN / "lint-imports")
     system_packages()
+    # mypy (a minute of one core with a cold cache, as in CI) runs beside pytest, whose workers
+    # leave the cores idle a tenth of the time (waiting on the processes they start); its
+    # output comes after pytest's, and either failing fails the command
+    with tempfile.TemporaryFile() as typecheck_output:
+        print(f"+ {BIN / 'mypy'} (beside pytest)", flush=True)
+        typecheck = subprocess.Popen(
+            [str(BIN / "mypy")], cwd=ROOT, stdout=typecheck_output, stderr=subprocess.STDOUT
+        )
+        try:
+            tests = _pytest(pytest_args)
+        except BaseException:  # interrupted: do not wait a minute for the type check
+            typecheck.kill()
+            raise
+        finally:
+            typecheck.wait()
+        typecheck_output.seek(0)
+        print(f"+ {BIN / 'mypy'}:", typecheck_output.read().decode().strip(), flush=True)
+    if typecheck.returncode or tests:
+        sys.exit(typecheck.returncode or tests)
+
+
+def _pytest(pytest_args: list[str]) -> int:
+    """Every test; pytest's exit code."""
     # one worker per core; each test module runs on one worker, so its module-scoped projects
     # are made once (loadgroup would be finer, but pytest-xdist 3.8 cannot group under pytest 9)
     # in the order tests/conftest.py gives (the slowest modules first, so that no worker is
     # left running one alone at the end)
-    sh(
-        BIN / "python",
-        "-m",
-        "pytest",
-        "-n",
-        "auto",
-        "--dist",
-        "loadfile",
-        "--no-loadscope-reorder",
-        *pytest_args,
-    )
+    argv = [BIN / "python", "-m", "pytest", "-n", "auto", "--dist", "loadfile", "--no-loadscope-reorder"]
+    print("+", " ".join(str(a) for a in [*argv, *pytest_args]), flush=True)
+    return subprocess.run([str(a) for a in [*argv, *pytest_args]], cwd=ROOT, check=False).returncode
 
 
 def test_10k() -> None:
