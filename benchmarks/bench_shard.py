@@ -186,6 +186,10 @@ def main() -> None:
     parser.add_argument("--groups", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
     args = parser.parse_args()
+    try:
+        import dbt.adapters.postgres  # noqa: F401
+    except ImportError:
+        raise SystemExit("bench_shard.py needs dbt-postgres: pip install 'dbt-postgres>=1.8,<1.12'") from None
     with postgres_server() as server:
         work = make_project(server, args.models)
         history = work / "history.db"
