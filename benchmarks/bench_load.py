@@ -40,13 +40,17 @@ def project_manifest(models: int) -> Path:
     manifest = project / "target" / "manifest.json"
     if not manifest.exists():
         generate(project, models)
-        dbt = str(Path(sys.executable).with_name("dbt"))
-        subprocess.run(
-            [dbt, "parse", "--project-dir", str(project), "--profiles-dir", str(project), "--quiet"],
-            cwd=project,
-            check=True,
-        )
+        run_dbt(project, "parse")
     return manifest
+
+
+def run_dbt(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``dbt ARGS --quiet`` on a generated project (its profiles.yml inside), output kept."""
+    dbt = str(Path(sys.executable).with_name("dbt"))
+    return subprocess.run(
+        [dbt, *args, "--project-dir", str(project), "--profiles-dir", str(project), "--quiet"],
+        cwd=project, check=True, capture_output=True, text=True,
+    )  # fmt: skip
 
 
 def time_in_process(data: bytes, repeat: int) -> tuple[float, float]:

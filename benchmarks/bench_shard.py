@@ -41,7 +41,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
-from bench_load import WORK  # noqa: E402
+from bench_load import WORK, run_dbt  # noqa: E402
 from generate_project import generate  # noqa: E402
 
 from dbt_assets.api import open_history, shard_selection, start_run  # noqa: E402
@@ -85,12 +85,7 @@ def make_project(server: Server, models: int) -> Path:
         connection.execute("CREATE SCHEMA main")
         for table in tables:
             connection.execute(f"CREATE TABLE main.{table} AS SELECT 1 AS id, now()::timestamp AS _loaded_at")
-    dbt = str(Path(sys.executable).with_name("dbt"))
-    subprocess.run(
-        [dbt, "parse", "--project-dir", str(work), "--profiles-dir", str(work), "--quiet"],
-        cwd=work,
-        check=True,
-    )
+    run_dbt(work, "parse")
     return work
 
 

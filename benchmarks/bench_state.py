@@ -30,17 +30,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_load import WORK, project_manifest, run_child  # noqa: E402
+from bench_load import WORK, project_manifest, run_child, run_dbt  # noqa: E402
 
 BIN = Path(sys.executable).parent
 STATES = ("prod-same", "prod-fresh")
-
-
-def dbt(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(BIN / "dbt"), *args, "--project-dir", str(project), "--profiles-dir", str(project), "--quiet"],
-        cwd=project, check=True, capture_output=True, text=True,
-    )  # fmt: skip
 
 
 def prepare(models: int, edits: int) -> Path:
@@ -53,14 +46,14 @@ def prepare(models: int, edits: int) -> Path:
     shutil.copytree(base, work, ignore=shutil.ignore_patterns("logs", "graph.gpickle", ".dbt-assets"))
     (work / "prod-same").mkdir()
     shutil.copy(work / "target" / "manifest.json", work / "prod-same" / "manifest.json")
-    dbt(work, "parse", "--no-partial-parse", "--target-path", "prod-fresh-target")
+    run_dbt(work, "parse", "--no-partial-parse", "--target-path", "prod-fresh-target")
     (work / "prod-fresh").mkdir()
     shutil.move(work / "prod-fresh-target" / "manifest.json", work / "prod-fresh" / "manifest.json")
     shutil.rmtree(work / "prod-fresh-target")
     sql = sorted((work / "models").rglob("*.sql"))
     for path in sql[:: max(1, len(sql) // edits)][:edits]:
         path.write_text(path.read_text() + "\n-- edited\n")
-    dbt(work, "parse")
+    run_dbt(work, "parse")
     return work
 
 
@@ -72,7 +65,7 @@ def ours(work: Path, state: str) -> list[str]:
 
 def theirs(work: Path, state: str) -> list[str]:
     args = ("ls", "-s", "state:modified+", "--state", state, "--output", "json", "--output-keys", "unique_id")
-    done = dbt(work, *args)
+    done = run_dbt(work, *args)
     return sorted(json.loads(line)["unique_id"] for line in done.stdout.splitlines() if line.startswith("{"))
 
 
