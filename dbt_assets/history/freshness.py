@@ -15,6 +15,9 @@ from dbt_assets._core.errors import DbtCommandError
 from dbt_assets.history.store import History
 from dbt_assets.run.dbt_cli import dbt_env, dbt_error_summary, find_dbt
 from dbt_assets.run.project import Project
+from dbt_assets.selection.generate import union_words
+from dbt_assets.selection.parse import parse_union
+from dbt_assets.selection.registry import DBT_METHODS
 
 
 def record_source_freshness(
@@ -40,7 +43,7 @@ def record_source_freshness(
             "--output",
             str(output),
         ]
-        words = [w for value in select_values for w in value.split()]
+        words = union_words(parse_union(select_values, DBT_METHODS)) or []  # never one of dbt's options
         argv += ["--select", *words] if words else []
         try:
             done = subprocess.run(

@@ -50,11 +50,12 @@ from dbt_assets.selection import (
     selection_spec,
 )
 from dbt_assets.selection.evaluate import criterion_nodes, evaluate
+from dbt_assets.selection.generate import criterion_text, union_words
 from dbt_assets.selection.parse import parse_term, parse_union
 from dbt_assets.selection.registry import MethodContext
 from dbt_assets.selection.request import Selected, Selection
 from dbt_assets.selection.selectors import selectors_file
-from dbt_assets.selection.spec import Criterion, Spec
+from dbt_assets.selection.spec import Criterion, Group, Spec
 
 RESOURCE_TYPE_FLAG_COMMANDS = frozenset({"ls", "build", "test"})
 Strategy = Literal["as written", "rewritten", "explicit", "one pass", "empty"]
@@ -123,7 +124,7 @@ def plan(
     more than ``one_pass`` criteria (default: :func:`one_pass_criteria`) becomes one
     (:mod:`dbt_assets.plan.one_pass`)."""
     wanted = Selection.of(selection)
-    select_values, exclude, selector = wanted.select, wanted.exclude, wanted.selector
+    selector = wanted.selector
     types = resource_types_for(command, wanted.resource_types, wanted.exclude_resource_types)
     type_flags = _type_flags(command, wanted.resource_types, wanted.exclude_resource_types)
     if unique_ids is not None:
@@ -144,21 +145,20 @@ def plan(
     mode = wanted.indirect_selection
     mode_flags += () if mode == "eager" else ("--indirect-selection", mode)
     mode_flags += ("--state", str(previous.path)) if previous is not None and _reads_state(spec) else ()
-    if not _uses_extensions(spec):
-        argv = [command]
-        argv += ["--selector", selector] if selector else []
-        argv += _flag_tokens("--select", select_values) + _flag_tokens("--exclude", exclude)
-        written = Plan(command, (*argv, *mode_flags, *type_flags), tuple(selected), "as written")
-        return fit_command_line(graph, written, max_argv)
-    if selector is None:
-        rewritten = [_rewrite_word(w) for v in select_values for w in v.split()]
-        excluded = [_rewrite_word(w) for v in exclude for w in v.split()]
-        kept = [w for w in rewritten if w is not None]
-        dropped = [w for w in excluded if w is not None]
-        if len(kept) == len(rewritten) and len(dropped) == len(excluded):
-            argv = [command, *_flag_tokens("--select", kept), *_flag_tokens("--exclude", dropped)]
-            rewritten_plan = Plan(command, (*argv, *mode_flags, *type_flags), tuple(selected), "rewritten")
-            return fit_command_line(graph, rewritten_plan, max_argv)
+    flags = (*mode_flags, *type_flags)
+    if selector is not None or wanted.empty:  # dbt applies --selector (or its default) itself
+        if not _uses_extensions(spec):
+            argv = (command, *(("--selector", selector) if selector else ()), *flags)
+            return fit_command_line(graph, Plan(command, argv, tuple(selected), "as written"), max_argv)
+    else:
+        included, excluded = _cli_unions(spec)
+        select_words = union_words(included, _dbt_term) if wanted.select else []  # else dbt's default
+        exclude_words = union_words(excluded, _dbt_term)
+        if select_words is not None and exclude_words is not None:
+            words = (*_flag_tokens("--select", select_words), *_flag_tokens("--exclude", exclude_words))
+            strategy: Strategy = "rewritten" if _uses_extensions(spec) else "as written"
+            written = Plan(command, (command, *words, *flags), tuple(selected), strategy)
+            return fit_command_line(graph, written, max_argv)
     explicit = compile_explicit(graph, command, set(selected), types, type_flags, one_pass=one_pass)
     return fit_command_line(graph, explicit, max_argv)
 
@@ -180,9 +180,16 @@ def fit_command_line(graph: AssetGraph, result: Plan, max_argv: int = MAX_ARGV) 
     return replace(result, argv=(result.command, "--selector", name, *other), selector=generated)
 
 
-def _flag_tokens(flag: str, values: Sequence[str]) -> list[str]:
-    words = [w for value in values for w in value.split()]
+def _flag_tokens(flag: str, words: Sequence[str]) -> list[str]:
     return [flag, *words] if words else []
+
+
+def _cli_unions(spec: Spec) -> tuple[Group, Group]:
+    """The ``--select`` and ``--exclude`` unions of a spec made by :func:`parse_cli`."""
+    assert isinstance(spec, Group) and spec.kind == "difference", spec
+    included, excluded = spec.components
+    assert isinstance(included, Group) and isinstance(excluded, Group)
+    return included, excluded
 
 
 def _type_flags(command: str, requested: Collection[str], excluded: Collection[str]) -> tuple[str, ...]:
@@ -232,33 +239,21 @@ def _reads_state(spec: Spec) -> bool:
     return any(_reads_state(c) for c in spec.components)
 
 
-def _rewrite_word(word: str) -> str | None:
-    """A word (``a,b``) with every extension term in dbt syntax, or None when one cannot be."""
-    terms = []
-    for raw in word.split(","):
-        term = parse_term(raw, METHODS)
-        if term.method in DBT_METHODS:
-            terms.append(raw)
-            continue
-        rewritten = _rewrite_term(term)
-        if rewritten is None:
-            return None
-        terms.append(rewritten)
-    return ",".join(terms)
-
-
-def _rewrite_term(term: Criterion) -> str | None:
-    """``downstream_of:X[+N]`` is ``X+``, ``upstream_of:X`` / ``N+upstream_of:X`` is ``+X``,
-    for a plain X (no operators of its own, a dbt method). Anything else cannot be rewritten."""
+def _dbt_term(term: Criterion) -> str | None:
+    """A criterion in dbt's syntax: dbt's own methods as they are, ``downstream_of:X[+N]`` as
+    ``X+`` and ``upstream_of:X`` / ``N+upstream_of:X`` as ``+X`` for a plain X (no operators of
+    its own, a dbt method); None for anything else, which then compiles explicitly."""
+    if term.method in DBT_METHODS:
+        return criterion_text(term)
     if term.method not in ("downstream_of", "upstream_of") or term.childrens_parents:
         return None
     inner = parse_term(term.value, METHODS)
     if inner.has_graph_operator or inner.method not in DBT_METHODS:
         return None
     if term.method == "downstream_of" and not term.parents:
-        return f"{inner.raw}+"
+        return criterion_text(replace(inner, children=True))
     if term.method == "upstream_of" and not term.children:
-        return f"+{inner.raw}"
+        return criterion_text(replace(inner, parents=True))
     return None
 
 

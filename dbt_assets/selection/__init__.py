@@ -15,7 +15,7 @@ from collections.abc import Collection, Sequence
 from pathlib import Path
 
 from dbt_assets._core.errors import SelectionError
-from dbt_assets._core.vocab import BUILD_TYPES, CHECK_TYPES, LS_DEFAULT_TYPES
+from dbt_assets._core.vocab import ASSET_RESOURCE_TYPES, BUILD_TYPES, CHECK_TYPES, LS_DEFAULT_TYPES
 from dbt_assets.manifest.graph import AssetGraph
 from dbt_assets.selection import asset_methods, methods  # noqa: F401 (they register themselves)
 from dbt_assets.selection.evaluate import evaluate, filter_resource_types
@@ -60,6 +60,13 @@ def resource_types_for(
     if command not in COMMANDS:
         raise SelectionError(f"unknown command '{command}'", f"use one of {', '.join(COMMANDS)}")
     default, all_types = COMMANDS[command]
+    for given, words in ((requested, ("all", "default")), (excluded, ())):
+        unknown = sorted(set(given) - ASSET_RESOURCE_TYPES - set(words))
+        if unknown:  # also never a word of dbt's command line that is not a resource type
+            raise SelectionError(
+                f"unknown resource type '{unknown[0]}'",
+                f"use one of {', '.join(sorted(ASSET_RESOURCE_TYPES | set(words)))}",
+            )
     if not requested:
         chosen = set(default)
     else:

@@ -41,6 +41,14 @@ def parse_term(
     raw: str, methods: Iterable[str], indirect_selection: IndirectSelection = "eager"
 ) -> Criterion:
     """One term such as ``2+tag:finance+`` or ``@orders`` or ``config.materialized:table``."""
+    if raw.startswith("-"):  # dbt's command line would read the word as an option of its own
+        raise SelectionError(
+            f"'{raw}' is not a selection term: a selection never has a word that starts with '-'",
+            "give dbt's options as dbt-assets options (--target, --full-refresh, ...) or after `--`; "
+            "a name that starts with '-' is written fqn:" + raw,
+        )
+    if "\x00" in raw:
+        raise SelectionError(f"invalid selection term {raw!r}: it contains a NUL byte", "remove it")
     match = _TERM.match(raw)
     if match is None:  # the pattern matches any single line; a newline is the only way here
         raise SelectionError(f"invalid selection term {raw!r}", "write one term per space-separated word")
@@ -75,6 +83,7 @@ def parse_term(
         children_depth=int(parts["children_depth"]) if parts["children_depth"] else None,
         childrens_parents=bool(parts["at"]),
         indirect_selection=indirect_selection,
+        method_written=parts["method"] is not None,
     )
 
 

@@ -29,6 +29,9 @@ class Criterion:
     children_depth: int | None = None
     childrens_parents: bool = False
     indirect_selection: IndirectSelection = "eager"
+    method_written: bool = True
+    """Whether the term named its method (``fqn:orders``), or left it to the value's form
+    (``orders``): :func:`~dbt_assets.selection.generate.criterion_text` writes it back the same way."""
 
     @property
     def has_graph_operator(self) -> bool:
