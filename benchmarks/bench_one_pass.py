@@ -32,7 +32,7 @@ from bench_load import project_manifest  # noqa: E402
 
 from dbt_assets.api import load_graph  # noqa: E402
 from dbt_assets.plan.compile import Plan, plan  # noqa: E402
-from dbt_assets.plan.one_pass import STATE_PLACEHOLDER, generated_state  # noqa: E402
+from dbt_assets.plan.one_pass import generated_state  # noqa: E402
 
 DBT = str(Path(sys.executable).with_name("dbt"))
 
@@ -55,8 +55,7 @@ def dbt_ls(project: Path, argv: tuple[str, ...]) -> tuple[float, list[str]]:
 def timed(project: Path, result: Plan) -> float:
     if result.one_pass:
         with generated_state(result.unique_ids) as state:
-            argv = tuple(str(state) if a == STATE_PLACEHOLDER else a for a in result.argv)
-            took, listed = dbt_ls(project, argv)
+            took, listed = dbt_ls(project, result.with_state(state).argv)
     else:
         took, listed = dbt_ls(project, result.argv)
     assert listed == list(result.unique_ids), (

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import random
 import shutil
-from dataclasses import replace
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,12 +13,12 @@ import pytest
 from dbt_assets.manifest.decode import read_manifest
 from dbt_assets.manifest.graph import AssetGraph
 from dbt_assets.plan.compile import Plan, plan
-from dbt_assets.plan.one_pass import STATE_PLACEHOLDER, generated_state
+from dbt_assets.plan.one_pass import generated_state
 from dbt_assets.run.invocation import RunOptions, dbt_argv
 from dbt_assets.run.project import Project
 from dbt_assets.selection import resource_types_for
 from dbt_assets.selection.request import Selection
-from tests.conftest import FIXTURE_PROJECT, copy_project, generated_project, run_dbt
+from tests.conftest import FIXTURE_PROJECT, cli, copy_project, generated_project, run_dbt
 from tests.dbt_oracle import DbtLs
 
 pytestmark = pytest.mark.slow
@@ -26,11 +27,10 @@ COMMANDS = ["run", "build", "test", "seed", "snapshot"]
 
 def dbt_selects(oracle: DbtLs, result: Plan, *more: str) -> list[str]:
     """What dbt selects with the plan's arguments for its command (dbt ls with the command's
-    types); a one-pass plan with its generated state, as a run gives it to dbt."""
-    if result.one_pass:
-        with generated_state(result.unique_ids) as state:
-            argv = tuple(str(state) if a == STATE_PLACEHOLDER else a for a in result.argv)
-            return dbt_selects(oracle, replace(result, argv=argv, strategy="explicit"), *more)
+    types); a one-pass plan with its state written (``--state-out``), as a caller keeps it."""
+    if not result.runnable and result.one_pass:
+        with tempfile.TemporaryDirectory() as folder:
+            return dbt_selects(oracle, result.with_state(folder), *more)
     args = [*result.argv[1:], *more]
     requested = [args[i + 1] for i, a in enumerate(args) if a == "--resource-type"]
     excluded = [args[i + 1] for i, a in enumerate(args) if a == "--exclude-resource-type"]
@@ -161,24 +161,73 @@ def test_half_of_a_generated_project_stays_small(
     assert result.strategy == "explicit" and sum(len(a) + 1 for a in result.argv) < 128 * 1024
     assert dbt_selects(oracle, result) == sorted(chosen)
     in_one_pass = plan(graph, "build", unique_ids=chosen)  # hundreds of criteria: past the threshold
-    assert in_one_pass.strategy == "one pass" and STATE_PLACEHOLDER in in_one_pass.argv
+    assert (
+        in_one_pass.strategy == "one pass" and not in_one_pass.runnable and "--state" not in in_one_pass.argv
+    )
     assert dbt_selects(oracle, in_one_pass) == sorted(chosen)
 
 
 @pytest.mark.parametrize("command", COMMANDS)
 @pytest.mark.parametrize("seed", range(4))
-def test_random_subsets_in_one_pass_are_exact(
-    tricky: tuple[AssetGraph, DbtLs], command: str, seed: int
+def test_printed_plans_run_as_printed(
+    tricky: tuple[AssetGraph, DbtLs], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str, seed: int
 ) -> None:
-    """The one-pass form (result:success over a generated state) selects exactly the set, for
-    every command, whatever the set: one asset, all of them, random ones."""
+    """`dbt-assets plan --select-ids FILE --state-out DIR -o json` prints an argv that dbt runs
+    as printed and that selects exactly the set, for every command, whatever the set (one
+    asset, all of them, random ones), above the one-pass threshold (seeds 0, 1, 3) and below
+    it (seed 2), and with a user's --defer against production's state (seed 3: dbt gets the
+    printed argv plus --defer --defer-state, as the plan's note says)."""
     graph, oracle = tricky
     pool = sorted(u for u, r in graph.records.items() if r.resource_type in resource_types_for(command))
     rng = random.Random(seed * 17 + len(command))
     chosen = rng.sample(pool, [1, len(pool)][seed] if seed < 2 else rng.randint(1, len(pool)))
-    result = plan(graph, command, unique_ids=chosen, one_pass=0)
-    assert result.strategy == "one pass" and result.argv[1:3] == ("--select", "result:success")
-    assert dbt_selects(oracle, result) == sorted(chosen), result.argv
+    (tmp_path / "ids.txt").write_text("\n".join(chosen))
+    monkeypatch.setenv("DBT_ASSETS_ONE_PASS_CRITERIA", "100000" if seed == 2 else "0")
+    state_out = tmp_path / "plan-state"
+    printed = cli(
+        "plan", "--command", command, "--select-ids", str(tmp_path / "ids.txt"),
+        "--state-out", str(state_out), "-o", "json", "--project-dir", str(oracle.project),
+    )  # fmt: skip
+    assert printed.exit_code == 0, printed.output
+    payload = json.loads(printed.stdout)
+    argv = payload["argv"]
+    assert payload["runnable"] and "needs" not in payload and argv[:2] == ["dbt", command]
+    if seed == 2:
+        assert "--state" not in argv and not state_out.exists()
+    else:
+        assert argv[argv.index("--select") + 1] == "result:success"
+        assert argv[argv.index("--state") + 1] == payload["state_dir"] == str(state_out)
+    more: tuple[str, ...] = ()
+    if seed == 3:
+        prod = tmp_path / "prod"
+        prod.mkdir()
+        shutil.copy(oracle.project / "target" / "manifest.json", prod / "manifest.json")
+        more = ("--defer", "--defer-state", str(prod))
+    result = Plan(command, tuple(argv[1:]), tuple(payload["unique_ids"]), "explicit")
+    assert dbt_selects(oracle, result, *more) == sorted(chosen), argv
+
+
+def test_without_state_out_a_one_pass_plan_says_it_is_not_runnable(
+    tricky: tuple[AssetGraph, DbtLs], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No placeholder that looks like an argument: the JSON says the argv needs the state and
+    how to get it, the text says so under the arguments; a --state-out folder that holds
+    anything else (dbt's target/) is refused, never overwritten."""
+    _, oracle = tricky
+    monkeypatch.setenv("DBT_ASSETS_ONE_PASS_CRITERIA", "0")
+    common = ("plan", "--command", "run", "-s", "owner:*", "--project-dir", str(oracle.project))
+    payload = json.loads(cli(*common, "-o", "json").stdout)
+    assert payload["runnable"] is False and "--state-out DIR" in payload["needs"]
+    assert "--state" not in payload["argv"] and not any("<" in a for a in payload["argv"])
+    assert "not runnable as shown" in cli(*common).stdout
+    before = (oracle.project / "target" / "manifest.json").read_bytes()
+    refused = cli(*common, "--state-out", str(oracle.project / "target"))
+    assert refused.exit_code == 2 and "needs a folder of its own" in refused.stderr
+    assert (oracle.project / "target" / "manifest.json").read_bytes() == before
+    again = tmp_path / "kept"
+    for _ in range(2):  # a folder of an earlier plan's state is rewritten
+        assert cli(*common, "--state-out", str(again), "-o", "json").exit_code == 0
+    assert sorted(p.name for p in again.iterdir()) == ["run_results.json"]
 
 
 def test_one_pass_keeps_the_users_state_for_deferral(
@@ -197,7 +246,7 @@ def test_one_pass_keeps_the_users_state_for_deferral(
         argv = dbt_argv(Project(oracle.project), result, options, "dbt", state_dir=state)
         assert argv[argv.index("--state") + 1] == str(state) and argv.count("--state") == 1
         assert argv[argv.index("--defer-state") + 1] == str(prod) and "--defer" in argv
-        selected = dbt_selects(oracle, result, "--defer", "--defer-state", str(prod))
+        selected = dbt_selects(oracle, result.with_state(state), "--defer", "--defer-state", str(prod))
     assert selected == sorted(chosen)
     assert not state.exists(), "the generated state is removed"
 

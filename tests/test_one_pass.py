@@ -63,6 +63,8 @@ def test_plan_says_what_the_generated_state_is_within_100_columns(tmp_path: Path
     ):
         text = render_plan(graph, planned)
         assert max(len(line) for line in text.splitlines()) <= 100, text
-    assert "run_results.json lists these" in render_plan(
-        graph, plan(graph, "run", unique_ids=models, one_pass=0)
-    )
+    unwritten = plan(graph, "run", unique_ids=models, one_pass=0)
+    assert "not runnable as shown" in render_plan(graph, unwritten) and not unwritten.runnable
+    written = unwritten.with_state(tmp_path / "state")
+    assert written.runnable and written.argv[-2:] == ("--state", str(tmp_path / "state"))
+    assert "run_results.json lists these" in " ".join(render_plan(graph, written).split())

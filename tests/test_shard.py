@@ -18,7 +18,7 @@ from dbt_assets.history.facts import AssetFacts
 from dbt_assets.history.store import History
 from dbt_assets.manifest.decode import read_manifest
 from dbt_assets.manifest.graph import AssetGraph
-from dbt_assets.plan.compile import plan
+from dbt_assets.plan.compile import Plan, plan
 from dbt_assets.plan.shard import ShardedPlan, shard
 from tests.conftest import cli, generated_project
 from tests.dbt_oracle import DbtLs
@@ -85,12 +85,28 @@ def test_independent_branches_run_in_parallel(built: tuple[AssetGraph, DbtLs, Hi
         assert dbt_selects(oracle, s.plan) == list(s.plan.unique_ids)
 
 
-def test_shard_command(built_project: Path) -> None:
-    result = cli("shard", "3", "--project-dir", str(built_project), "--command", "build", "-o", "json")
+def test_shard_command(
+    built: tuple[AssetGraph, DbtLs, History], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`shard -o json` with --state-out: each group's printed argv runs as printed (its one-pass
+    state in DIR/group-N) and selects exactly the group in dbt ls; without it a one-pass group
+    says it is not runnable and what it needs."""
+    _, oracle, _ = built
+    built_project = oracle.project
+    monkeypatch.setenv("DBT_ASSETS_ONE_PASS_CRITERIA", "0")
+    common = ("shard", "3", "--project-dir", str(built_project), "--command", "build", "-o", "json")
+    result = cli(*common, "--state-out", str(tmp_path / "groups"))
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
     assert payload["makespan"] <= payload["single_invocation"]
-    assert all(s["argv"][:2] == ["dbt", "build"] for s in payload["shards"])
+    assert all(s["argv"][:2] == ["dbt", "build"] and s["runnable"] for s in payload["shards"])
+    for s in payload["shards"]:
+        printed = Plan("build", tuple(s["argv"][1:]), tuple(s["unique_ids"]), "explicit")
+        assert s["argv"][s["argv"].index("--state") + 1] == str(tmp_path / "groups" / f"group-{s['index']}")
+        assert dbt_selects(oracle, printed) == s["unique_ids"]
+    unwritten = json.loads(cli(*common).stdout)["shards"]
+    assert all(not s["runnable"] and "--state-out" in s["needs"] for s in unwritten)
+    monkeypatch.delenv("DBT_ASSETS_ONE_PASS_CRITERIA")
     text = cli("shard", "2", "--project-dir", str(built_project), "--command", "run").stdout
     assert "predicted makespan" in text and "as one dbt invocation" in text
 

@@ -129,14 +129,17 @@ def plan_selection(
     *,
     unique_ids: Iterable[str] | None = None,
     history: History | None = None,
+    state_out: str | Path | None = None,
 ) -> Plan:
     """What ``dbt COMMAND`` would run for a selection (or explicit unique_ids), and the exact
-    dbt argv that selects it.
+    dbt argv that selects it. A plan of many criteria selects in one pass over a generated
+    state (``plan.one_pass``): with ``state_out`` that state is written to the folder named
+    there (new or empty; the caller keeps it) and the argv runs as it is (``plan.runnable``).
 
     >>> plan_selection(graph, "run", ["downstream_of:orders"]).argv      # doctest: +SKIP
     ('run', '--select', 'orders+')
     """
-    return plan(graph, command, selection, unique_ids=unique_ids, history=history)
+    return plan(graph, command, selection, unique_ids=unique_ids, history=history, state_out=state_out)
 
 
 def shard_selection(
@@ -147,12 +150,14 @@ def shard_selection(
     *,
     history: History | None = None,
     threads: int = 4,
+    state_out: str | Path | None = None,
 ) -> ShardedPlan:
     """What ``dbt COMMAND`` would run for a selection, split into at most ``k`` groups that
     respect dependencies and balance the history's execution times, each with exact dbt
     arguments, and the predicted makespan against one invocation; each invocation costs the
     median overhead of the history's recent runs (start-up, parse, selection), or an estimate
-    from the project's size when it has none.
+    from the project's size when it has none. With ``state_out``, each one-pass group's state is
+    written to ``state_out/group-<index>``, so that every group's argv runs as it is.
 
     >>> [s.plan.argv for s in shard_selection(graph, "build", ["tag:finance+"], 3).shards]  # doctest: +SKIP
     """
@@ -162,7 +167,8 @@ def shard_selection(
     overheads = history.invocation_overheads() if history is not None else []
     overhead = statistics.median(overheads) if overheads else default_overhead(graph)
     facts = history.facts() if history is not None else {}
-    return shard(graph, planned, k, facts, threads=threads, overhead=overhead)
+    sharded = shard(graph, planned, k, facts, threads=threads, overhead=overhead)
+    return sharded if state_out is None else sharded.with_state(state_out)
 
 
 def chosen_assets(

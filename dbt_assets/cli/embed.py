@@ -16,6 +16,7 @@ from dbt_assets.cli.common import echo_error, graph_from
 from dbt_assets.cli.options import (
     AT,
     HISTORY,
+    STATE_OUT,
     command_option,
     moment,
     project_options,
@@ -30,12 +31,14 @@ if TYPE_CHECKING:
 @contextmanager
 def _history_if_any(kwargs: dict[str, Any]) -> Iterator[History | None]:
     """The run history (--history, else the project's) when there is one: these commands
-    work without history, and read it when it exists."""
+    work without history, and read it when it exists (a --history given that does not exist
+    is an error, not no history)."""
     from dbt_assets.api import open_history
     from dbt_assets.history.schema import history_exists, history_path
 
-    located = history_path(Path(kwargs["project_dir"] or "."), kwargs.pop("history_path"))
-    if not history_exists(located):
+    given = kwargs.pop("history_path")
+    located = history_path(Path(kwargs["project_dir"] or "."), given)
+    if given is None and not history_exists(located):
         yield None
         return
     with open_history(path=located, create=False) as history:
@@ -85,7 +88,9 @@ def export_command(positional: tuple[str, ...], **kwargs: Any) -> None:
         document = export(graph, history, selection)
     text = to_json(document, indent=2)
     if out:
-        Path(out).write_text(text + "\n")
+        from dbt_assets._core.outputs import write_output
+
+        write_output(out, text + "\n", option="--out")  # never over the project's files or history
     else:
         click.echo(text)
 
@@ -152,6 +157,7 @@ def report_command(positional: tuple[str, ...], **kwargs: Any) -> None:
     "--threads", default=4, show_default=True, type=click.IntRange(min=1), help="dbt threads per worker."
 )
 @click.option("--output", "-o", default="text", show_default=True, type=click.Choice(["text", "json"]))
+@STATE_OUT
 def shard_command(k: int, **kwargs: Any) -> None:
     """Split a selection over K workers: groups with exact dbt arguments, at most K at once.
 
@@ -166,6 +172,12 @@ def shard_command(k: int, **kwargs: Any) -> None:
     Examples:
       dbt-assets shard 4 --command build
       dbt-assets shard 3 -s tag:finance+ --command run --output json
+      dbt-assets shard 4 --state-out shard-state -o json   # each group's argv runs as printed
+
+    \b
+    A large group selects in one pass over a generated state: with --state-out DIR its
+    state is written to DIR/group-N and its argv runs as printed; without, the JSON marks
+    it "runnable": false and says what it "needs".
     """
     import json
 
@@ -181,6 +193,7 @@ def shard_command(k: int, **kwargs: Any) -> None:
             k,
             history=history,
             threads=kwargs["threads"],
+            state_out=kwargs["state_out"],
         )
     if kwargs["output"] == "json":
         click.echo(
@@ -195,6 +208,8 @@ def shard_command(k: int, **kwargs: Any) -> None:
                         {
                             "index": s.index,
                             "argv": ["dbt", *s.plan.argv],
+                            "runnable": s.plan.runnable,
+                            **({"needs": s.plan.needs()} if s.plan.needs() else {}),
                             "selector": s.plan.selector,
                             "unique_ids": list(s.plan.unique_ids),
                             "after": list(s.after),
@@ -217,6 +232,8 @@ def shard_command(k: int, **kwargs: Any) -> None:
             f"done at ~{duration_text(s.finish)}"
         )
         click.echo(f"  dbt {' '.join(s.plan.argv)}")
+        if s.plan.needs() is not None:
+            click.echo(f"  (not runnable as shown: {s.plan.needs()})")
     click.echo(
         f"predicted makespan {duration_text(sharded.makespan)} over {len(sharded.shards)} worker(s) "
         f"vs {duration_text(sharded.single_invocation)} as one dbt invocation "

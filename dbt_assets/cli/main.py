@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from dbt_assets._core.serial import to_json
+from dbt_assets.cli import diff as cli_diff
 from dbt_assets.cli import embed as cli_embed
 from dbt_assets.cli import history as cli_history
 from dbt_assets.cli import run as cli_run
@@ -29,6 +30,7 @@ from dbt_assets.cli.common import (
 )
 from dbt_assets.cli.options import (
     HISTORY,
+    STATE_OUT,
     command_option,
     project_options,
     select_ids_option,
@@ -126,6 +128,7 @@ main.add_command(ls_command, "list")
 @command_option("The dbt command to plan.")
 @select_ids_option("Select exactly these unique_ids, one per line ('-' reads stdin), instead of --select.")
 @click.option("--output", "-o", default="text", show_default=True, type=click.Choice(["text", "json"]))
+@STATE_OUT
 @HISTORY
 def plan_command(**kwargs: Any) -> None:
     """Show what a dbt command would run and the exact dbt arguments for it.
@@ -140,6 +143,12 @@ def plan_command(**kwargs: Any) -> None:
       dbt-assets plan --command run -s downstream_of:orders
       dbt-assets plan --command build -s owner:finance@* --output json
       printf 'model.shop.orders\\nmodel.shop.customers\\n' | dbt-assets plan --select-ids -
+      dbt-assets plan --command run --select-ids ids.txt --state-out plan-state -o json
+
+    \b
+    A plan of many criteria selects in one pass (dbt --select result:success over a
+    generated state): its argv runs as printed only with --state-out DIR, which writes that
+    state to DIR and adds it (the JSON says "runnable" and what it "needs").
     """
     from dbt_assets.api import plan_selection
 
@@ -148,7 +157,12 @@ def plan_command(**kwargs: Any) -> None:
     with history_for_selection(kwargs) as history:
         graph = graph_from(kwargs)
         result = plan_selection(
-            graph, kwargs["dbt_command"], selection, unique_ids=unique_ids, history=history
+            graph,
+            kwargs["dbt_command"],
+            selection,
+            unique_ids=unique_ids,
+            history=history,
+            state_out=kwargs["state_out"],
         )
     print_plan(graph, result, kwargs["output"])
 
@@ -235,7 +249,7 @@ def graph_command(**kwargs: Any) -> None:
     print_lines([text.rstrip("\n")])
 
 
-for _module in (cli_run, cli_history, cli_sla, cli_embed):
+for _module in (cli_run, cli_history, cli_sla, cli_embed, cli_diff):
     for _command in _module.COMMANDS:
         main.add_command(_command)
 

@@ -77,6 +77,15 @@ def moment(text: str | None) -> float | None:
         raise click.BadParameter(str(exc), param_hint="--at") from exc
 
 
+STATE_OUT = click.option(
+    "--state-out",
+    type=click.Path(file_okay=False),
+    metavar="DIR",
+    help="A plan of many criteria selects in one pass over a generated state: write it to DIR (new "
+    "or empty; yours to keep) and put it in the printed argv, so that the argv runs as printed.",
+)
+
+
 WIDE_OUTPUT = click.option(
     "--output",
     "-o",
@@ -175,6 +184,10 @@ def selection_options(func: F, *, models: str = "select") -> F:
     return apply_options(func, options)
 
 
+SELECT_IDS_BYTES = 64 << 20
+"""The largest --select-ids file read (64 MiB: a million unique_ids of 60 characters)."""
+
+
 class _UniqueIds(click.File):
     """A file of unique_ids, one per line (``-``: stdin), read as UTF-8 text."""
 
@@ -186,7 +199,11 @@ class _UniqueIds(click.File):
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         stream = super().convert(value, param, ctx)
         try:
-            return stream.read().decode("utf-8").split()
+            data = stream.read(SELECT_IDS_BYTES + 1)  # bounded: /dev/zero, `yes |` never end
+            if len(data) > SELECT_IDS_BYTES:
+                size = f"larger than {SELECT_IDS_BYTES >> 20} MiB"
+                self.fail(f"{value}: {size}; give one unique_id per line", param, ctx)
+            return data.decode("utf-8").split()
         except UnicodeDecodeError as exc:
             self.fail(f"{value}: not UTF-8 text (byte {exc.start}); give one unique_id per line", param, ctx)
         except OSError as exc:

@@ -103,11 +103,18 @@ def render_plan(graph: AssetGraph, plan: Plan) -> str:
             f"of {len(definition['union'])} criteria; dbt-assets runs dbt on a shadow copy of the "
             "project whose selectors.yml has it, never changing yours)"
         )
-    if plan.one_pass:
+    if plan.one_pass and plan.state_dir is not None:
         lines += _wrapped(
-            f"(too many criteria for dbt to check one by one: --state is a folder dbt-assets writes "
-            f"for the run, whose run_results.json lists these {len(plan.unique_ids)} assets, and "
-            "removes after it)"
+            f"(too many criteria for dbt to check one by one: --state is {plan.state_dir}, whose "
+            f"run_results.json lists these {len(plan.unique_ids)} assets; keep it for the run, and "
+            "defer with --defer --defer-state DIR, not --state)"
+        )
+    elif plan.one_pass:
+        lines += _wrapped(
+            f"(too many criteria for dbt to check one by one: not runnable as shown, dbt needs --state "
+            f"DIR whose run_results.json lists these {len(plan.unique_ids)} assets; "
+            "`dbt-assets plan ... --state-out DIR` writes it and adds it here, `dbt-assets run` "
+            "writes a temporary one itself)"
         )
     return "\n".join(lines) + "\n"
 

@@ -26,7 +26,7 @@ import functools
 import re
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 from dbt_assets._core.errors import SelectionError
@@ -39,7 +39,7 @@ from dbt_assets.plan.long_selection import (
     selector_name,
     split_argv,
 )
-from dbt_assets.plan.one_pass import ONE_PASS_SELECT, STATE_PLACEHOLDER, one_pass_criteria
+from dbt_assets.plan.one_pass import ONE_PASS_SELECT, one_pass_criteria, write_state
 from dbt_assets.selection import (
     DBT_METHODS,
     METHODS,
@@ -77,12 +77,46 @@ class Plan:
     on a project whose selectors.yml has it (see :mod:`dbt_assets.plan.long_selection`)."""
     unmatched: tuple[str, ...] = ()
     """The criteria typed that matched no enabled node (dbt warns of each)."""
+    state_dir: str | None = None
+    """A one-pass plan's generated state, once written to a folder the caller keeps
+    (:meth:`with_state`); ``argv`` then ends with ``--state`` and it."""
 
     @property
     def one_pass(self) -> bool:
-        """Whether dbt must be given a generated ``--state`` (in place of
-        :data:`~dbt_assets.plan.one_pass.STATE_PLACEHOLDER`): :func:`generated_state`."""
+        """Whether dbt selects in one pass over a generated ``--state``
+        (:mod:`dbt_assets.plan.one_pass`)."""
         return self.strategy == "one pass"
+
+    @property
+    def runnable(self) -> bool:
+        """Whether ``dbt *argv`` runs exactly this plan as it stands: not a one-pass plan whose
+        state is not written yet (:meth:`with_state`), nor one whose generated selector must
+        first be added to a selectors.yml."""
+        return not self.empty and self.selector is None and (not self.one_pass or self.state_dir is not None)
+
+    def needs(self) -> str | None:
+        """What ``argv`` needs before dbt can run it, said plainly (None: nothing)."""
+        if self.one_pass and self.state_dir is None:
+            return (
+                f"this plan selects in one pass: dbt needs --state with a folder whose run_results.json "
+                f"lists these {len(self.unique_ids)} assets; `dbt-assets plan --state-out DIR` writes "
+                "it and adds it to the argv (`dbt-assets run` writes a temporary one itself)"
+            )
+        if self.selector is not None:
+            return (
+                f"the argv names the generated selector {self.selector['name']}: add its definition to "
+                "a copy of the project's selectors.yml before running it"
+            )
+        return None
+
+    def with_state(self, folder: str | Path) -> Plan:
+        """This plan, runnable as printed: a one-pass plan's state written to ``folder`` (a new
+        or empty folder the caller keeps) and given in the argv as ``--state``; any other plan
+        as it is."""
+        if not self.one_pass or self.state_dir is not None:
+            return self
+        where = str(write_state(self.unique_ids, folder))
+        return replace(self, argv=(*self.argv, "--state", where), state_dir=where)
 
     @property
     def empty(self) -> bool:
@@ -113,9 +147,11 @@ def plan(
     max_argv: int = MAX_ARGV,
     history: object = None,
     one_pass: int | None = None,
+    state_out: str | Path | None = None,
 ) -> Plan:
     """The plan of ``dbt COMMAND`` for a selection, or for an explicit set of ``unique_ids``
-    (with the selection's resource types).
+    (with the selection's resource types). With ``state_out``, a one-pass plan's state is
+    written there and its argv is runnable as it is (:meth:`Plan.with_state`).
 
     The selection's ``state`` is dbt's ``--state DIR``; the argv carries it (as an absolute
     path) when the selection reads it (``state:``, ``result:``, ``source_status:``). Above
@@ -123,6 +159,19 @@ def plan(
     ``status:`` and ``sla:`` read ``history`` (default: the project's). An explicit plan of
     more than ``one_pass`` criteria (default: :func:`one_pass_criteria`) becomes one
     (:mod:`dbt_assets.plan.one_pass`)."""
+    found = _plan(graph, command, selection, unique_ids, max_argv, history, one_pass)
+    return found if state_out is None else found.with_state(state_out)
+
+
+def _plan(
+    graph: AssetGraph,
+    command: str,
+    selection: Selected,
+    unique_ids: Iterable[str] | None,
+    max_argv: int,
+    history: object,
+    one_pass: int | None,
+) -> Plan:
     wanted = Selection.of(selection)
     selector = wanted.selector
     types = resource_types_for(command, wanted.resource_types, wanted.exclude_resource_types)
@@ -276,9 +325,8 @@ def compile_explicit(
         return Plan(command, (), (), "empty")
     tokens = _Cover(graph, chosen, types).tokens()
     if len(tokens) > (one_pass_criteria(len(graph.records)) if one_pass is None else one_pass):
-        state = ("--state", STATE_PLACEHOLDER)
-        argv = (command, "--select", ONE_PASS_SELECT, "--indirect-selection", "empty", *type_flags, *state)
-        return Plan(command, argv, tuple(sorted(chosen)), "one pass")
+        argv = (command, "--select", ONE_PASS_SELECT, "--indirect-selection", "empty", *type_flags)
+        return Plan(command, argv, tuple(sorted(chosen)), "one pass")  # --state: with_state
     argv = (command, "--select", *tokens, "--indirect-selection", "empty", *type_flags)
     return Plan(command, argv, tuple(sorted(chosen)), "explicit")
 

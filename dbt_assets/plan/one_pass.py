@@ -8,10 +8,12 @@ select on a 10,000-model project. Past :func:`one_pass_criteria` criteria a plan
 
 where the generated directory holds a ``run_results.json`` that lists exactly the planned
 nodes, each with the status ``success``. dbt's ``result:`` method reads it once and keeps the
-nodes it lists: one pass, whatever the number of nodes. The directory is made for the dbt
-invocation (:func:`generated_state`) and removed after it; the project's files are never
-touched. A user's own ``--state`` (for ``--defer``) goes to dbt as ``--defer-state``, which
-dbt reads for deferral exactly as it would have read ``--state``.
+nodes it lists: one pass, whatever the number of nodes. A run makes the directory for its dbt
+invocation (:func:`generated_state`) and removes it after; a caller that runs the plan itself
+(a scheduler, CI, another orchestrator) has it written to a folder it names and keeps
+(:func:`write_state`, ``plan --state-out DIR``). The project's files are never touched. A
+user's own ``--state`` (for ``--defer``) goes to dbt as ``--defer-state``, which dbt reads for
+deferral exactly as it would have read ``--state``.
 """
 
 from __future__ import annotations
@@ -57,8 +59,7 @@ def one_pass_criteria(nodes: int) -> int:
 
 ONE_PASS_STATUS = "success"
 ONE_PASS_SELECT = f"result:{ONE_PASS_STATUS}"
-STATE_PLACEHOLDER = "<generated state>"
-"""How a one-pass plan's ``--state`` reads where it is shown (``plan``), before it exists."""
+GENERATED_BY = "dbt-assets: a one-pass selection, not a run"
 
 _SCHEMA = "https://schemas.getdbt.com/dbt/run-results/v6.json"
 
@@ -88,8 +89,51 @@ def run_results(unique_ids: Iterable[str]) -> dict[str, object]:
         },
         "results": [{**result, "unique_id": uid} for uid in sorted(unique_ids)],
         "elapsed_time": 0.0,
-        "args": {"generated_by": "dbt-assets: a one-pass selection, not a run"},
+        "args": {"generated_by": GENERATED_BY},
     }
+
+
+def write_state(unique_ids: Iterable[str], folder: str | Path) -> Path:
+    """Write the state of a one-pass selection of ``unique_ids`` into ``folder`` (made if
+    missing) for a caller to keep and give dbt as ``--state``; the folder as an absolute path.
+
+    The folder must be new, empty, or hold only a state written here before (which is
+    replaced): it is never dbt's own ``target/`` or an earlier run's artifacts, whose
+    ``run_results.json`` a generated one would destroy."""
+    where = Path(folder).absolute()
+    try:
+        where.mkdir(parents=True, exist_ok=True)
+        present = sorted(p.name for p in where.iterdir())
+    except OSError as exc:
+        raise SelectionError(
+            f"cannot use {where} for the state of a one-pass selection: {exc.strerror or exc}",
+            "give --state-out a new folder you can write",
+        ) from exc
+    if present and (present != ["run_results.json"] or not _generated_here(where / "run_results.json")):
+        raise SelectionError(
+            f"{where} already holds {', '.join(present[:3])}{' ...' if len(present) > 3 else ''}: "
+            "the state of a one-pass selection needs a folder of its own",
+            "give --state-out a new or empty folder (never dbt's target/ or production artifacts)",
+        )
+    partial = where / f".run_results.json.{os.getpid()}"
+    try:
+        partial.write_text(json.dumps(run_results(unique_ids)))
+        partial.replace(where / "run_results.json")
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise SelectionError(
+            f"cannot write the state of a one-pass selection in {where}: {exc.strerror or exc}",
+            "free space there, or give another folder",
+        ) from exc
+    return where
+
+
+def _generated_here(path: Path) -> bool:
+    try:
+        written = json.loads(path.read_bytes())
+        return bool(written.get("args", {}).get("generated_by") == GENERATED_BY)
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 @contextmanager
@@ -98,12 +142,11 @@ def generated_state(unique_ids: Iterable[str]) -> Iterator[Path]:
     removed when the block ends."""
     folder = Path(tempfile.mkdtemp(prefix="dbt-assets-state-"))
     try:
-        (folder / "run_results.json").write_text(json.dumps(run_results(unique_ids)))
-    except OSError as exc:
+        write_state(unique_ids, folder)
+    except SelectionError as exc:
         shutil.rmtree(folder, ignore_errors=True)
         raise SelectionError(
-            f"cannot write the generated state of a one-pass selection in {folder}: {exc}",
-            "free space in the temporary folder (TMPDIR), or point TMPDIR elsewhere",
+            exc.message, "free space in the temporary folder (TMPDIR), or set TMPDIR"
         ) from exc
     try:
         yield folder

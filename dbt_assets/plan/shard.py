@@ -28,7 +28,8 @@ from __future__ import annotations
 import graphlib
 import statistics
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Protocol
 
 from dbt_assets._core.durations import percentile
@@ -77,6 +78,15 @@ class ShardedPlan:
     threads: int
     overhead: float = 0.0
     """Predicted seconds each dbt invocation spends outside its assets."""
+
+    def with_state(self, folder: str | Path) -> ShardedPlan:
+        """Every group runnable as printed: each one-pass group's state written to
+        ``folder/group-<index>`` (:meth:`Plan.with_state`)."""
+        shards = tuple(
+            replace(s, plan=s.plan.with_state(Path(folder) / f"group-{s.index}")) if s.plan.one_pass else s
+            for s in self.shards
+        )
+        return replace(self, shards=shards)
 
 
 def default_overhead(graph: AssetGraph) -> float:

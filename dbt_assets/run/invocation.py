@@ -10,7 +10,6 @@ import msgspec
 
 from dbt_assets._core.vocab import FAILURE_STATUSES
 from dbt_assets.plan.compile import Plan
-from dbt_assets.plan.one_pass import STATE_PLACEHOLDER
 from dbt_assets.run.events import AssetFinished, DbtLog
 from dbt_assets.run.project import Project
 
@@ -91,15 +90,15 @@ def dbt_argv(
 ) -> list[str]:
     """The full dbt command line of a run: the plan's argv, the project (or the shadow
     project of a generated selector), the flags, and JSON logs at debug level on stdout (for
-    the per-node start and finish events). A one-pass plan's ``--state`` is ``state_dir`` (its
-    generated state); the user's own ``--state`` then goes to dbt as ``--defer-state``."""
+    the per-node start and finish events). A one-pass plan's ``--state`` is its written state
+    (:meth:`Plan.with_state`) or ``state_dir`` (made for the run; left out when there is none
+    yet, as for a dry run); the user's own ``--state`` then goes to dbt as ``--defer-state``."""
     if options.state is not None:  # relative to the project, as dbt has it; also from a shadow
         options = replace(options, state=str(project.project_dir / options.state))
     argv = list(plan.argv)
-    flags = options.dbt_flags(state="--state" not in plan.argv)
+    flags = options.dbt_flags(state=not plan.one_pass and "--state" not in plan.argv)
     if plan.one_pass:
-        where = str(state_dir) if state_dir is not None else STATE_PLACEHOLDER
-        argv = [where if arg == STATE_PLACEHOLDER else arg for arg in argv]
+        argv += ["--state", str(state_dir)] if plan.state_dir is None and state_dir is not None else []
         flags += ["--defer-state", options.state] if options.state else []
     return [
         executable,

@@ -153,13 +153,13 @@ class Run:
         shadow = contextlib.ExitStack()
         try:
             argv = self.argv
-            if self.plan.selector is not None or self.plan.one_pass:
+            if self.plan.selector is not None or (self.plan.one_pass and self.plan.state_dir is None):
                 project_dir = state_dir = None
                 if self.plan.selector is not None:  # a selection too long for one command line
                     project_dir = shadow.enter_context(
                         shadow_project(self.project.project_dir, self.plan.selector)
                     )
-                if self.plan.one_pass:  # many criteria: one that dbt evaluates in one pass
+                if self.plan.one_pass and self.plan.state_dir is None:  # a criterion of one pass
                     state_dir = shadow.enter_context(generated_state(self.plan.unique_ids))
                 argv = dbt_argv(self.project, self.plan, self.options, self.argv[0], project_dir, state_dir)
             self._process = DbtProcess(
