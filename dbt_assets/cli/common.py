@@ -30,6 +30,7 @@ result callback (``@group.result_callback``) is not supported."""
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import sys
 import traceback
@@ -80,6 +81,10 @@ class Group(click.Group):
             click.echo("Aborted.", err=True)
             sys.exit(130)
         sys.exit(code if isinstance(code, int) else 0)
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        super().add_command(cmd, name)
+        _share_below(cmd, (self,))  # so that --help and introspection see them before any call
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -259,6 +264,15 @@ def share_group_options(command: click.Command, groups: Sequence[click.Command])
             flags |= spellings
 
 
+def _share_below(command: click.Command, groups: tuple[click.Command, ...]) -> None:
+    """:func:`share_group_options` for a command and everything below it (parsing does it again
+    for what is added later: it is idempotent)."""
+    share_group_options(command, groups)
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _share_below(sub, (*groups, command))
+
+
 def parse_command_line(ctx: click.Context) -> list[click.Context]:
     """Parse what follows the root's own options, group by group down to the command that runs
     (each given its groups' options first): the contexts, root first. Nothing runs yet, so
@@ -280,6 +294,11 @@ def parse_command_line(ctx: click.Context) -> list[click.Context]:
         share_group_options(command, [context.command for context in contexts])
         ctx = command.make_context(name, args, parent=ctx)
         contexts.append(ctx)
+    for ctx in contexts[:-1]:  # a group's option for the group run alone, given before a subcommand
+        for param in ctx.command.params:
+            given = ctx.get_parameter_source(param.name or "") is ParameterSource.COMMANDLINE
+            if isinstance(param, GroupOnlyOption) and given:
+                raise _group_only(ctx, _flag(param))
     return contexts
 
 
@@ -290,14 +309,10 @@ def _invoke_parsed(root: click.Context) -> Any:
         contexts = parse_command_line(root)
         for ctx in contexts[1:]:
             stack.enter_context(ctx)
-        for ctx in contexts[:-1]:
-            given = [p for p in ctx.command.params if isinstance(p, GroupOnlyOption) and p.name]
-            for param in given:
-                if ctx.get_parameter_source(param.name or "") is ParameterSource.COMMANDLINE:
-                    raise _group_only(ctx, _flag(param))
         # each context was made before its parent's callback ran: pass on the ctx.obj it sets
-        inherited = [child.obj is ctx.obj for ctx, child in zip(contexts, contexts[1:], strict=False)]
-        for ctx, child, inherits in zip(contexts, contexts[1:], inherited, strict=True):
+        pairs = list(itertools.pairwise(contexts))
+        inherited = [child.obj is ctx.obj for ctx, child in pairs]
+        for (ctx, child), inherits in zip(pairs, inherited, strict=True):
             click.Command.invoke(ctx.command, ctx)
             if inherits:
                 child.obj = ctx.obj

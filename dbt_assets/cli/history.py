@@ -4,12 +4,14 @@ shell over :mod:`dbt_assets.api`."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from dbt_assets._core.errors import ProjectNotFoundError
 from dbt_assets._core.serial import plain, to_json
-from dbt_assets.cli.common import graph_from, print_lines
+from dbt_assets.cli.common import GroupOnlyOption, graph_from, group_values, print_lines
 from dbt_assets.cli.options import (
     HISTORY,
     PROJECT_DIR,
@@ -20,17 +22,28 @@ from dbt_assets.cli.options import (
 )
 
 if TYPE_CHECKING:
-    pass
+    from dbt_assets.history.store import History
 
 
 @click.group("history", invoke_without_command=True)
 @PROJECT_DIR
 @HISTORY
-@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1), help="How many runs.")
-@click.option("--output", "-o", default="text", show_default=True, type=click.Choice(["text", "json"]))
+@WIDE_OUTPUT
+@click.option(
+    "--limit",
+    cls=GroupOnlyOption,
+    default=20,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="How many runs (the list of runs only).",
+)
 @click.pass_context
 def history_group(ctx: click.Context, /, **kwargs: Any) -> None:
     """The recorded runs, newest first, with their count of assets per status.
+
+    \b
+    --project-dir, --history and --output go before or after the subcommand
+    (`history show 12 -o json` is `history -o json show 12`).
 
     \b
     Examples:
@@ -38,13 +51,11 @@ def history_group(ctx: click.Context, /, **kwargs: Any) -> None:
       dbt-assets history show 12 --output json
       dbt-assets history import target/run_results.json   # a run made by plain dbt
     """
-    ctx.obj = kwargs
     if ctx.invoked_subcommand is not None:
         return
-    from dbt_assets.api import open_history
     from dbt_assets.cli.render import render_runs
 
-    with open_history(kwargs["project_dir"] or ".", kwargs["history_path"], create=False) as history:
+    with _open(kwargs) as history:
         runs = history.runs(kwargs["limit"])
     if kwargs["output"] == "json":
         print_lines(to_json(run) for run in runs)
@@ -52,34 +63,49 @@ def history_group(ctx: click.Context, /, **kwargs: Any) -> None:
         click.echo(render_runs(runs), nl=False)
 
 
+def _open(values: dict[str, Any], *, create: bool = False) -> History:
+    """The history the group's options name (given before or after the subcommand). A history
+    is created only in a project folder that exists (a mistyped --project-dir is an error)."""
+    from dbt_assets.api import open_history
+    from dbt_assets.history.schema import DEFAULT_LOCATION, history_path
+
+    project_dir = Path(values["project_dir"] or ".")
+    in_project = history_path(project_dir, values["history_path"]) == project_dir / DEFAULT_LOCATION
+    if create and in_project and not project_dir.is_dir():
+        raise ProjectNotFoundError(
+            f"no folder {project_dir} (--project-dir): the run history would be created in it",
+            "pass --project-dir DIR of an existing dbt project, or --history FILE|URL",
+        )
+    return open_history(project_dir, values["history_path"], create=create)
+
+
 @history_group.command("show")
 @click.argument("run_id", type=int)
-@WIDE_OUTPUT
-@click.pass_obj
-def history_show(parent: dict[str, Any], run_id: int, output: str) -> None:
+def history_show(run_id: int) -> None:
     """One run: how it went, and each asset's result (each error in dbt's words below)."""
-    from dbt_assets.api import open_history
     from dbt_assets.cli.render import render_run
 
-    with open_history(parent["project_dir"] or ".", parent["history_path"], create=False) as history:
+    values = group_values()
+    with _open(values) as history:
         record = history.run(run_id)
         results = history.results(run_id)
         logs = history.logs(run_id)
-    if output == "json":
+    if values["output"] == "json":
         click.echo(json.dumps({"run": plain(record), "assets": [plain(r) for r in results]}))
     else:
-        click.echo(render_run(record, results, logs, wide=output == "wide"), nl=False)
+        click.echo(render_run(record, results, logs, wide=values["output"] == "wide"), nl=False)
 
 
 @history_group.command("recover")
-@click.pass_obj
-def history_recover(parent: dict[str, Any]) -> None:
+def history_recover() -> None:
     """Close the runs whose dbt-assets process was killed (every command that opens the
     history does this too): what dbt finished is kept, running assets become cancelled."""
-    from dbt_assets.api import open_history
-
-    with open_history(parent["project_dir"] or ".", parent["history_path"], create=False) as history:
+    values = group_values()
+    with _open(values) as history:
         recovered = history.recovered
+    if values["output"] == "json":
+        print_lines(json.dumps({"run_id": run_id, "status": "interrupted"}) for run_id in recovered)
+        return
     click.echo(
         "\n".join(f"run {run_id}: recovered (interrupted)" for run_id in recovered)
         or "nothing to recover: no run was left open by a killed dbt-assets"
@@ -88,15 +114,15 @@ def history_recover(parent: dict[str, Any]) -> None:
 
 @history_group.command("import")
 @click.argument("run_results", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.pass_obj
-def history_import(parent: dict[str, Any], run_results: tuple[str, ...]) -> None:
+def history_import(run_results: tuple[str, ...]) -> None:
     """Record runs made by plain dbt from their run_results.json (each only once)."""
-    from dbt_assets.api import open_history
-
-    with open_history(parent["project_dir"] or ".", parent["history_path"]) as history:
+    values = group_values()
+    with _open(values, create=True) as history:
         for path in run_results:
             run_id = history.import_run_results(path)
-            if run_id is None:
+            if values["output"] == "json":
+                click.echo(json.dumps({"path": path, "run_id": run_id, "recorded": run_id is not None}))
+            elif run_id is None:
                 click.echo(f"{path}: already recorded")
             else:
                 click.echo(f"{path}: recorded as run {run_id}")
