@@ -59,6 +59,19 @@ class RunError(DbtAssetsError):
     """A run cannot start (nothing to retry, bad option combination, ...)."""
 
 
+class AssetsBusyError(RunError):
+    """Assets of a run are being run by another run (one run per asset at a time)."""
+
+    def __init__(self, message: str, hint: str = "", holders: tuple[object, ...] = ()) -> None:
+        super().__init__(message, hint)
+        self.holders = holders
+        """Who holds them: :class:`dbt_assets.history.claims.Holder` each."""
+
+
+class AutomationConfigError(DbtAssetsError):
+    """An automation condition that cannot be used (an unknown key, a cron that never fires)."""
+
+
 class SlaConfigError(DbtAssetsError):
     """An SLA declaration that cannot be used."""
 

@@ -213,7 +213,10 @@ def retry_run(
         raise RunError(f"none of the assets to retry from run {record.run_id} exist in the project any more")
     given = options or RunOptions()
     merged = RunOptions(
-        extra_args=(*record.flags, *given.dbt_flags()), timeout=given.timeout, cancel_grace=given.cancel_grace
+        extra_args=(*record.flags, *given.dbt_flags()),
+        timeout=given.timeout,
+        cancel_grace=given.cancel_grace,
+        wait=given.wait,
     )
     planned = plan(graph, record.command, unique_ids=present)
     run = Run(project, graph, planned, merged, history=history, selection={"retry_of": record.run_id})

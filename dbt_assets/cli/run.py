@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from dbt_assets._core.errors import DbtAssetsError
+from dbt_assets._core.errors import DbtAssetsError, one_line
 from dbt_assets._core.serial import plain, to_json
 from dbt_assets._core.vocab import FAILURE_STATUSES
 from dbt_assets.cli.common import echo_error, print_lines, print_plan
@@ -68,6 +68,16 @@ def run_options(func: F) -> F:
             type=click.FloatRange(min=0, min_open=True),
             metavar="SECONDS",
             help="Stop dbt (like Ctrl-C) when the run takes longer.",
+        ),
+        click.option(
+            "--wait",
+            type=click.FloatRange(min=0),
+            is_flag=False,
+            flag_value=float("inf"),
+            default=None,
+            metavar="[SECONDS]",
+            help="When another run is running some of these assets (one run per asset at a time): "
+            "wait for it to end (at most SECONDS) instead of stopping with exit code 2.",
         ),
         click.option(
             "--cancel-grace",
@@ -130,6 +140,7 @@ def _run_options(kwargs: dict[str, Any], state: str | None = None) -> RunOptions
         extra_args=tuple(kwargs.pop("dbt_args")),
         timeout=kwargs.pop("timeout"),
         cancel_grace=kwargs.pop("cancel_grace"),
+        wait=kwargs.pop("wait"),
     )
 
 
@@ -150,6 +161,7 @@ def _execute(
 
     for notice in run.notices:
         click.echo(f"dbt-assets: {notice}", err=True)
+    run.on_wait = lambda said: click.echo(f"dbt-assets: {one_line(said)}", err=True)
     display = make_display(run.graph, run.plan, output)
 
     def cancel(signum: int, _frame: Any) -> None:

@@ -66,6 +66,8 @@ class Backend(Protocol):
 class SqliteBackend:
     """An SQLite file in WAL mode; a write transaction is ``BEGIN IMMEDIATE``."""
 
+    dialect = "sqlite"
+
     def __init__(self, path: Path) -> None:
         from dbt_assets.history.schema import file_identity
 

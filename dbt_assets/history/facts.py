@@ -48,6 +48,10 @@ class AssetFacts(msgspec.Struct, frozen=True):
     """When the asset started running, while it runs."""
     max_loaded_at: float | None = None
     """For a source: its newest row's load time at the last freshness check."""
+    loads: list[list[float]] = []
+    """For a source: the last :data:`RECENT` changes of its newest row's load time, each
+    ``[checked_at, max_loaded_at]`` from the freshness check that first saw it: when new data
+    was seen (on dbt-assets' clock) and what it was (on the warehouse's)."""
 
     @property
     def last_at(self) -> float | None:
@@ -99,6 +103,9 @@ def fold(facts: AssetFacts | None, row: ResultRow) -> AssetFacts:
         changes["consecutive_failures"] = current.consecutive_failures + 1
     if row.max_loaded_at is not None:
         changes["max_loaded_at"] = row.max_loaded_at
+        if row.max_loaded_at != current.max_loaded_at:
+            seen = row.at if row.at is not None else row.max_loaded_at
+            changes["loads"] = [*current.loads, [seen, row.max_loaded_at]][-RECENT:]
     return msgspec.structs.replace(current, **changes)
 
 

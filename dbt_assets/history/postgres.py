@@ -48,6 +48,8 @@ def display(url: str) -> str:
 class PostgresBackend:
     """A psycopg 3 connection in autocommit mode; write transactions take :data:`WRITE_LOCK`."""
 
+    dialect = "postgresql"
+
     def __init__(self, url: str) -> None:
         try:
             import psycopg

@@ -95,6 +95,51 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )
         """,
     ),
+    # 4: one run per asset at a time (dbt_assets.history.claims), and what automation decided
+    # (dbt_assets.history.automation): each tick, each decision that changed, each asset's state
+    (
+        """
+        CREATE TABLE asset_claims (
+            unique_id  TEXT PRIMARY KEY,
+            run_id     INTEGER NOT NULL REFERENCES runs(run_id),
+            claimed_at REAL NOT NULL
+        )
+        """,
+        """
+        CREATE INDEX asset_claims_by_run ON asset_claims(run_id)
+        """,
+        """
+        CREATE TABLE automation_ticks (
+            tick_id    INTEGER PRIMARY KEY AUTOINCREMENT,
+            at         REAL NOT NULL,
+            decided_at REAL NOT NULL,
+            owner      TEXT NOT NULL,
+            run_id     INTEGER REFERENCES runs(run_id),
+            summary    TEXT NOT NULL DEFAULT '{}'
+        )
+        """,
+        """
+        CREATE TABLE automation_decisions (
+            tick_id   INTEGER NOT NULL REFERENCES automation_ticks(tick_id),
+            unique_id TEXT NOT NULL,
+            decision  TEXT NOT NULL,
+            condition TEXT,
+            reason    TEXT NOT NULL,
+            data      TEXT NOT NULL DEFAULT '{}',
+            run_id    INTEGER REFERENCES runs(run_id),
+            PRIMARY KEY (tick_id, unique_id)
+        )
+        """,
+        """
+        CREATE INDEX automation_decisions_by_asset ON automation_decisions(unique_id, tick_id)
+        """,
+        """
+        CREATE TABLE automation_assets (
+            unique_id TEXT PRIMARY KEY,
+            state     BLOB NOT NULL
+        )
+        """,
+    ),
 )
 
 FACTS_SINCE = 3

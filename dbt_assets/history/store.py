@@ -22,11 +22,13 @@ import json
 import os
 import socket
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from dbt_assets.history.automation import AutomationRecords
 from dbt_assets.history.backend import upsert
+from dbt_assets.history.claims import Claims
 from dbt_assets.history.facts import RUNNING, ResultRow
 from dbt_assets.history.reads import HistoryReads
 from dbt_assets.run.artifacts import ImportedRun, read_run_results, read_source_freshness
@@ -39,7 +41,7 @@ from dbt_assets.run.events import (
 )
 
 
-class History(HistoryReads):
+class History(AutomationRecords, Claims, HistoryReads):
     """A run history (create with :meth:`open`): the writes of a run, and imports of dbt's
     artifacts."""
 
@@ -54,26 +56,46 @@ class History(HistoryReads):
         project_dir: str | None = None,
         target: str | None = None,
         started_at: float | None = None,
+        claim: bool = False,
+        on_start: Callable[[int], object] | None = None,
     ) -> int:
-        """Record a run that is starting; returns its run id."""
-        rows = self._write(
-            "INSERT INTO runs (command, selection, argv, flags, unique_ids, project_dir, target, "
-            "started_at, status, pid, host) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?) "
-            "RETURNING run_id",
-            (
-                command,
-                json.dumps(selection or {}),
-                json.dumps(argv),
-                json.dumps(flags or []),
-                json.dumps(sorted(unique_ids)),
-                project_dir,
-                target,
-                started_at if started_at is not None else time.time(),
-                os.getpid(),
-                socket.gethostname(),
-            ),
-        )
-        return int(rows[0][0])
+        """Record a run that is starting, and with ``claim`` claim its assets (:mod:`.claims`:
+        what the runner does), in one transaction; returns its run id. Raises
+        :class:`AssetsBusyError` (and records nothing) when a live run holds any of them.
+        ``on_start(run_id)`` writes more in the same transaction (what automation decided)."""
+        ids = sorted(unique_ids)
+        started = started_at if started_at is not None else time.time()
+
+        def action() -> int:
+            with self._transaction():
+                rows = self._db.execute(
+                    "INSERT INTO runs (command, selection, argv, flags, unique_ids, project_dir, target, "
+                    "started_at, status, pid, host) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?) "
+                    "RETURNING run_id",
+                    (
+                        command,
+                        json.dumps(selection or {}),
+                        json.dumps(argv),
+                        json.dumps(flags or []),
+                        json.dumps(ids),
+                        project_dir,
+                        target,
+                        started,
+                        os.getpid(),
+                        socket.gethostname(),
+                    ),
+                ).fetchall()
+                run_id = int(rows[0][0])
+                if claim:
+                    self._take_claims(run_id, ids, time.time())
+                if on_start is not None:
+                    on_start(run_id)
+                return run_id
+
+        run_id = self._retry(action)
+        if claim:
+            self._hold_run(run_id)
+        return run_id
 
     def set_invocation(self, run_id: int, dbt_version: str, invocation_id: str) -> bool:
         """Record the dbt version and invocation id of a run; False when another run already
@@ -180,8 +202,10 @@ class History(HistoryReads):
                     "WHERE run_id = ?",
                     (status, exit_code, message, finished, run_id),
                 )
+                self._release_claims(run_id)
 
         self._retry(action)
+        self._let_go_run(run_id)
 
     def import_run_results(self, path: str | Path) -> int | None:
         """Record a run from dbt's ``run_results.json``; None when it is already recorded

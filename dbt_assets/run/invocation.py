@@ -30,6 +30,9 @@ class RunOptions:
     """Stop the run (as if cancelled) after this many seconds."""
     cancel_grace: float = 10.0
     """After asking dbt to stop, how long to wait before killing it."""
+    wait: float | None = None
+    """When another run holds some of this run's assets: how many seconds to wait for it
+    (``inf``: until it ends); None: refuse at once."""
 
     def dbt_flags(self, *, state: bool = True) -> list[str]:
         """The flags as dbt arguments (``--threads 4 --full-refresh ...``); without

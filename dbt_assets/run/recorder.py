@@ -6,7 +6,7 @@ the runner knows only this protocol, so a run can be recorded anywhere (or nowhe
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -31,8 +31,12 @@ class Recorder(Protocol):
         project_dir: str | None = None,
         target: str | None = None,
         started_at: float | None = None,
+        claim: bool = False,
+        on_start: Callable[[int], object] | None = None,
     ) -> int:
-        """A run is starting: its id."""
+        """A run is starting: its id. With ``claim`` its assets are claimed for it (one run per
+        asset at a time: :class:`~dbt_assets._core.errors.AssetsBusyError` when another run
+        holds one); ``on_start(run_id)`` is recorded with the start, in one transaction."""
 
     def set_invocation(self, run_id: int, dbt_version: str, invocation_id: str) -> bool:
         """dbt said which invocation this is: False when another run already has that id."""

@@ -25,7 +25,7 @@ from typing import Any
 
 import msgspec
 
-from dbt_assets._core.errors import HistoryError, RunError
+from dbt_assets._core.errors import AssetsBusyError, HistoryError, RunError
 from dbt_assets._core.vocab import CHECK_TYPES
 from dbt_assets.manifest.graph import AssetGraph
 from dbt_assets.plan.compile import Plan
@@ -53,6 +53,8 @@ from dbt_assets.run.recorder import Recorder
 from dbt_assets.run.supervise import DbtProcess
 
 RUN_COMMANDS = ("run", "build", "test", "seed", "snapshot")
+_WAIT_POLL = 1.0
+"""Seconds between looks at whether the run that holds this run's assets has ended."""
 EXIT_SUCCESS, EXIT_FAILED, EXIT_ERROR, EXIT_CANCELLED = 0, 1, 2, 130
 
 
@@ -101,6 +103,12 @@ class Run:
         """Why the history refused a write during the run (a server gone): from then on the run
         goes on unrecorded, and its results are saved to a file at the end."""
         self._cancel_reason = "cancelled"
+        self.on_start: Callable[[int], object] | None = None
+        """Written in the transaction that records the run's start, given its id (what
+        automation decided, so that a decision recorded is a decision made)."""
+        self.on_wait: Callable[[str], None] | None = None
+        """Told once, in one line, when the run waits for another that holds its assets."""
+        self._waiting: AssetsBusyError | None = None
         self.argv = dbt_argv(project, plan, self.options, find_dbt(project.dbt_executable))
 
     @property
@@ -131,19 +139,7 @@ class Run:
     # --- the run loop -------------------------------------------------------------------
 
     def _events(self) -> Iterator[Event]:
-        started_at = time.time()
-        run_id = None
-        if self.history is not None:
-            run_id = self.history.start_run(
-                command=self.plan.command,
-                argv=self.argv[1:],
-                unique_ids=self.plan.unique_ids,
-                selection=self.selection,
-                flags=self.options.dbt_flags(),
-                project_dir=str(self.project.project_dir),
-                target=self.project.target,
-                started_at=started_at,
-            )
+        started_at, run_id = self._start_recording()
         yield RunStarted(
             run_id, self.plan.command, ["dbt", *self.argv[1:]], list(self.plan.unique_ids), started_at
         )
@@ -233,6 +229,40 @@ class Run:
                 self.project.stamp_manifest()
         yield from state.closing.values()
         yield RunFinished(run_id, status, exit_code, self.result.counts, finished_at - started_at, message)
+
+    def _start_recording(self) -> tuple[float, int | None]:
+        """When the run starts and its id in the history, its assets claimed there (one run per
+        asset at a time). While another run holds some of them: wait for it up to
+        ``options.wait`` seconds (saying so once through :attr:`on_wait`), else
+        :class:`AssetsBusyError` naming which run holds which assets."""
+        if self.history is None:
+            return time.time(), None
+        deadline = None if self.options.wait is None else time.monotonic() + self.options.wait
+        while True:
+            started_at = time.time()
+            try:
+                return started_at, self.history.start_run(
+                    command=self.plan.command,
+                    argv=self.argv[1:],
+                    unique_ids=self.plan.unique_ids,
+                    selection=self.selection,
+                    flags=self.options.dbt_flags(),
+                    project_dir=str(self.project.project_dir),
+                    target=self.project.target,
+                    started_at=started_at,
+                    claim=True,
+                    on_start=self.on_start,
+                )
+            except AssetsBusyError as exc:
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is None or left <= 0 or self._cancel_requested.is_set():
+                    if deadline is not None:
+                        exc.hint = f"waited {self.options.wait:g}s; a longer --wait, or try again later"
+                    raise
+                if self.on_wait is not None and self._waiting is None:
+                    self.on_wait(f"waiting: {exc.message}")
+                self._waiting = exc
+                self._cancel_requested.wait(min(_WAIT_POLL, left))
 
     def _error_hint(self, message: str) -> str:
         debug = (
