@@ -85,17 +85,24 @@ def _keep_fresh(path: Path) -> None:
     os.utime(path, (0, 0))
 
 
-def assert_contract(result: Any, codes: tuple[int, ...] = (0, 2)) -> None:
-    """Exit 0/2 (or what ``codes`` allow); on 2 exactly one ``Error:`` line, the other stderr
-    lines being dbt-assets' own warnings; no traceback anywhere."""
+LINE = 2000
+"""The longest line dbt-assets may print on stderr about bad input (a message and its hint)."""
+
+
+def assert_contract(result: Any, codes: tuple[int, ...] = (0, 2), names: str | None = None) -> None:
+    """Exit 0/2 (or what ``codes`` allow); on 2 exactly one ``Error:`` line (naming ``names``,
+    the file at fault, when given), the other stderr lines being dbt-assets' own warnings; no
+    traceback anywhere; no stderr line longer than :data:`LINE`, whatever the input quoted."""
     out, err = result.stdout, result.stderr
-    assert "Traceback" not in out + err, err
-    assert result.exit_code in codes, (result.exit_code, err)
+    assert "Traceback" not in out + err, err[:3000]
+    assert result.exit_code in codes, (result.exit_code, err[:3000])
+    assert all(len(line) <= LINE for line in err.splitlines()), f"a line of {max(map(len, err.splitlines()))}"
     if result.exit_code == 2:
         lines = [line for line in err.splitlines() if line.strip()]
         errors = [line for line in lines if line.startswith("Error: ")]
         assert len(errors) == 1, err
         assert all(line.startswith(("Error: ", "Warning: ", "dbt-assets: ")) for line in lines), err
+        assert names is None or names in errors[0], (names, errors[0])
 
 
 # --- generated values ------------------------------------------------------------------
@@ -323,18 +330,91 @@ SLA_SHAPES = st.builds(
 )
 
 
+@st.composite
+def alias_bombs(draw: st.DrawFn) -> str:
+    """A few lines of YAML whose aliases expand to millions of values (lists of lists, or
+    mappings merged into mappings), or to themselves; used where an SLA value goes."""
+    width, depth = draw(st.integers(2, 10)), draw(st.integers(3, 9))
+    merge = draw(st.booleans())
+    lines = [
+        "a0: &a0 "
+        + (
+            "{" + ", ".join(f"k{i}: lol" for i in range(width)) + "}"
+            if merge
+            else "[" + ", ".join(["lol"] * width) + "]"
+        )
+    ]
+    for level in range(1, depth):
+        refs = ", ".join([f"*a{level - 1}"] * width)
+        lines.append(f"a{level}: &a{level} " + (f"{{<<: [{refs}], x{level}: 1}}" if merge else f"[{refs}]"))
+    key = draw(st.sampled_from(["freshness", "deadline", "max_failures", "timezone", "select", "severity"]))
+    if draw(st.integers(0, 4)) == 0:
+        return "slas:\n  - &me {select: orders, freshness: [*me]}\n"
+    return "\n".join(lines) + f"\nslas:\n  - select: orders\n    {key}: *a{depth - 1}\n"
+
+
+SLA_KEYS = ["freshness", "deadline", "max_runtime", "max_failures", "timezone", "severity", "select"]
+HOSTILE_SLA_FILES = st.one_of(
+    alias_bombs(),
+    st.builds(  # a long value, quoted back in the message
+        lambda key, char, size: f"slas:\n  - select: orders\n    {key}: '{char * size}'\n",
+        st.sampled_from(SLA_KEYS),
+        st.sampled_from(["x", "9", "é", "\\n", " "]),
+        st.integers(1_500, 40_000),
+    ),
+    st.builds(  # what YAML reads but Python cannot hold: an integer of 5,000 digits, 31 February
+        lambda key, value: f"slas:\n  - select: orders\n    {key}: {value}\n",
+        st.sampled_from(SLA_KEYS),
+        st.sampled_from(["9" * 5000, "2026-02-31", "2026-13-01T00:00:00", "-" + "1" * 4400]),
+    ),
+    st.builds(  # a deadline that never falls due
+        lambda when, timezone: (
+            f"slas:\n  - select: items\n    freshness: 1h\n  - select: orders\n"
+            f"    deadline: '0 7 {when[0]} {when[1]} *'\n    timezone: {timezone}\n"
+        ),
+        st.sampled_from(
+            [
+                ("30", "2"),
+                ("31", "feb"),
+                ("30,31", "2"),
+                ("31", "4,6,9,11"),
+                ("31-31", "apr-apr"),
+                ("31", "2,4"),
+            ]
+        ),
+        st.sampled_from(["UTC", "Europe/Berlin"]),
+    ),
+    st.builds(  # a value of the wrong type, read as another (max_failures: true was 1)
+        lambda key, value: f"slas:\n  - select: orders\n    {key}: {value}\n",
+        st.sampled_from(SLA_KEYS),
+        st.sampled_from(["true", "false", "1.0", "'3'", "[1]", "{a: 1}", "null", "0x10", "1e3", ".inf"]),
+    ),
+)
+
+
 @_settings("sla_config")
 @given(
-    data=_bad_text(SLA_SHAPES), command=st.sampled_from([("sla", "check"), ("show", "items"), ("status",)])
+    data=st.one_of(_bad_text(SLA_SHAPES), HOSTILE_SLA_FILES.map(str.encode)),
+    command=st.sampled_from([("sla", "check"), ("show", "items"), ("status",)]),
 )
 def test_dbt_assets_yml(place: Path, data: bytes, command: tuple[str, ...]) -> None:
+    """Any dbt_assets.yml: bounded work and a bounded message naming the file when refused."""
     path = place / "dbt_assets.yml"
     path.write_bytes(data)
     _keep_fresh(path)
     try:
-        assert_contract(cli(*command, "--project-dir", str(place)))
+        result = cli(*command, "--project-dir", str(place))
+        assert_contract(result, names="dbt_assets.yml")
+        if b"max_failures: true" in data or b"max_failures: 1.0" in data:
+            assert result.exit_code == 2, "a boolean or a float is not a number of failures"
+        if b"deadline: '0 7 3" in data and command[0] == "sla":
+            assert result.exit_code == 2 and "slas.1.deadline" in result.stderr, result.stderr
     finally:
         path.unlink()
+
+
+SMALL_LIMIT = 4096
+"""--select-ids' size limit while the generated large files are read (the real one is 64 MiB)."""
 
 
 @_settings("select_ids")
@@ -342,13 +422,29 @@ def test_dbt_assets_yml(place: Path, data: bytes, command: tuple[str, ...]) -> N
     data=st.one_of(
         st.lists(st.one_of(st.sampled_from(UIDS), WORDS), max_size=6).map(lambda ls: "\n".join(ls).encode()),
         st.binary(max_size=80),
+        st.builds(  # more than the limit: NUL bytes, one endless word, a unique_id repeated
+            lambda unit, size: (unit * (size // len(unit) + 1))[:size],
+            st.sampled_from([b"\x00", b"x", f"{UIDS[0]}\n".encode(), b" \n"]),
+            st.integers(SMALL_LIMIT + 1, 20 * SMALL_LIMIT),
+        ),
+        st.just(b"/dev/zero"),  # never ends: read up to the real limit, then refused
     ),
-    command=st.sampled_from([("plan",), ("run", "--dry-run"), ("shard", "2")]),
+    command=st.sampled_from([("plan", "--manifest", "target/manifest.json"), ("run", "--dry-run")]),
 )
-def test_select_ids_files(place: Path, data: bytes, command: tuple[str, ...]) -> None:
+def test_select_ids_files(
+    place: Path, data: bytes, command: tuple[str, ...], monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = place / "ids.txt"
     path.write_bytes(data)
-    assert_contract(cli(*command, "--manifest", "target/manifest.json", "--select-ids", str(path)))
+    if data == b"/dev/zero":
+        path = Path("/dev/zero")
+    elif len(data) > SMALL_LIMIT:
+        monkeypatch.setattr("dbt_assets.cli.options.SELECT_IDS_BYTES", SMALL_LIMIT, raising=False)
+    result = cli(*command, "--select-ids", str(path))  # run: the project here, its manifest fresh
+    monkeypatch.undo()
+    assert_contract(result)
+    if data == b"/dev/zero" or len(data) > SMALL_LIMIT:
+        assert result.exit_code == 2 and "larger than" in result.stderr, result.stderr[:300]
 
 
 # --- imported artifacts -------------------------------------------------------------------

@@ -5,6 +5,8 @@ from test_runner.py so that the suite's workers share the load (each module runs
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import shutil
@@ -460,3 +462,193 @@ def test_a_history_removed_during_the_run_is_not_lost(built_project: Path) -> No
     with _history(built_project) as history:
         results = {r.unique_id: r.status for r in history.results(history.runs()[0].run_id)}
     assert results == {"model.shop.stg_orders": "success", "model.shop.slow_model": "success"}
+
+
+# --- issue 32: signals reach every dbt child (the parse included); a full disk; dbt's errors
+
+
+# A model dbt never finishes parsing: its Jinja loops 10^10 times when dbt renders it.
+ENDLESS_PARSE = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}\nselect 1\n"
+
+
+def _children(pid: int) -> dict[int, str]:
+    """The processes whose parent is ``pid``, with their command lines."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            if ppid == pid:
+                found[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie waiting for its parent does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["sigterm", "sighup"])
+def test_a_signal_during_the_parse_ends_the_parse(parsed_project: Path, signum: signal.Signals) -> None:
+    """SIGTERM or SIGHUP while the `dbt parse` before a run is going: the parse dies with
+    dbt-assets (it ran on, alone, before), which says it stopped and exits 130 with nothing
+    run or recorded."""
+    (parsed_project / "models" / "endless_parse.sql").write_text(ENDLESS_PARSE)
+    process = _start_cli(parsed_project, "run", "-s", "endless_parse")
+    deadline = time.monotonic() + 60
+    parse = None
+    while parse is None and time.monotonic() < deadline and process.poll() is None:
+        parse = next((pid for pid, argv in _children(process.pid).items() if " parse " in argv), None)
+        time.sleep(0.05)
+    assert parse is not None, "dbt parse never started"
+    try:
+        time.sleep(1.0)  # dbt is in its parse
+        process.send_signal(signum)
+        out, err = process.communicate(timeout=60)
+        deadline = time.monotonic() + 5
+        while _alive(parse) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _alive(parse), "the dbt parse outlived dbt-assets"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(parse, signal.SIGKILL)  # never leave it spinning, even when the test fails
+    assert process.returncode == 130, err
+    assert "Traceback" not in err and not out.strip()
+    if (parsed_project / ".dbt-assets" / "history.db").exists():
+        with _history(parsed_project) as history:
+            assert history.runs() == [], "nothing ran"
+
+
+def test_a_closed_terminal_cancels_the_run(built_project: Path) -> None:
+    """The terminal closes under a run (SIGHUP: a window closed, an ssh connection dropped):
+    a cancel like Ctrl-C, not a kill. dbt is told to stop, the run is recorded as cancelled
+    with the asset that was running cancelled and the one never reached not_reached, no dbt
+    is left, and dbt-assets exits 130 though it can no longer write to its terminal."""
+    import fcntl
+    import termios
+
+    _slow_sql_project(built_project)
+    leader, follower = os.openpty()
+
+    def controlling_terminal() -> None:  # in the child, after setsid(): the pty is its terminal
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    process = subprocess.Popen(
+        [CLI, "run", "--project-dir", str(built_project), "-s", "slow_sql", "after_slow", "--threads", "1",
+         "--output", "json", "--cancel-grace", "3"],
+        stdin=follower, stdout=follower, stderr=follower, env=env,
+        start_new_session=True, preexec_fn=controlling_terminal,
+    )  # fmt: skip
+    os.close(follower)
+    shown = b""
+    while b'"asset_started","unique_id":"model.shop.slow_sql"' not in shown:
+        chunk = os.read(leader, 65536)
+        assert chunk, shown.decode(errors="replace")
+        shown += chunk
+    started = next(
+        json.loads(line) for line in shown.splitlines() if line.startswith(b'{"event":"dbt_started"')
+    )
+    time.sleep(1.0)  # the query runs
+    os.close(leader)  # the terminal is gone: the kernel hangs up the session, SIGHUP
+    assert process.wait(timeout=90) == 130
+    dbt_pid = int(started["pid"])
+    assert _gone_soon(dbt_pid), "a dbt process was left behind"
+    with _history(built_project) as history:
+        run = history.runs()[0]
+        results = {r.unique_id: r.status for r in history.results(run.run_id)}
+    assert run.status == "cancelled" and run.exit_code == 130
+    assert results == {"model.shop.slow_sql": "cancelled", "model.shop.after_slow": "not_reached"}
+
+
+# A Python model that waits for a file to exist (the test's signal that the disk is full).
+GATED_MODEL = """
+import os
+import time
+
+
+def model(dbt, session):
+    dbt.ref("stg_orders")
+    while not os.path.exists({gate!r}):
+        time.sleep(0.1)
+    return session.sql("select 1 as id")
+"""
+
+
+def test_a_full_disk_mid_run(built_project: Path, tmp_path: Path) -> None:
+    """The history's disk fills up during a real run (a 2 MB tmpfs holding .dbt-assets, as
+    root): one line naming the history, where the results are and the command that
+    completes the run; exit 2; no partial file presented as whole; and once there is space
+    `history recover` completes the run with every result dbt reported."""
+    state = built_project / ".dbt-assets"
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(state)], capture_output=True, text=True
+    )
+    if mounted.returncode != 0:  # test_outputs.py injects ENOSPC at os.write where this cannot run
+        pytest.skip(f"cannot mount a small filesystem here (needs root): {mounted.stderr.strip()}")
+    try:
+        gate = tmp_path / "disk-is-full"
+        (built_project / "models" / "gated.py").write_text(GATED_MODEL.format(gate=str(gate)))
+        (built_project / "models" / "after_gated.sql").write_text("select * from {{ ref('gated') }}\n")
+        process = _start_cli(built_project, "run", "-s", "stg_orders", "gated", "after_gated")
+        _wait_for_start(process, "model.shop.gated")
+        filler = os.open(state / "filler", os.O_WRONLY | os.O_CREAT)
+        try:
+            while os.write(filler, b"\0" * 65536):
+                pass
+        except OSError as exc:
+            assert exc.errno == errno.ENOSPC
+        finally:
+            os.close(filler)
+        gate.touch()
+        _, err = process.communicate(timeout=120)
+        assert process.returncode == 2, err
+        lines = [line for line in err.splitlines() if line.strip() and not line.startswith("dbt-assets: ")]
+        assert len(lines) == 1 and lines[0].startswith("Error: ") and "Traceback" not in err, err
+        assert str(state / "history.db") in lines[0] and "disk is full" in lines[0]
+        assert "dbt-assets history recover" in lines[0] and "run_results" in lines[0]
+        for left in state.iterdir():  # nothing half written is left to be taken for whole
+            assert not left.name.endswith(".partial"), left
+            if left.name.startswith("unrecorded-"):
+                json.loads(left.read_bytes())
+        (state / "filler").unlink()  # space is back
+        recovered = cli("history", "--project-dir", str(built_project), "recover")
+        assert recovered.exit_code == 0, recovered.output
+        with _history(built_project) as history:
+            run = history.runs()[0]
+            results = {r.unique_id: r.status for r in history.results(run.run_id)}
+        assert run.status != "running"
+        assert results == dict.fromkeys(
+            ["model.shop.stg_orders", "model.shop.gated", "model.shop.after_gated"], "success"
+        )
+    finally:
+        subprocess.run(["umount", "-l", str(state)], check=False)
+
+
+def test_a_failed_parse_is_dbts_message_alone(parsed_project: Path) -> None:
+    """The `dbt parse` dbt-assets starts fails with a Python traceback in dbt's output
+    (freshness.build_after with a period and no count): one line with dbt's message alone
+    and, as the hint, the command that shows dbt's full output (which has the traceback)."""
+    schema = parsed_project / "models" / "intermediate" / "_intermediate.yml"
+    schema.write_text(
+        schema.read_text().replace(
+            "      materialized: view\n",
+            "      materialized: view\n      freshness:\n        build_after:\n          period: hour\n",
+            1,
+        )
+    )
+    done = subprocess.run(
+        [CLI, "ls", "--project-dir", str(parsed_project)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 2, done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("Error: ")]
+    assert len(errors) == 1, done.stderr
+    message, _, hint = errors[0].partition(" (hint: ")
+    assert message.endswith("`freshness.build_after` must have a value for `count` if a `period` is provided")
+    assert "Traceback" not in done.stderr and 'File "' not in done.stderr
+    command = hint.removeprefix("run `").split("` in ")[0]
+    assert command.split()[1:4] == ["parse", "--project-dir", str(parsed_project)]

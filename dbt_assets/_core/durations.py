@@ -3,6 +3,7 @@ them (``0.42s``, ``3m07s``, ``5h02m``, ``2d04h``)."""
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -21,17 +22,21 @@ def parse_duration(value: Any) -> float:
     >>> parse_duration("1.5h")
     5400.0
     """
-    if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a duration")
-    if isinstance(value, int | float):
-        seconds = float(value)
+    from dbt_assets._core.quoting import quote
+
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"{quote(value)} is not a duration; write it like 90s, 10m, 6h or 1d")
+    if isinstance(value, int):
+        seconds = float(value) if abs(value) < 10**12 else math.inf  # beyond any limit, not a crash
+    elif isinstance(value, float):
+        seconds = value
     else:
-        match = _DURATION.match(str(value))
+        match = _DURATION.match(value)
         if match is None:
-            raise ValueError(f"{value!r} is not a duration; write it like 90s, 10m, 6h or 1d")
+            raise ValueError(f"{quote(value)} is not a duration; write it like 90s, 10m, 6h or 1d")
         seconds = amount_seconds(match.group(1), match.group(2))
     if not 0 < seconds <= _LONGEST:  # also NaN and infinity
-        raise ValueError(f"{value!r} is not a duration between 1 second and 1000 years")
+        raise ValueError(f"{quote(value)} is not a duration between 1 second and 1000 years")
     return seconds
 
 

@@ -76,25 +76,105 @@ def _until_still(path: Path, deadline: float) -> None:
         last = current
 
 
+YAML_BYTES = 64 << 20
+"""The largest YAML file dbt-assets reads (64 MiB; a project's files are a small part of it)."""
+YAML_EXPANSION = 1_000_000
+"""How many values YAML aliases (``*name``, ``<<: *name``) may add to a file: past it, the
+file is refused before it is built (an alias bomb, a few lines that expand to millions)."""
+
+
 def read_yaml(path: Path, error: Callable[[str, str], Exception]) -> Any:
     """A YAML file of the project (``dbt_project.yml``, ``selectors.yml``, ``dbt_assets.yml``),
     every way it can be unreadable an ``error(message, hint)`` naming the file: not UTF-8,
-    not YAML, nested too deeply to read. A missing file is left to the caller
-    (``FileNotFoundError``)."""
+    not YAML, nested too deeply, larger than :data:`YAML_BYTES`, aliases that expand past
+    :data:`YAML_EXPANSION` values or into themselves. Bounded work for any file. A missing
+    file is left to the caller (``FileNotFoundError``)."""
     import yaml
 
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as file:
+            raw = file.read(YAML_BYTES + 1)
+    except IsADirectoryError as exc:
+        raise error(f"{path}: is a directory, not a file", "point at the YAML file") from exc
+    if len(raw) > YAML_BYTES:
+        raise error(
+            f"{path}: larger than {YAML_BYTES >> 20} MiB", "a YAML file of the project is far smaller"
+        )
+    try:
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise error(
             f"{path}: not UTF-8 text (byte {exc.start}: {exc.object[exc.start : exc.start + 1]!r})",
             "save the file as UTF-8",
         ) from exc
-    except IsADirectoryError as exc:
-        raise error(f"{path}: is a directory, not a file", "point at the YAML file") from exc
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_bounded_loader())
+    except _Expansion as exc:
+        raise error(f"{path}: {exc}", "write the values out, or use fewer nested aliases") from exc
     except yaml.YAMLError as exc:
         raise error(f"{path}: not valid YAML: {str(exc).splitlines()[0]}", "fix the YAML syntax") from exc
+    except (ValueError, OverflowError) as exc:  # a value YAML reads but Python cannot hold
+        first = (str(exc).splitlines() or [""])[0][:200]  # 2026-02-31, an integer of 5,000 digits
+        raise error(f"{path}: a value that cannot be read: {first}", "fix the value") from exc
     except RecursionError as exc:
         raise error(f"{path}: nested too deeply to read", "flatten the YAML") from exc
+
+
+class _Expansion(Exception):
+    """YAML aliases that expand too far, or into themselves."""
+
+
+_LOADER: Any = None
+
+
+def _bounded_loader() -> Any:
+    """yaml.SafeLoader that measures what its aliases expand to before building anything."""
+    global _LOADER
+    if _LOADER is None:
+        import yaml
+
+        class BoundedLoader(yaml.SafeLoader):
+            def construct_document(self, node: Any) -> Any:
+                _check_expansion(node)
+                return super().construct_document(node)
+
+        _LOADER = BoundedLoader
+    return _LOADER
+
+
+def _check_expansion(root: Any) -> None:
+    """Count the values of the document as it would be built, each alias expanded (a merge
+    key's mapping included): refuse a document whose aliases add more than
+    :data:`YAML_EXPANSION` values, or one that contains itself. Linear in the file: each
+    node's expanded size is counted once."""
+    import yaml
+
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()  # the node being counted and its ancestors
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, counted = stack.pop()
+        key = id(node)
+        if key in sizes:
+            continue
+        if isinstance(node, yaml.ScalarNode):
+            sizes[key] = 1
+            continue
+        children = (
+            [part for pair in node.value for part in pair]
+            if isinstance(node, yaml.MappingNode)
+            else node.value
+        )
+        if not counted:
+            if key in open_nodes:
+                raise _Expansion(
+                    f"an alias at line {node.start_mark.line + 1} refers to a value that contains it"
+                )
+            open_nodes.add(key)
+            stack.append((node, True))
+            stack.extend((child, False) for child in children if id(child) not in sizes)
+            continue
+        open_nodes.discard(key)
+        sizes[key] = 1 + sum(sizes[id(child)] for child in children)
+        if sizes[key] > YAML_EXPANSION + len(sizes):
+            raise _Expansion(f"its aliases expand to more than {YAML_EXPANSION:,} values")

@@ -97,8 +97,11 @@ class Group(click.Group):
 
 
 def echo_error(message: str, hint: str | None = None) -> None:
-    """The error contract's line on stderr: ``Error: message (hint: ...)``."""
-    click.echo(f"Error: {one_line(message)}" + (f" (hint: {one_line(hint)})" if hint else ""), err=True)
+    """The error contract's line on stderr: ``Error: message (hint: ...)``, one line of bounded
+    length whatever the input quoted in it."""
+    from dbt_assets._core.quoting import cut
+
+    click.echo(f"Error: {cut(message, 1200)}" + (f" (hint: {cut(hint, 600)})" if hint else ""), err=True)
 
 
 def graph_from(kwargs: dict[str, Any]) -> AssetGraph:

@@ -90,7 +90,7 @@ def export_command(positional: tuple[str, ...], **kwargs: Any) -> None:
     if out:
         from dbt_assets._core.outputs import write_output
 
-        write_output(out, text + "\n", option="--out")  # never over the project's files or history
+        write_output(out, text + "\n", option="the export")  # never over the project's files or history
     else:
         click.echo(text)
 

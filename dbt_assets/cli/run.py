@@ -151,9 +151,9 @@ def _execute(
     lineage: tuple[str | None, str] = (None, "dbt-assets"),
     report_path: str | None = None,
 ) -> None:
-    """Run with a display; Ctrl-C and SIGTERM cancel the run (twice: kill dbt at once).
+    """Run with a display; Ctrl-C, SIGTERM and SIGHUP cancel the run (twice: kill dbt at once).
     ``lineage``: where to send the run's OpenLineage events (if anywhere), and their namespace;
-    ``report_path``: where to write the HTML report when it ends."""
+    ``report_path``: where to write the HTML report when it ends (either failing: exit 2)."""
     import signal
 
     from dbt_assets.api import next_steps
@@ -164,14 +164,18 @@ def _execute(
     run.on_wait = lambda said: click.echo(f"dbt-assets: {one_line(said)}", err=True)
     display = make_display(run.graph, run.plan, output)
 
+    terminals = {fd for fd in (1, 2) if _isatty(fd)}
+
     def cancel(signum: int, _frame: Any) -> None:
         again = run.cancelling
         name = signal.Signals(signum).name
+        if signum == signal.SIGHUP:  # the terminal may be gone: the run must end all the same
+            _leave_closed_terminals(terminals)
         run.cancel(f"cancelled ({name})")
         what = "killing dbt" if again else "stopping dbt (again to kill it now)"
         click.echo(f"\ndbt-assets: {name}: {what}", err=True)
 
-    previous = {sig: signal.signal(sig, cancel) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {sig: signal.signal(sig, cancel) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     closed = False  # stdout closed under us (`dbt-assets run | head`)
     watching, gone = _watch_output(run)
     try:
@@ -202,21 +206,29 @@ def _execute(
         where = f"; run {result.run_id} recorded as {result.status}" if result.run_id is not None else ""
         click.echo(f"dbt-assets: the output was closed, so the run was stopped{where}", err=True)
         sys.exit(result.exit_code)
-    if result.unrecorded is not None and run.history is not None:
-        importable = "run_results" in Path(result.unrecorded).name
-        todo = (
-            f"dbt-assets history import {result.unrecorded}"
-            if importable
-            else "they are JSON, as dbt-assets saw them"
-        )
-        if importable and "failed" in (result.unrecorded_because or ""):  # the run is there, open
+    if result.unrecorded_because is not None and run.history is not None:
+        saved = result.unrecorded  # None: not even that could be written (a full disk)
+        importable = saved is not None and "run_results" in Path(saved).name
+        todo = f"dbt-assets history import {saved}" if importable else "they are JSON, as dbt-assets saw them"
+        if result.unrecorded_because.startswith("failed"):  # the run is there, open
             todo = (
-                f"once the history is back, `dbt-assets history recover` completes run {result.run_id} "
-                "from that file (any command that opens the history does it too)"
+                f"once the history is back (or its disk has space), `dbt-assets history recover` "
+                f"completes run {result.run_id} "
+                + ("from that file" if importable else "with what it recorded")
+                + " (any command that opens the history does it too)"
             )
+        elif saved is None:
+            todo = "the results shown are all that is left of the run"
         echo_error(
             f"the run history {run.history.path} {result.unrecorded_because}, so run "
-            f"{result.run_id} is not in it; its results are saved in {result.unrecorded}",
+            f"{result.run_id} is not in it; "
+            + (
+                f"its results are saved in {saved}"
+                if saved and Path(saved).name.startswith("unrecorded-")
+                else f"its results are in dbt's {saved} (until dbt runs again)"
+                if saved
+                else "its results could not be saved"
+            ),
             todo,
         )
         sys.exit(2)
@@ -231,25 +243,56 @@ def _execute(
         click.echo(render_summary(run.graph, result, hint), nl=False)
     if history is not None:
         _report_slas(run, history, output)
-    if lineage[0]:
-        _send_lineage(run, lineage[0], lineage[1])
+    delivered = _send_lineage(run, lineage[0], lineage[1]) if lineage[0] else True
     if report_path:
-        _write_report(run, history, report_path)
-    sys.exit(result.exit_code)
+        delivered = _write_report(run, history, report_path) and delivered
+    # a requested output not written: exit 2, as an undelivered alert (a cancel stays 130)
+    sys.exit(result.exit_code if delivered or result.exit_code == 130 else 2)
 
 
-def _write_report(run: Run, history: History | None, path: str) -> None:
-    """The HTML report of the run's assets, with its timeline; a failure to write it is said
-    on stderr and leaves the run's exit code dbt's."""
+def _write_report(run: Run, history: History | None, path: str) -> bool:
+    """The HTML report of the run's assets, with its timeline; whether it was written (a
+    failure is the error line on stderr, the run being recorded)."""
     from dbt_assets.api import report
 
     assert run.result is not None
     try:
         written = report(run.graph, history, path, unique_ids=run.plan.unique_ids, run_id=run.result.run_id)
-    except DbtAssetsError as exc:  # the run is recorded: its exit code stays dbt's
-        click.echo(f"dbt-assets: {exc.message}", err=True)
-        return
+    except DbtAssetsError as exc:
+        echo_error(exc.message, exc.hint)
+        return False
     click.echo(f"dbt-assets: report written to {written}", err=True)
+    return True
+
+
+def _isatty(fd: int) -> bool:
+    try:
+        return os.isatty(fd)
+    except OSError:
+        return False
+
+
+def _leave_closed_terminals(terminals: set[int]) -> None:
+    """Of ``terminals`` (stdout, stderr), those that stopped being one (closed: the kernel
+    hangs them up before it sends SIGHUP) now go nowhere: writing to them would fail, and
+    the run must still end, be recorded and exit. A terminal still open keeps its output."""
+    for fd in terminals:
+        if not _isatty(fd):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, fd)
+            os.close(devnull)
+
+
+def check_outputs(report_path: str | None, lineage_target: str | None) -> None:
+    """Refuse, before the run, an output that may not be written there (the project's files,
+    the history, a directory): bad input, exit 2, nothing run."""
+    from dbt_assets._core.outputs import output_target
+    from dbt_assets.interop.openlineage import lineage_file
+
+    if report_path:
+        output_target(report_path, "--report")
+    if lineage_target:
+        lineage_file(lineage_target, "--openlineage")
 
 
 def _watch_output(run: Run) -> tuple[threading.Event, threading.Event]:
@@ -282,9 +325,9 @@ def _detach_stdout() -> None:
     os.close(devnull)
 
 
-def _send_lineage(run: Run, target: str, namespace: str) -> None:
-    """The run's OpenLineage events to ``target``; a failed delivery is reported on stderr
-    (with how to send them again), and the run's exit code stays dbt's."""
+def _send_lineage(run: Run, target: str, namespace: str) -> bool:
+    """The run's OpenLineage events to ``target``; whether they were delivered (a failure is
+    reported on stderr, with how to send them again)."""
     from dbt_assets.api import emit_openlineage
     from dbt_assets.interop.openlineage import run_events
 
@@ -294,13 +337,13 @@ def _send_lineage(run: Run, target: str, namespace: str) -> None:
     for delivery in emit_openlineage(events, target):
         if not delivery.ok:
             again = f"dbt-assets openlineage {result.run_id} --to {target}" if result.run_id else ""
-            click.echo(
-                f"dbt-assets: OpenLineage events not delivered to {delivery.target} after "
-                f"{delivery.attempts} attempt(s): {delivery.error}"
-                + (f"; send them again with: {again}" if again else ""),
-                err=True,
+            echo_error(
+                f"OpenLineage events not delivered to {delivery.target} after "
+                f"{delivery.attempts} attempt(s): {delivery.error}",
+                f"send them again with: {again}" if again else None,
             )
-            return
+            return False
+    return True
 
 
 def _report_slas(run: Run, history: History, output: str) -> None:
@@ -367,6 +410,7 @@ def _make_run_command(command: str, summary: str) -> click.Command:
         )
         lineage = (kwargs.pop("openlineage_target"), kwargs.pop("openlineage_namespace"))
         report_path = kwargs.pop("report_path")
+        check_outputs(report_path, lineage[0])
         project = _project(kwargs)
         options = _run_options(kwargs, selection.state)
         history = None if no_history or dry_run else open_history(project.project_dir, history_path)
@@ -413,6 +457,7 @@ def retry_command(run_id: int | None, **kwargs: Any) -> None:
     history_path = kwargs.pop("history_path")
     lineage = (kwargs.pop("openlineage_target"), kwargs.pop("openlineage_namespace"))
     report_path = kwargs.pop("report_path")
+    check_outputs(report_path, lineage[0])
     if kwargs.pop("no_history"):
         raise click.UsageError("retry reads the run history; --no-history does not apply")
     project = _project(kwargs)

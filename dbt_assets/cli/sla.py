@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from dbt_assets._core.errors import DbtAssetsError
 from dbt_assets._core.serial import to_json
 from dbt_assets.cli.common import echo_error, graph_from, print_lines
 from dbt_assets.cli.options import AT, HISTORY, moment, project_options, selection_from, selection_options
@@ -125,16 +126,21 @@ def sla_check(positional: tuple[str, ...], **kwargs: Any) -> None:
     history_path, output = kwargs.pop("history_path"), kwargs["output"]
     graph = graph_from(kwargs)
     report_path = kwargs["report_path"]
+    written = True
     with open_history(project_dir, history_path, create=False) as history:
         results = check_slas(graph, history, selection, at=at)
         if report_path:
             from dbt_assets.api import report
 
-            report_path = str(report(graph, history, report_path, selection, at=at).resolve())
-            click.echo(f"dbt-assets: report written to {report_path}", err=True)
+            try:
+                report_path = str(report(graph, history, report_path, selection, at=at).resolve())
+                click.echo(f"dbt-assets: report written to {report_path}", err=True)
+            except DbtAssetsError as exc:  # the results are still printed and alerted: exit 2
+                echo_error(exc.message, exc.hint)
+                report_path, written = None, False
     when = iso(at if at is not None else time.time()) or ""
     _print_results(graph, results, output, when)
-    delivered = _alert(results, kwargs, when, report_path)
+    delivered = _alert(results, kwargs, when, report_path) and written
     code = worst_exit_code(results)
     sys.exit(2 if not delivered else code)
 

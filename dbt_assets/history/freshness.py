@@ -13,7 +13,7 @@ from pathlib import Path
 
 from dbt_assets._core.errors import DbtCommandError
 from dbt_assets.history.store import History
-from dbt_assets.run.dbt_cli import dbt_env, dbt_error_summary, find_dbt
+from dbt_assets.run.dbt_cli import dbt_error_summary, find_dbt, supervised_run
 from dbt_assets.run.project import Project
 from dbt_assets.selection.generate import union_words
 from dbt_assets.selection.parse import parse_union
@@ -46,15 +46,7 @@ def record_source_freshness(
         words = union_words(parse_union(select_values, DBT_METHODS)) or []  # never one of dbt's options
         argv += ["--select", *words] if words else []
         try:
-            done = subprocess.run(
-                argv,
-                cwd=project.project_dir,
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-                check=False,
-                env=dbt_env(),
-            )
+            done = supervised_run(argv, cwd=project.project_dir, timeout=timeout)  # dies with us
         except subprocess.TimeoutExpired as exc:
             raise DbtCommandError(f"`dbt source freshness` did not finish within {timeout:.0f}s") from exc
         if not output.is_file():

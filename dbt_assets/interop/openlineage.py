@@ -23,12 +23,16 @@ HTTP endpoint (with the retries of a webhook).
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import unquote, urlsplit
 
+from dbt_assets._core.errors import one_line
+from dbt_assets._core.outputs import OutputError, output_target, write_output
 from dbt_assets.manifest.graph import AssetGraph
 from dbt_assets.run.events import FAILURE_STATUSES, SUCCESS_STATUSES
 
@@ -204,11 +208,17 @@ def emit(
     events: Sequence[dict[str, Any]], target: str, *, timeout: float = 10.0, retries: int = 3
 ) -> list[Delivery]:
     """Send events to ``target``: an http(s) URL (one POST per event, in order, stopping at
-    the first that cannot be delivered) or a file (appended, one JSON object per line). How
-    each delivery went (:class:`~dbt_assets.sla.alerts.Delivery`)."""
+    the first that cannot be delivered) or a file, a path or a ``file://`` URL (appended, one
+    JSON object per line, all or none; never the project's files or the history, see
+    :mod:`dbt_assets._core.outputs`). How each delivery went
+    (:class:`~dbt_assets.sla.alerts.Delivery`)."""
     from dbt_assets.sla.alerts import Delivery, post_webhook
 
-    if target.startswith(("http://", "https://")):
+    try:
+        path = lineage_file(target, "--openlineage")
+    except OutputError as exc:
+        return [Delivery(target, False, 0, exc.message)]
+    if path is None:
         deliveries: list[Delivery] = []
         for sent, event in enumerate(events):
             delivery = post_webhook(target, event, timeout=timeout, retries=retries, option="--openlineage")
@@ -217,12 +227,39 @@ def emit(
                 return [*deliveries, Delivery(delivery.target, False, delivery.attempts, error)]
             deliveries.append(delivery)
         return deliveries
-    path = Path(target)
+    text = "".join(json.dumps(event, separators=(",", ":")) + "\n" for event in events)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a", encoding="utf-8") as out:
-            for event in events:
-                out.write(json.dumps(event, separators=(",", ":")) + "\n")
-    except OSError as exc:
-        return [Delivery(target, False, 1, f"cannot write: {exc}")]
+        write_output(path, text, option="the OpenLineage events", append=True)
+    except OutputError as exc:
+        return [Delivery(target, False, 1, exc.message)]
     return [Delivery(target, True, 1)]
+
+
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
+
+
+def lineage_file(target: str, option: str) -> Path | None:
+    """The file an OpenLineage ``target`` names (a path, or a ``file://`` URL on this host),
+    None for an http(s) URL; :class:`OutputError` for any other URL, or a file that an output
+    may not be written to (:func:`~dbt_assets._core.outputs.output_target`)."""
+    scheme = _SCHEME.match(target)
+    kind = scheme[1].lower() if scheme and len(scheme[1]) > 1 else None  # C:\\ is a path
+    if kind in ("http", "https"):
+        return None
+    if kind == "file":
+        parts = urlsplit(target)
+        if parts.netloc not in ("", "localhost") or not parts.path:
+            raise OutputError(
+                f"{option} {one_line(target)}: a file:// URL names a file on this machine",
+                "write file:///absolute/path (three slashes) or a plain path",
+            )
+        path = unquote(parts.path)
+    elif kind is not None and target[scheme.end() if scheme else 0 :].startswith("//"):
+        raise OutputError(
+            f"{option} {one_line(target)}: {kind}:// is not a way to send OpenLineage events",
+            "give an http(s):// URL (Marquez: http://host:5000/api/v1/lineage) or a file",
+        )
+    else:
+        path = target
+    output_target(path, option)
+    return Path(path)

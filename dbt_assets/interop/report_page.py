@@ -11,13 +11,12 @@ import base64
 import gzip
 import html
 import json
-import os
 import re
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from dbt_assets._core.errors import DbtAssetsError
+from dbt_assets._core.outputs import write_output
 
 _PLACEHOLDER = re.compile(r"__(TITLE|CSS|JS|ENCODING|DATA)__")
 COMPRESS_ABOVE = 1 << 20
@@ -58,20 +57,8 @@ def render_page(data: dict[str, Any]) -> str:
 
 
 def write_page(path: str | Path, data: dict[str, Any]) -> Path:
-    """Write the page to ``path`` whole or not at all (a temporary file, then renamed); a
-    place it cannot be written is a :class:`DbtAssetsError` naming it."""
-    target = Path(path)
-    text = render_page(data)
-    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial.write_text(text, encoding="utf-8")
-        os.replace(partial, target)
-    except OSError as exc:
-        raise DbtAssetsError(
-            f"cannot write the report to {target}: {exc.strerror or exc}",
-            "pass --out (or --report) a path in a folder you can write to",
-        ) from exc
-    finally:
-        partial.unlink(missing_ok=True)
-    return target
+    """Write the page to ``path`` whole or not at all (a temporary file, then renamed), or into
+    a device or pipe (``/dev/stdout``); never over what is not a report's to replace (the
+    project's files, the history: :mod:`dbt_assets._core.outputs`). A place it may not or
+    cannot be written is a :class:`DbtAssetsError` naming it."""
+    return write_output(path, render_page(data), option="the report")

@@ -11,6 +11,7 @@ of the last dbt command that dbt-assets ran (``dbt parse``, or a run that rewrot
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from dbt_assets._core.errors import DbtAssetsError, ProfilesNotFoundError, ProjectNotFoundError, one_line
+from dbt_assets._core.outputs import write_atomic
 from dbt_assets._core.settled import read_yaml
 from dbt_assets.manifest.decode import read_manifest
 from dbt_assets.manifest.graph import AssetGraph
@@ -165,13 +167,16 @@ class Project:
 
     def stamp_manifest(self) -> None:
         """Remember that the current manifest was written for this target and these vars
-        (after ``dbt parse``, or after a dbt command dbt-assets ran rewrote it)."""
+        (after ``dbt parse``, or after a dbt command dbt-assets ran rewrote it). Whole or not
+        at all, and only a help: when it cannot be written (a full disk), the next command
+        parses again."""
         try:
             mtime = self.manifest_path.stat().st_mtime_ns
-        except FileNotFoundError:
-            return
-        stamp = {"target": self.target, "vars": self.vars, "manifest_mtime_ns": mtime}
-        (self.target_path / PARSE_STAMP).write_text(json.dumps(stamp))
+            stamp = {"target": self.target, "vars": self.vars, "manifest_mtime_ns": mtime}
+            write_atomic(self.target_path / PARSE_STAMP, json.dumps(stamp).encode())
+        except OSError:
+            with contextlib.suppress(OSError):  # a stamp of an older manifest would mislead
+                (self.target_path / PARSE_STAMP).unlink(missing_ok=True)
 
     def ensure_manifest(self) -> Path:
         """The path of an up-to-date manifest, running ``dbt parse`` when needed."""

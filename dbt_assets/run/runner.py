@@ -26,6 +26,7 @@ from typing import Any
 import msgspec
 
 from dbt_assets._core.errors import AssetsBusyError, HistoryError, RunError
+from dbt_assets._core.outputs import write_atomic
 from dbt_assets._core.vocab import CHECK_TYPES
 from dbt_assets.manifest.graph import AssetGraph
 from dbt_assets.plan.compile import Plan
@@ -224,7 +225,8 @@ class Run:
                 elif not self.history.still_there():
                     self.result.unrecorded_because = "was removed or replaced during the run"
                 if self.result.unrecorded_because is not None:
-                    self.result.unrecorded = str(self._save_unrecorded(run_id))
+                    saved = self._save_unrecorded(run_id)
+                    self.result.unrecorded = None if saved is None else str(saved)
             if self.project.target_path.is_dir():
                 self.project.stamp_manifest()
         yield from state.closing.values()
@@ -303,27 +305,42 @@ class Run:
             or "KeyboardInterrupt" in event.message
         )
 
-    def _save_unrecorded(self, run_id: int) -> Path:
-        """The run's results, kept where the history file was (its folder made again if need
-        be; the project's .dbt-assets for a history on a server):
-        dbt's run_results.json of this invocation, or the results as dbt-assets saw them."""
+    def _save_unrecorded(self, run_id: int) -> Path | None:
+        """The run's results, kept for recovery: dbt's run_results.json of this invocation, or
+        the results as dbt-assets saw them, each written whole or not at all (a temporary file,
+        renamed). For a history that failed during the run, in the project's .dbt-assets
+        (where ``history recover`` reads it), else beside where the history file was (its
+        folder made again if need be); the other folder when that one cannot be written. When
+        neither can (a full disk), dbt's own run_results.json if it is this invocation's
+        (recovery reads it too), else None; ``unrecorded_because`` then says why."""
         assert self.history is not None and self.result is not None
         where = self.history.path
-        folder = where.parent if isinstance(where, Path) else self.project.project_dir / ".dbt-assets"
-        folder.mkdir(parents=True, exist_ok=True)
+        own = self.project.project_dir / ".dbt-assets"
+        beside = where.parent if isinstance(where, Path) else own
+        folders = [own, beside] if self._history_failed is not None else [beside, own]
         dbt_results = self.project.target_path / "run_results.json"
         try:
-            written = msgspec.json.decode(dbt_results.read_bytes())
+            data = dbt_results.read_bytes()
+            written = msgspec.json.decode(data)
             same = written.get("metadata", {}).get("invocation_id") == self.result.invocation_id
         except (OSError, msgspec.DecodeError, AttributeError):
             same = False
         if same and self.result.invocation_id:
-            saved = folder / f"unrecorded-run_results-{self.result.invocation_id}.json"
-            saved.write_bytes(dbt_results.read_bytes())
+            name = f"unrecorded-run_results-{self.result.invocation_id}.json"
         else:
-            saved = folder / f"unrecorded-run-{run_id}-{int(self.result.finished_at)}.json"
-            saved.write_bytes(msgspec.json.encode(self.result))
-        return saved
+            name = f"unrecorded-run-{run_id}-{int(self.result.finished_at)}.json"
+            data = msgspec.json.encode(self.result)
+        failure = ""
+        for folder in dict.fromkeys(folders):
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                write_atomic(folder / name, data)
+                return folder / name
+            except OSError as exc:
+                failure = f"{exc.strerror or exc}: {folder / name}"
+        because = self.result.unrecorded_because or "failed"
+        self.result.unrecorded_because = f"{because}; saving its results failed too ({failure})"
+        return dbt_results if same and self.result.invocation_id else None
 
     def _interrupted_at(self) -> float | None:
         """When dbt was first told to stop (SIGINT): assets that end in error after it were

@@ -24,10 +24,11 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
 
 from dbt_assets._core.durations import parse_duration
-from dbt_assets._core.errors import SlaConfigError
+from dbt_assets._core.errors import ScheduleError, SlaConfigError
+from dbt_assets._core.quoting import cut, quote
 from dbt_assets._core.settled import read_yaml
 from dbt_assets._core.vocab import MATERIALIZED_TYPES
 from dbt_assets.manifest.graph import AssetGraph
@@ -43,7 +44,7 @@ class Sla(BaseModel):
     deadline: str | None = Field(None, description="HH:MM (or a cron expression) to have succeeded by.")
     timezone: str | None = Field(None, description="IANA time zone of the deadline (default UTC).")
     max_runtime: float | None = Field(None, description="One execution at most this many seconds.")
-    max_failures: int | None = Field(None, ge=0, description="Consecutive failed runs tolerated.")
+    max_failures: StrictInt | None = Field(None, ge=0, description="Consecutive failed runs tolerated.")
     severity: Literal["warn", "error"] | None = None
 
     @field_validator("freshness", "max_runtime", mode="before")
@@ -65,8 +66,9 @@ class Sla(BaseModel):
             return None
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Europe/Berlin") from exc
+        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: a name too long for a file
+            zone = quote(value)
+            raise ValueError(f"unknown time zone {zone}; use an IANA name such as Europe/Berlin") from exc
         return value
 
 
@@ -83,11 +85,15 @@ class SlaFile(BaseModel):
 
 
 def _problem(where: str, exc: ValidationError) -> SlaConfigError:
-    first = exc.errors()[0]
-    key = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    first = exc.errors(include_url=False)[0]
+    key = cut(".".join(str(p) for p in first["loc"]), 80) or "(top level)"
+    cause = (first.get("ctx") or {}).get("error")  # a deadline's ScheduleError has its own hint
+    said = cause.message if isinstance(cause, ScheduleError) else first["msg"]
     return SlaConfigError(
-        f"{where}: invalid SLA: {key}: {first['msg']} (got {first.get('input')!r})",
-        "SLA keys: freshness, deadline, timezone, max_runtime, max_failures, severity (warn|error)",
+        f"{where}: invalid SLA: {key}: {cut(said)} (got {quote(first.get('input'))})",
+        cause.hint
+        if isinstance(cause, ScheduleError) and cause.hint
+        else "SLA keys: freshness, deadline, timezone, max_runtime, max_failures, severity (warn|error)",
     )
 
 
@@ -116,7 +122,7 @@ def _refuse_history_methods(graph: AssetGraph, number: int, expression: str) -> 
         where = graph.project_dir / "dbt_assets.yml" if graph.project_dir else "dbt_assets.yml"
         used = ", ".join(f"{b}:" for b in bad)
         raise SlaConfigError(
-            f"{where}: invalid SLA: slas.{number}.select: {expression!r} uses {used}, "
+            f"{where}: invalid SLA: slas.{number}.select: {quote(expression)} uses {used}, "
             "which read the run history",
             "select assets by what they are (names, tags, paths, owners), not by how they ran",
         )
@@ -135,7 +141,8 @@ def own_sla(graph: AssetGraph, unique_id: str) -> Sla | None:
             continue
         if not isinstance(sla, Mapping):
             raise SlaConfigError(
-                f"{record.original_file_path}: {unique_id}: dbt_assets.sla must be a mapping, got {sla!r}"
+                f"{record.original_file_path}: {unique_id}: dbt_assets.sla must be a mapping, "
+                f"got {quote(sla)}"
             )
         merged.update(sla)
     if not merged:

@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dbt_assets._core.durations import AMOUNT, amount_seconds
 from dbt_assets._core.errors import ScheduleError
+from dbt_assets._core.quoting import quote
 
 _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _MONTHS = {
@@ -33,6 +34,10 @@ _MONTHS = {
         ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1
     )
 }
+_MONTH_NAMES = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
+                "October", "November", "December"]  # fmt: skip
+_LONGEST_MONTH = dict(enumerate([31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], 1))
+"""The most days each month has (February's 29th: in leap years)."""
 _DAYS = {d: i for i, d in enumerate(["sun", "mon", "tue", "wed", "thu", "fri", "sat"])}
 # (name, lowest, highest, names)
 _FIELDS: tuple[tuple[str, int, int, dict[str, int]], ...] = (
@@ -64,7 +69,7 @@ def _values(text: str, name: str, low: int, high: int, names: dict[str, int]) ->
         step = 1
         if step_text:
             if not step_text.isdigit() or int(step_text) == 0:
-                raise ScheduleError(f"bad step {step_text!r} in the {name} field")
+                raise ScheduleError(f"bad step {quote(step_text)} in the {name} field")
             step = int(step_text)
         if base == "*":
             first, last = low, high
@@ -73,7 +78,7 @@ def _values(text: str, name: str, low: int, high: int, names: dict[str, int]) ->
             first = _number(first_text, name, low, high, names)
             last = _number(last_text, name, low, high, names) if last_text else (high if step_text else first)
             if last < first:
-                raise ScheduleError(f"range {base!r} runs backwards in the {name} field")
+                raise ScheduleError(f"range {quote(base)} runs backwards in the {name} field")
         found.update(range(first, last + 1, step))
     return found
 
@@ -82,7 +87,7 @@ def _number(text: str, name: str, low: int, high: int, names: dict[str, int]) ->
     if text in names:
         return names[text]
     if not text.isdigit() or not low <= int(text) <= high:
-        raise ScheduleError(f"{text!r} is not a valid {name} ({low}-{high})")
+        raise ScheduleError(f"{quote(text)} is not a valid {name} ({low}-{high})")
     return int(text)
 
 
@@ -112,9 +117,9 @@ class Deadline:
         zone defaults to UTC."""
         try:
             zone = ZoneInfo(timezone or "UTC")
-        except (ZoneInfoNotFoundError, ValueError) as exc:
+        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: a name too long for a file
             raise ScheduleError(
-                f"unknown time zone {timezone!r}; use an IANA name such as Europe/Berlin"
+                f"unknown time zone {quote(timezone)}; use an IANA name such as Europe/Berlin"
             ) from exc
         clock = _CLOCK.match(text.strip())
         if clock:
@@ -122,9 +127,15 @@ class Deadline:
         else:
             fields = PRESETS.get(text.strip().lower(), text).split()
             if len(fields) != 5:
-                raise ScheduleError(f"{text!r} is neither HH:MM nor a five-field cron expression")
+                raise ScheduleError(f"{quote(text)} is neither HH:MM nor a five-field cron expression")
         values = [_values(f, *spec) for f, spec in zip(fields, _FIELDS, strict=True)]
         weekdays = {d % 7 for d in values[4]}
+        if fields[4] == "*" and not any(min(values[2]) <= _LONGEST_MONTH[m] for m in values[3]):
+            months = ", ".join(sorted({_MONTH_NAMES[m - 1] for m in values[3]}, key=_MONTH_NAMES.index))
+            raise ScheduleError(
+                f"{quote(text)} never falls due: no day {min(values[2])} in {months}",
+                "give a day of the month that exists (29 February falls due in leap years only)",
+            )
         return cls(
             text=text,
             zone=zone,
@@ -163,7 +174,7 @@ class Deadline:
             if earlier:
                 return earlier[-1]
             day -= timedelta(days=1)
-        raise ScheduleError(f"the deadline {self.text!r} never falls due")
+        raise ScheduleError(f"the deadline {quote(self.text)} never falls due")
 
     def before(self, at: float) -> float:
         """The last time it fell due strictly before ``at``."""
@@ -177,7 +188,7 @@ class Deadline:
             if later:
                 return later[0]
             day += timedelta(days=1)
-        raise ScheduleError(f"the deadline {self.text!r} never falls due")
+        raise ScheduleError(f"the deadline {quote(self.text)} never falls due")
 
 
 _RELATIVE = re.compile(rf"^([+-])\s*{AMOUNT}$")
@@ -193,9 +204,11 @@ def parse_moment(text: str, now: float, timezone: str | None = None) -> float:
     try:
         value = _parse_moment(text, now, timezone)
     except (OverflowError, OSError) as exc:  # a date past what the platform's time can hold
-        raise ScheduleError(f"{text.strip()!r} is out of range: give a time between 1970 and 9000") from exc
+        raise ScheduleError(
+            f"{quote(text.strip())} is out of range: give a time between 1970 and 9000"
+        ) from exc
     if not math.isfinite(value) or not EARLIEST <= value <= LATEST:
-        raise ScheduleError(f"{text.strip()!r} is out of range: give a time between 1970 and 9000")
+        raise ScheduleError(f"{quote(text.strip())} is out of range: give a time between 1970 and 9000")
     return value
 
 
@@ -219,7 +232,7 @@ def _parse_moment(text: str, now: float, timezone: str | None = None) -> float:
         parsed = datetime.fromisoformat(text)
     except ValueError as exc:  # also a year out of datetime's range
         raise ScheduleError(
-            f"{text!r} is not a time; write 2026-11-24T07:00[+01:00], 07:00, +2h, -30m or epoch seconds"
+            f"{quote(text)} is not a time; write 2026-11-24T07:00[+01:00], 07:00, +2h, -30m or epoch seconds"
         ) from exc
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=zone)
