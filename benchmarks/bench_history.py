@@ -1,24 +1,32 @@
 """Benchmark: the run history on PostgreSQL against the SQLite file, on a real server.
 
-    python benchmarks/bench_history.py [--results 10000] [--repeat 5]
+    python benchmarks/bench_history.py [--results 10000] [--repeat 5] [--before DIR] [--writes-only]
 
 Starts a throw-away PostgreSQL server (tests/postgres.py: initdb on a free port; fsync off,
 as a test server; a production server with fsync on pays its disk's flush per commit) and
 measures in one run:
 
 1. writing ``--results`` results the way a run does (``record_start`` then ``record_result``,
-   each its own transaction that also folds the asset's facts), into SQLite and into
+   each acknowledged once committed, with the asset's facts folded), into SQLite and into
    PostgreSQL, against the least PostgreSQL can do for the same results: plain psycopg, one
-   autocommitted ``INSERT`` per result (no facts, no lock);
+   autocommitted ``INSERT`` per result (no facts, no lock). Each writer runs in a process of
+   its own, ``--repeat`` rounds interleaved (the machine's load falls on all alike); the
+   figures are medians. ``--before DIR``: also the PostgreSQL history of the dbt-assets in
+   ``DIR`` (an older tree: ``git archive <commit> dbt_assets | tar -x -C DIR``), on the same
+   server in the same rounds;
 2. judging every SLA of bench_sla.py's 10,000-model project (22,000 SLAs) with its year of
    daily history (3.65 million results, copied into PostgreSQL from bench_sla.py's SQLite
-   file), as of now and before the deadline (predicted), on each backend.
+   file), as of now and before the deadline (predicted), on each backend (not with
+   ``--writes-only``).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sqlite3
+import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -26,6 +34,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
+if os.environ.get("BENCH_HISTORY_CODE"):  # a writer of --before: that tree's dbt_assets
+    sys.path.insert(0, os.environ["BENCH_HISTORY_CODE"])
 
 from bench_load import WORK  # noqa: E402
 from bench_sla import DAY, median_time, sla_graph  # noqa: E402
@@ -96,35 +106,81 @@ def judge(location: Path | str, repeat: int, before_deadline: float) -> tuple[fl
     return now, early
 
 
+def write_in_process(kind: str, location: str, count: int, code: Path | None = None) -> float:
+    """Seconds one writer (``kind``: history or plain) takes, in a process of its own."""
+    env = {**os.environ, "BENCH_HISTORY_CODE": str(code) if code else ""}
+    done = subprocess.run(
+        [sys.executable, __file__, "--write", kind, location, str(count)],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return float(done.stdout.strip())
+
+
+def fresh_file(name: str) -> Path:
+    path = WORK / name
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return path
+
+
+def writing(server: Server, args: argparse.Namespace) -> None:
+    n, before = args.results, args.before
+    code = {"": None, " (before)": before} if before else {"": None}
+    times: dict[str, list[float]] = {}
+    for round_ in range(args.repeat):
+        for tag, tree in code.items():
+            lite = str(fresh_file("bench_history_write.db"))
+            times.setdefault(f"SQLite{tag}", []).append(write_in_process("history", lite, n, tree))
+            url = server.url(f"bench_write_{round_}{'_before' if tree else ''}")
+            times.setdefault(f"PostgreSQL{tag}", []).append(write_in_process("history", url, n, tree))
+        times.setdefault("plain", []).append(
+            write_in_process("plain", server.url(f"bench_plain_{round_}"), n)
+        )
+    median = {kind: statistics.median(found) for kind, found in times.items()}
+    plain = median["plain"]
+    print(
+        f"writing {n:,} results as a run does (start + result, facts folded, each result committed "
+        f"when acknowledged), median of {args.repeat} interleaved rounds:"
+    )
+    for tag in code:
+        lite, pg = median[f"SQLite{tag}"], median[f"PostgreSQL{tag}"]
+        if tree := code[tag]:
+            print(f"  the code before, from {tree}:")
+        print(f"  {'SQLite file' + tag + ':':30} {lite * 1000:8.0f} ms  ({lite / n * 1e6:5.0f} us/result)")
+        print(
+            f"  {'PostgreSQL' + tag + ':':30} {pg * 1000:8.0f} ms  ({pg / n * 1e6:5.0f} us/result; "
+            f"{pg / lite:.2f}x SQLite, {pg / plain:.2f}x plain inserts)"
+        )
+    print(f"  {'plain psycopg INSERTs:':30} {plain * 1000:8.0f} ms  ({plain / n * 1e6:5.0f} us/result)")
+    print("  rounds (ms): " + "; ".join(f"{k} {[round(t * 1000) for t in v]}" for k, v in times.items()))
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["--write"]:  # one writer, in a process of its own
+        kind, location, count = sys.argv[2], sys.argv[3], int(sys.argv[4])
+        took = write_results(location, count) if kind == "history" else plain_inserts(location, count)
+        print(took)
+        return
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--results", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--before", type=Path, help="a tree of an older dbt-assets, to compare writing with")
+    parser.add_argument("--writes-only", action="store_true", help="not the SLA judging")
     args = parser.parse_args()
     year = WORK / "history_10000_365.db"
-    if not year.exists():
+    if not args.writes_only and not year.exists():
         sys.exit("run benchmarks/bench_sla.py first: it writes the year of history this copies")
+    WORK.mkdir(exist_ok=True)
     with postgres_server() as server:
-        report(server, year, args)
+        writing(server, args)
+        if not args.writes_only:
+            report(server, year, args)
 
 
 def report(server: Server, year: Path, args: argparse.Namespace) -> None:
-    lite = WORK / "bench_history_write.db"
-    lite.unlink(missing_ok=True)
-    for suffix in ("-wal", "-shm"):
-        Path(f"{lite}{suffix}").unlink(missing_ok=True)
-    on_sqlite = write_results(lite, args.results)
-    on_postgres = write_results(server.url("bench_write"), args.results)
-    plain = plain_inserts(server.url("bench_plain"), args.results)
-    n = args.results
-    print(f"writing {n:,} results as a run does (start + result, facts folded, one transaction each):")
-    print(f"  SQLite file:            {on_sqlite * 1000:8.0f} ms  ({on_sqlite / n * 1e6:5.0f} us/result)")
-    print(
-        f"  PostgreSQL:             {on_postgres * 1000:8.0f} ms  ({on_postgres / n * 1e6:5.0f} us/result; "
-        f"{on_postgres / on_sqlite:.2f}x SQLite, {on_postgres / plain:.2f}x plain inserts)"
-    )
-    print(f"  plain psycopg INSERTs:  {plain * 1000:8.0f} ms  ({plain / n * 1e6:5.0f} us/result)")
-
     url = server.url("bench_year")
     started = time.perf_counter()
     copy_history(year, url)

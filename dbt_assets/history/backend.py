@@ -27,6 +27,35 @@ class Cursor(Protocol):
     def __iter__(self) -> Iterator[Any]: ...
 
 
+RESULT_COLUMNS = (
+    "run_id", "unique_id", "status", "started_at", "finished_at", "execution_time", "rows_affected",
+    "failures", "message", "adapter_response", "thread", "skipped_because",
+)  # fmt: skip
+"""An asset result as a run records it (its start, then its end): the columns written; a
+result written again replaces the row, its ``max_loaded_at`` reset."""
+
+
+class ResultWriter(Protocol):
+    """Where a database has it, the write of one asset result with its asset's new facts in
+    one round trip: a statement that is a transaction of its own, taking the write lock."""
+
+    def write_result(
+        self, result: Sequence[Any], expected: bytes | None, facts: bytes
+    ) -> tuple[bool, bytes | None]:
+        """Write ``result`` (the values of :data:`RESULT_COLUMNS`) and replace its asset's
+        facts with ``facts``, if the facts stored are still ``expected`` (None: none yet):
+        ``(True, None)``, once committed. Otherwise nothing is written: ``(False, the facts
+        stored)``."""
+
+    def write_start(self, result: Sequence[Any], expected: bytes | None, facts: bytes, fresh: bytes) -> None:
+        """Write an asset's start (``result``, status running) the same way, without waiting
+        for the answer; where the facts stored are not ``expected``, the database marks them
+        running itself (``fresh``: the facts of an asset with none)."""
+
+    def facts_of_run(self, run_id: int) -> dict[str, bytes]:
+        """The stored facts of the assets a run plans."""
+
+
 class Backend(Protocol):
     """A connection to a history database, as the store uses it."""
 
@@ -57,6 +86,11 @@ class Backend(Protocol):
 
     def failure(self, exc: BaseException) -> Failure | None:
         """What an exception of this database's driver means; None when it is not one."""
+
+    def result_writer(self) -> ResultWriter | None:
+        """The one-round-trip write of results, where the database has one (None: the store
+        writes each result in a transaction, as on SQLite, where a statement costs no round
+        trip)."""
 
     def still_there(self) -> bool: ...
 
@@ -122,6 +156,9 @@ class SqliteBackend:
             return "refused"
         if isinstance(exc, sqlite3.DatabaseError):
             return "broken"
+        return None
+
+    def result_writer(self) -> None:
         return None
 
     def still_there(self) -> bool:

@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any, Self, TypeVar
 
 from dbt_assets._core.errors import HistoryError
-from dbt_assets.history.backend import Backend, SqliteBackend, upsert
+from dbt_assets.history.backend import RESULT_COLUMNS, Backend, SqliteBackend, upsert
 from dbt_assets.history.facts import DECODER as FACTS_DECODER
 from dbt_assets.history.facts import ENCODER as FACTS_ENCODER
-from dbt_assets.history.facts import RUNNING, ResultRow, facts_from_rows, fold
+from dbt_assets.history.facts import RUNNING, AssetFacts, ResultRow, facts_from_rows, fold
 from dbt_assets.history.schema import (
     FACTS_SINCE,
     MIGRATIONS,
@@ -45,6 +45,10 @@ class Database:
         self.recovered: list[int] = []
         """Runs closed on opening because their dbt-assets process had been killed
         (:func:`dbt_assets.history.recovery.open_history`)."""
+        self._seen: dict[str, bytes | None] = {}
+        """Each asset's facts as this connection last saw them stored: what a result is folded
+        into when it is written in one round trip (:meth:`_record`), checked there."""
+        self._seen_runs: set[int] = set()
 
     def still_there(self) -> bool:
         """Whether what is written still lands where it will be read (a history file deleted
@@ -162,6 +166,49 @@ class Database:
     def _read(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
         return self._retry(lambda: self._db.execute(sql, tuple(params)).fetchall())
 
+    def _record(self, result: tuple[Any, ...], row: ResultRow) -> None:
+        """Write an asset result (the values of :data:`RESULT_COLUMNS`; ``row`` is it as
+        :func:`fold` reads it) and fold it into its asset's facts, as one transaction.
+
+        Where the database writes a result in one round trip (PostgreSQL), the result is
+        folded here into the facts last seen stored, and written with them only if they are
+        still those: else folded again into the facts now stored. The facts are what
+        :meth:`_advance_facts` makes in a transaction, by construction. A start is sent
+        without waiting: where the facts changed meanwhile, the database marks them running
+        itself (the only fact a start changes)."""
+        writer = self._retry(self._db.result_writer)
+        if writer is None:
+            self._retry(lambda: self._record_in_transaction(result, row))
+            return
+        if row.run_id not in self._seen_runs:  # the facts of the run's assets, in one read
+            self._seen.update(self._retry(lambda: writer.facts_of_run(row.run_id)))
+            self._seen_runs.add(row.run_id)
+
+        def action() -> None:
+            while True:
+                expected = self._seen.get(row.unique_id)
+                current = FACTS_DECODER.decode(expected) if expected is not None else None
+                if _older(row, current):  # a rebuild, rare: in a transaction
+                    self._seen.pop(row.unique_id, None)
+                    self._record_in_transaction(result, row)
+                    return
+                facts = FACTS_ENCODER.encode(fold(current, row))
+                if row.status == RUNNING:  # the facts it changes, the database can mark itself
+                    self._seen[row.unique_id] = facts
+                    writer.write_start(result, expected, facts, FACTS_ENCODER.encode(fold(None, row)))
+                    return
+                written, stored = writer.write_result(result, expected, facts)
+                self._seen[row.unique_id] = facts if written else stored
+                if written:
+                    return
+
+        self._retry(action)
+
+    def _record_in_transaction(self, result: tuple[Any, ...], row: ResultRow) -> None:
+        with self._transaction():
+            self._db.execute(_RESULT_UPSERT, result)
+            self._advance_facts(row)
+
     def _advance_facts(self, row: ResultRow) -> None:
         """Fold one new result into its asset's facts (inside the writing transaction); a
         result older than what the facts already hold (at the same time: of an earlier run, the
@@ -170,12 +217,7 @@ class Database:
             "SELECT facts FROM asset_facts WHERE unique_id = ?", (row.unique_id,)
         ).fetchone()
         current = FACTS_DECODER.decode(got[0]) if got else None
-        if (
-            current is not None
-            and row.status != RUNNING
-            and current.last_at is not None
-            and (row.at is None or (row.at, row.run_id) < (current.last_at, current.last_run_id or 0))
-        ):
+        if _older(row, current):
             self._rebuild_facts([row.unique_id])
             return
         self._db.execute(
@@ -200,7 +242,19 @@ class Database:
             )
 
 
+def _older(row: ResultRow, current: AssetFacts | None) -> bool:
+    """Whether a finished result is older than what the facts hold (at the same time: of an
+    earlier run, the order a replay takes): then they are rebuilt, not folded."""
+    return (
+        current is not None
+        and row.status != RUNNING
+        and current.last_at is not None
+        and (row.at is None or (row.at, row.run_id) < (current.last_at, current.last_run_id or 0))
+    )
+
+
 _FACTS_UPSERT = upsert("asset_facts", ("unique_id", "facts"), ("unique_id",))
+_RESULT_UPSERT = upsert("asset_results", RESULT_COLUMNS, ("run_id", "unique_id"), reset=("max_loaded_at",))
 
 
 def _no_history(where: Path | str) -> HistoryError:

@@ -5,7 +5,8 @@ SQLite file.
 Writes are as short as on SQLite (one transaction per result) and as exclusive: each write
 transaction first takes one transaction-scoped advisory lock, so writers on any number of
 machines take turns, as SQLite's ``BEGIN IMMEDIATE`` makes processes on one machine do. A
-result and the facts folded from it are one transaction: no update is lost. The tables live
+result and the facts folded from it are one transaction: no update is lost. A result costs
+one round trip, a start none that waits (:mod:`.postgres_results`). The tables live
 in the connection's current schema (the first of its ``search_path``): choose another with
 ``?options=-csearch_path%3Dmy_schema`` in the URL. Needs ``dbt-assets[postgres]`` (psycopg 3).
 """
@@ -15,13 +16,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from dbt_assets._core.errors import HistoryError
 from dbt_assets.history.backend import Failure
+from dbt_assets.history.facts import ENCODER as FACTS_ENCODER
 
 if TYPE_CHECKING:
     import psycopg
+
+    from dbt_assets.history.postgres_results import ResultCalls
 
 WRITE_LOCK = 0x6462_745F_6173_7374
 """The advisory lock every write transaction takes ("dbt_asst")."""
@@ -65,13 +69,16 @@ class PostgresBackend:
         )
         self._psycopg = psycopg
         try:
-            self._conn: psycopg.Connection[Any] = psycopg.connect(url, autocommit=True, connect_timeout=30)
+            self._connection = psycopg.connect(url, autocommit=True, connect_timeout=30)
         except psycopg.Error as exc:
             raise HistoryError(
                 f"cannot connect to the run history {self.where}: {_first_line(exc)}",
                 "check the URL (postgresql://user:password@host:port/database) and that the server runs",
             ) from exc
         self._sql: dict[str, str] = {}
+        self._calls: ResultCalls | Literal[False] | None = None
+        """Results written in one round trip (:mod:`.postgres_results`); False when this
+        connection cannot (a role that may not make the function)."""
 
     def prepare(self) -> None:
         """Nothing to set on a server connection."""
@@ -136,11 +143,51 @@ class PostgresBackend:
             return "other"
         return None
 
+    def result_writer(self) -> PostgresBackend | None:
+        if self._calls is None:
+            from dbt_assets.history.postgres_results import ResultCalls
+
+            self._calls = ResultCalls.ready(self._conn, self.transaction, WRITE_LOCK) or False
+        return self if self._calls else None
+
+    def write_result(
+        self, result: Sequence[Any], expected: bytes | None, facts: bytes
+    ) -> tuple[bool, bytes | None]:
+        assert self._calls
+        stored = self._calls.write(result, expected, facts, None)
+        return (True, None) if stored is None else (False, stored or None)
+
+    def write_start(self, result: Sequence[Any], expected: bytes | None, facts: bytes, fresh: bytes) -> None:
+        assert self._calls
+        since = FACTS_ENCODER.encode(result[3]).decode()  # the start's time, as the facts spell it
+        self._calls.write(result, expected, facts, (since, None if expected is None else fresh))
+
+    def facts_of_run(self, run_id: int) -> dict[str, bytes]:
+        rows = self._conn.execute(
+            "SELECT unique_id, facts FROM asset_facts WHERE unique_id IN "
+            "(SELECT json_array_elements_text(unique_ids::json) FROM runs WHERE run_id = %s)",
+            (run_id,),
+        )
+        return {uid: bytes(facts) for uid, facts in rows}
+
+    @property
+    def _conn(self) -> psycopg.Connection[Any]:
+        """The connection, once every result sent on it is answered (:meth:`write_start`)."""
+        if self._calls:
+            self._calls.settle()
+        return self._connection
+
     def still_there(self) -> bool:
-        return not self._conn.closed
+        return not self._connection.closed
 
     def close(self) -> None:
-        self._conn.close()
+        try:
+            if self._calls and not self._connection.closed:
+                self._calls.settle()  # the starts sent: read, so that closing cannot lose them
+        except self._psycopg.Error:
+            pass  # a start that failed as the history closes: as if the process had ended first
+        finally:
+            self._connection.close()
 
 
 def _first_line(exc: BaseException) -> str:

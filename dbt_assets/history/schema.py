@@ -228,7 +228,11 @@ RESULT_ROWS = (
     "FROM asset_results"
 )
 
-RESULT_ORDER = "ORDER BY unique_id, coalesce(finished_at, started_at), run_id"
+# results without a time first on both backends (PostgreSQL puts NULL last), as the store
+# takes such a result for older than any other (database._older)
+RESULT_ORDER = (
+    "ORDER BY unique_id, coalesce(finished_at, started_at) IS NOT NULL, coalesce(finished_at, started_at), run_id"
+)
 
 
 def placeholders(values: Iterable[Any]) -> str:

@@ -119,47 +119,38 @@ class History(AutomationRecords, Claims, HistoryReads):
         return self._retry(action)
 
     def record_start(self, run_id: int, unique_id: str, at: float) -> None:
-        def action() -> None:
-            with self._transaction():
-                self._db.execute(_START, (run_id, unique_id, RUNNING, at))
-                self._advance_facts(ResultRow(unique_id, run_id, RUNNING, at, None, None, None))
-
-        self._retry(action)
+        self._record(
+            (run_id, unique_id, RUNNING, at, *[None] * 8),
+            ResultRow(unique_id, run_id, RUNNING, at, None, None, None),
+        )
 
     def record_result(self, run_id: int, result: AssetFinished) -> None:
-        def action() -> None:
-            with self._transaction():
-                self._db.execute(
-                    _RESULT,
-                    (
-                        run_id,
-                        result.unique_id,
-                        result.status,
-                        result.started_at,
-                        result.finished_at,
-                        result.execution_time,
-                        result.rows_affected,
-                        result.failures,
-                        result.message,
-                        json.dumps(result.adapter_response) if result.adapter_response else None,
-                        result.thread,
-                        json.dumps(result.skipped_because) if result.skipped_because else None,
-                    ),
-                )
-                self._advance_facts(
-                    ResultRow(
-                        result.unique_id,
-                        run_id,
-                        result.status,
-                        result.started_at,
-                        result.finished_at,
-                        result.execution_time,
-                        None,
-                        result.message,
-                    )
-                )
-
-        self._retry(action)
+        self._record(
+            (
+                run_id,
+                result.unique_id,
+                result.status,
+                result.started_at,
+                result.finished_at,
+                result.execution_time,
+                result.rows_affected,
+                result.failures,
+                result.message,
+                json.dumps(result.adapter_response) if result.adapter_response else None,
+                result.thread,
+                json.dumps(result.skipped_because) if result.skipped_because else None,
+            ),
+            ResultRow(
+                result.unique_id,
+                run_id,
+                result.status,
+                result.started_at,
+                result.finished_at,
+                result.execution_time,
+                None,
+                result.message,
+            ),
+        )
 
     def record_log(self, run_id: int, log: DbtLog) -> None:
         self._write(
@@ -287,6 +278,4 @@ _COLUMNS = (
     "run_id", "unique_id", "status", "started_at", "finished_at", "execution_time", "rows_affected",
     "failures", "message", "adapter_response", "thread", "skipped_because", "max_loaded_at",
 )  # fmt: skip
-_START = upsert("asset_results", _COLUMNS[:4], _KEY, reset=_COLUMNS[4:])
-_RESULT = upsert("asset_results", _COLUMNS[:12], _KEY, reset=_COLUMNS[12:])
 _IMPORTED = upsert("asset_results", (*_COLUMNS[:11], "max_loaded_at"), _KEY, reset=("skipped_because",))
