@@ -384,6 +384,13 @@ HOSTILE_SLA_FILES = st.one_of(
         ),
         st.sampled_from(["UTC", "Europe/Berlin"]),
     ),
+    st.builds(  # a selection that cannot be read, or reads the history: named with its rule
+        lambda word: (
+            "slas:\n  - select: items\n    freshness: 1h\n"
+            f"  - select: {json.dumps(word)}\n    freshness: 2h\n"
+        ),
+        st.sampled_from(["foo:bar", "tag:", "+", "a --target=ci", "status:error", "@", "1+", "sla:breached"]),
+    ),
     st.builds(  # a value of the wrong type, read as another (max_failures: true was 1)
         lambda key, value: f"slas:\n  - select: orders\n    {key}: {value}\n",
         st.sampled_from(SLA_KEYS),
@@ -409,6 +416,8 @@ def test_dbt_assets_yml(place: Path, data: bytes, command: tuple[str, ...]) -> N
             assert result.exit_code == 2, "a boolean or a float is not a number of failures"
         if b"deadline: '0 7 3" in data and command[0] == "sla":
             assert result.exit_code == 2 and "slas.1.deadline" in result.stderr, result.stderr
+        if b"    freshness: 2h" in data and command[0] == "sla":
+            assert result.exit_code == 2 and "slas.1.select" in result.stderr, result.stderr
     finally:
         path.unlink()
 

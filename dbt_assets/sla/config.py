@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
@@ -33,6 +33,9 @@ from dbt_assets._core.settled import read_yaml
 from dbt_assets._core.vocab import MATERIALIZED_TYPES
 from dbt_assets.manifest.graph import AssetGraph
 from dbt_assets.sla.schedule import Deadline
+
+if TYPE_CHECKING:
+    from dbt_assets.selection.request import Selection
 
 
 class Sla(BaseModel):
@@ -128,6 +131,20 @@ def _refuse_history_methods(graph: AssetGraph, number: int, expression: str) -> 
         )
 
 
+def _selected(graph: AssetGraph, number: int, expression: str, chosen: Selection) -> list[str]:
+    """What rule ``number`` of dbt_assets.yml selects; a selection that cannot be read is an
+    error naming the file and the rule, as any other bad value of the file."""
+    from dbt_assets._core.errors import SelectionError
+    from dbt_assets.selection import select
+
+    try:
+        _refuse_history_methods(graph, number, expression)
+        return list(select(graph, chosen))
+    except SelectionError as exc:
+        where = graph.project_dir / "dbt_assets.yml" if graph.project_dir else "dbt_assets.yml"
+        raise SlaConfigError(f"{where}: invalid SLA: slas.{number}.select: {exc.message}", exc.hint) from exc
+
+
 def own_sla(graph: AssetGraph, unique_id: str) -> Sla | None:
     """The SLA an asset declares in its own YAML (config.meta wins over meta, key by key)."""
     record = graph.records[unique_id]
@@ -156,17 +173,15 @@ def own_sla(graph: AssetGraph, unique_id: str) -> Sla | None:
 
 def effective_slas(graph: AssetGraph, rules: list[SlaRule] | None = None) -> dict[str, Sla]:
     """Every asset with an SLA, and that SLA: the file's rules in order, then the asset's own keys."""
-    from dbt_assets.selection import select
     from dbt_assets.selection.request import Selection
 
     if rules is None:
         rules = read_sla_file(graph.project_dir)
     keys: dict[str, dict[str, Any]] = {}
     for number, rule in enumerate(rules):
-        _refuse_history_methods(graph, number, rule.select)
         values = rule.model_dump(exclude={"select"}, exclude_none=True)
         chosen = Selection(rule.select, indirect_selection="empty", resource_types=sorted(MATERIALIZED_TYPES))
-        for uid in select(graph, chosen):
+        for uid in _selected(graph, number, rule.select, chosen):
             keys.setdefault(uid, {}).update(values)
     for uid in graph.records:
         own = own_sla(graph, uid)
