@@ -118,7 +118,25 @@ def _calls(w: dict[str, Any]) -> dict[str, Any]:
         "deliver": lambda: dbt_assets.deliver([], at=time.time()),
         "notify_command": lambda: dbt_assets.notify_command("cat", []),
         "post_webhook": lambda: dbt_assets.post_webhook("not a url", {}),
+        "change_review": lambda: dbt_assets.change_review(g, _state(w), at=1.7e9).changed,
+        "build_change": lambda: dbt_assets.build_change(w["project"], _review(w)),
+        "compare_change": lambda: dbt_assets.compare_change(w["project"], _review(w)),
+        "review_text": lambda: dbt_assets.review_text(_review(w)),
+        "review_markdown": lambda: dbt_assets.review_markdown(_review(w)),
+        "review_report": lambda: dbt_assets.review_report(g, h, _review(w), w["folder"] / "d.html").is_file(),
     }
+
+
+def _state(w: dict[str, Any]) -> Path:
+    """Production's artifacts for ``diff``: the same manifest (nothing changed)."""
+    state = w["folder"] / "prod-state"
+    state.mkdir(exist_ok=True)
+    (state / "manifest.json").write_bytes(w["manifest"].read_bytes())
+    return state
+
+
+def _review(w: dict[str, Any]) -> Any:
+    return dbt_assets.change_review(w["graph"], _state(w), at=1.7e9)
 
 
 def _outcome(call: Any) -> Any:

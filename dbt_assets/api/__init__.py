@@ -14,6 +14,14 @@ Importing it registers the selection methods that read the run history (``status
 
 from __future__ import annotations
 
+from dbt_assets.api.diff import (
+    build_change,
+    change_review,
+    compare_change,
+    review_markdown,
+    review_report,
+    review_text,
+)
 from dbt_assets.api.graphs import (
     asset_sla,
     describe_asset,
@@ -40,8 +48,11 @@ from dbt_assets.sla import methods as _history_methods  # registers status: and 
 __all__ = [
     "asset_sla",
     "asset_statuses",
+    "build_change",
+    "change_review",
     "check_slas",
     "check_source_freshness",
+    "compare_change",
     "deadline_offsets",
     "describe_asset",
     "emit_openlineage",
@@ -58,6 +69,9 @@ __all__ = [
     "plan_selection",
     "report",
     "retry_run",
+    "review_markdown",
+    "review_report",
+    "review_text",
     "run_slas",
     "shard_selection",
     "start_run",

@@ -36,6 +36,13 @@ function main(data) {
   const children = assets.map(() => []);
   assets.forEach((a, i) => a.parents.forEach((p) => children[p].push(i)));
   const byId = new Map(assets.map((a, i) => [a.id, i]));
+  // dbt-assets diff: what changed (data.changes), keyed by asset index; absent in other reports.
+  const changes = data.changes || null;
+  const changeOf = (i) => {
+    if (!changes) return null;
+    if (changes.assets[String(i)]) return "changed";
+    return changes.downstream[String(i)] ? "downstream" : null;
+  };
 
   function el(tag, attrs, text) {
     const node = tag.startsWith("svg:") ? document.createElementNS(SVG, tag.slice(4)) : document.createElement(tag);
@@ -139,13 +146,20 @@ function main(data) {
       }
       const a = assets[i];
       const g = el("svg:g", { class: "node", "data-node": String(i), "data-id": a.id, "data-status": a.status, "data-sla": a.sla, transform: `translate(${x},${y})` });
+      const change = changeOf(i);
+      if (change) {
+        g.classList.add(change);
+        g.setAttribute("data-change", change);
+        g.appendChild(el("svg:rect", { class: "halo", x: -5, y: -5, width: W + 10, height: H + 10 }));
+      }
       g.appendChild(el("svg:rect", { width: W, height: H, fill: FILL[a.status] || "#fff", stroke: STROKE[a.sla] || STROKE.none }));
       g.appendChild(el("svg:text", { x: 8, y: 14 }, a.name.length > 27 ? a.name.slice(0, 26) + "…" : a.name));
       const checks = Object.entries(a.checks).map(([k, n]) => `${k} ${n}`).join(" · ");
       g.appendChild(el("svg:text", { x: 8, y: 27, class: "kind" }, a.type + (checks ? ` · ${checks}` : "")));
       const hidden = a.parents.concat(children[i]).filter((j) => !inSet.has(j)).length;
       if (hidden) g.appendChild(el("svg:text", { x: W + 3, y: 14, class: "more" }, `+${hidden}`));
-      g.appendChild(el("svg:title", {}, `${a.id}\n${a.status} · SLA ${a.sla}`));
+      const kinds = change === "changed" ? `\nchanged: ${changes.assets[String(i)].kinds.join(", ")}` : (change ? "\ndownstream of the change" : "");
+      g.appendChild(el("svg:title", {}, `${a.id}\n${a.status} · SLA ${a.sla}${kinds}`));
       g.addEventListener("click", (event) => { event.stopPropagation(); show(i); });
       g.addEventListener("dblclick", () => focus(i));
       nodes.appendChild(g);
@@ -229,6 +243,7 @@ function main(data) {
     row("checks", checks); row("failing checks", a.failing_checks || []);
     box.appendChild(dl);
     if (a.description) box.appendChild(el("p", { class: "description" }, a.description));
+    if (changeOf(i)) changesPanel(box, i);
     box.appendChild(el("h3", {}, "Rebuild"));
     box.appendChild(el("code", { class: "command" }, a.command));
     box.appendChild(el("h3", {}, "SLAs"));
@@ -263,6 +278,60 @@ function main(data) {
       }
       if (a.fix) list.appendChild(el("li", {}, `the asset itself: ${a.fix}`));
       box.appendChild(list);
+    }
+  }
+
+  // --- changes (dbt-assets diff) -------------------------------------------------------
+  function changesPanel(box, i) {
+    const panel = el("div", { class: "changes-panel" });
+    const entry = changes.assets[String(i)];
+    if (!entry) {
+      panel.appendChild(el("h3", {}, "Downstream of the change"));
+      const deadline = changes.downstream[String(i)].deadline;
+      if (deadline) panel.appendChild(el("p", { class: "deadline" }, deadline));
+      box.appendChild(panel);
+      return;
+    }
+    panel.appendChild(el("h3", {}, "Changes"));
+    const list = el("ul", { class: "kinds" });
+    for (const phrase of entry.details) list.appendChild(el("li", {}, phrase));
+    panel.appendChild(list);
+    for (const text of entry.breaking) panel.appendChild(el("p", { class: "breaking" }, `breaking: ${text}`));
+    if (entry.columns.length) {
+      const columns = el("ul", { class: "columns" });
+      for (const c of entry.columns) {
+        const types = c.change === "type_changed" ? ` (${c.before} → ${c.after})` : (c.after || c.before ? ` (${c.after || c.before})` : "");
+        columns.appendChild(el("li", { "data-change": c.change }, `${c.name}: ${c.change.replace("_", " ")}${types}`));
+      }
+      panel.appendChild(el("div", {}, "declared columns:"));
+      panel.appendChild(columns);
+    }
+    if (entry.data) panel.appendChild(el("p", { class: "data", "data-status": entry.data.status }, `data: ${entry.data.summary}`));
+    if (entry.deadline) panel.appendChild(el("p", { class: "deadline" }, entry.deadline));
+    box.appendChild(panel);
+  }
+
+  if (changes) {
+    document.getElementById("changes").hidden = false;
+    document.getElementById("changes-summary").textContent = `${changes.headline} · against ${changes.state} · predicted cost: ${changes.cost}`;
+    const list = document.getElementById("changes-list");
+    const changed = Object.keys(changes.assets).map(Number).sort((x, y) => assets[x].name.localeCompare(assets[y].name));
+    for (const i of changed) {
+      const item = el("li", { "data-node": String(i) });
+      item.appendChild(el("span", { class: "badge changed" }, changes.assets[String(i)].kinds.join(", ")));
+      item.appendChild(document.createTextNode(" "));
+      item.appendChild(link(i));
+      if (changes.assets[String(i)].breaking.length) {
+        item.appendChild(document.createTextNode(" "));
+        item.appendChild(el("span", { class: "badge breached" }, "breaking"));
+      }
+      list.appendChild(item);
+    }
+    for (const r of changes.removed) {
+      const item = el("li", { "data-id": r.id });
+      item.appendChild(el("span", { class: "badge removed" }, r.kinds.join(", ")));
+      item.appendChild(document.createTextNode(` ${r.name} (${r.type})`));
+      list.appendChild(item);
     }
   }
 
@@ -326,7 +395,7 @@ function main(data) {
   function start(everything) {
     const note = document.getElementById("note");
     if (assets.length <= MAX_DRAWN) { draw(assets.map((_, i) => i)); note.textContent = ""; return; }
-    const first = flagged.slice(0, 1);
+    const first = changes ? Object.keys(changes.assets).map(Number).slice(0, NEAR) : flagged.slice(0, 1);
     if (first.length && !everything) {
       draw(neighbourhood(first));
       show(first[0]);
