@@ -14,6 +14,14 @@ Importing it registers the selection methods that read the run history (``status
 
 from __future__ import annotations
 
+from dbt_assets.api.automation import (
+    automate_once,
+    automation_tick,
+    explain_automation,
+    run_automation,
+    simulate_automation,
+    tick_options,
+)
 from dbt_assets.api.diff import (
     build_change,
     change_review,
@@ -48,6 +56,8 @@ from dbt_assets.sla import methods as _history_methods  # registers status: and 
 __all__ = [
     "asset_sla",
     "asset_statuses",
+    "automate_once",
+    "automation_tick",
     "build_change",
     "change_review",
     "check_slas",
@@ -56,6 +66,7 @@ __all__ = [
     "deadline_offsets",
     "describe_asset",
     "emit_openlineage",
+    "explain_automation",
     "explain_sla",
     "export",
     "lineage",
@@ -72,8 +83,11 @@ __all__ = [
     "review_markdown",
     "review_report",
     "review_text",
+    "run_automation",
     "run_slas",
     "shard_selection",
+    "simulate_automation",
     "start_run",
+    "tick_options",
 ]
 del _history_methods

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from dbt_assets._core.serial import to_json
+from dbt_assets.cli import automate as cli_automate
 from dbt_assets.cli import diff as cli_diff
 from dbt_assets.cli import embed as cli_embed
 from dbt_assets.cli import history as cli_history
@@ -249,7 +250,7 @@ def graph_command(**kwargs: Any) -> None:
     print_lines([text.rstrip("\n")])
 
 
-for _module in (cli_run, cli_history, cli_sla, cli_embed, cli_diff):
+for _module in (cli_run, cli_history, cli_sla, cli_embed, cli_diff, cli_automate):
     for _command in _module.COMMANDS:
         main.add_command(_command)
 

@@ -144,7 +144,7 @@ def _run_options(kwargs: dict[str, Any], state: str | None = None) -> RunOptions
     )
 
 
-def _execute(
+def execute_run(
     run: Run,
     history: History | None,
     output: str,
@@ -418,7 +418,7 @@ def _make_run_command(command: str, summary: str) -> click.Command:
         if dry_run:
             print_plan(run.graph, run.plan, output, run.argv)
             return
-        _execute(run, history, output, lineage, report_path)
+        execute_run(run, history, output, lineage, report_path)
 
     return run_command
 
@@ -463,7 +463,7 @@ def retry_command(run_id: int | None, **kwargs: Any) -> None:
     project = _project(kwargs)
     options = _run_options(kwargs)
     history = open_history(project.project_dir, history_path, create=False)
-    _execute(retry_run(project, history, run_id, options=options), history, output, lineage, report_path)
+    execute_run(retry_run(project, history, run_id, options=options), history, output, lineage, report_path)
 
 
 # --- history -------------------------------------------------------------------------------

@@ -51,7 +51,8 @@ class AssetFacts(msgspec.Struct, frozen=True):
     loads: list[list[float]] = []
     """For a source: the last :data:`RECENT` changes of its newest row's load time, each
     ``[checked_at, max_loaded_at]`` from the freshness check that first saw it: when new data
-    was seen (on dbt-assets' clock) and what it was (on the warehouse's)."""
+    was seen (on dbt-assets' clock) and what it was (on the warehouse's). The first check
+    sets the baseline: it is not a change."""
 
     @property
     def last_at(self) -> float | None:
@@ -103,7 +104,7 @@ def fold(facts: AssetFacts | None, row: ResultRow) -> AssetFacts:
         changes["consecutive_failures"] = current.consecutive_failures + 1
     if row.max_loaded_at is not None:
         changes["max_loaded_at"] = row.max_loaded_at
-        if row.max_loaded_at != current.max_loaded_at:
+        if current.max_loaded_at is not None and row.max_loaded_at != current.max_loaded_at:
             seen = row.at if row.at is not None else row.max_loaded_at
             changes["loads"] = [*current.loads, [seen, row.max_loaded_at]][-RECENT:]
     return msgspec.structs.replace(current, **changes)

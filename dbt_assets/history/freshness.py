@@ -21,7 +21,12 @@ from dbt_assets.selection.registry import DBT_METHODS
 
 
 def record_source_freshness(
-    project: Project, history: History, select_values: Sequence[str] = (), *, timeout: float | None = None
+    project: Project,
+    history: History,
+    select_values: Sequence[str] = (),
+    *,
+    timeout: float | None = None,
+    time_offset: float = 0.0,
 ) -> int | None:
     """Run ``dbt source freshness`` (for the sources ``select_values`` name, default all) and
     record each source's result and newest load time; returns the run id in the history.
@@ -56,4 +61,4 @@ def record_source_freshness(
                 f"run `{' '.join(argv)}` in {project.project_dir} to see dbt's full output",
             )
         project.stamp_manifest()
-        return history.import_source_freshness(output)
+        return history.import_source_freshness(output, time_offset)

@@ -23,6 +23,7 @@ import os
 import socket
 import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -203,11 +204,21 @@ class History(AutomationRecords, Claims, HistoryReads):
         (same invocation id)."""
         return self._import(read_run_results(path))
 
-    def import_source_freshness(self, path: str | Path) -> int | None:
+    def import_source_freshness(self, path: str | Path, time_offset: float = 0.0) -> int | None:
         """Record a ``dbt source freshness`` check from its ``sources.json``: each source's
         status (pass, warn, error, runtime error) and the load time of its newest row. None
-        when it is already recorded (same invocation id)."""
-        return self._import(read_source_freshness(path))
+        when it is already recorded (same invocation id). ``time_offset``: seconds added to the
+        check's own times (a scheduler's clock), never to the load times, which are the data's."""
+        imported = read_source_freshness(path)
+        if time_offset:
+            shift = _shifted(time_offset)
+            imported = replace(
+                imported,
+                started_at=imported.started_at + time_offset,
+                finished_at=imported.finished_at + time_offset,
+                rows=[(*row[:2], shift(row[2]), shift(row[3]), *row[4:]) for row in imported.rows],
+            )
+        return self._import(imported)
 
     def _import(self, imported: ImportedRun) -> int | None:
         invocation_id = imported.invocation_id
@@ -271,6 +282,10 @@ class History(AutomationRecords, Claims, HistoryReads):
             [(run_id, *row) for row in rows],
         )
         self._rebuild_facts(sorted({row[0] for row in rows}))
+
+
+def _shifted(offset: float) -> Callable[[float | None], float | None]:
+    return lambda at: None if at is None else at + offset
 
 
 _KEY = ("run_id", "unique_id")

@@ -20,6 +20,9 @@ exact compiler.
   assets', when each has one); a deadline becomes a deadline alert of the DAG when its
   schedule is a cron expression that the deadline follows at a fixed distance (the alert
   judges the SLAs from the history and sends them to ``notify_command``/``webhook``);
+- one task per asset: each task is a process of its own, which would pay dbt's start-up
+  (seconds) for one model; while a ``dbt-assets worker`` serves the project (same dbt
+  executable) on the task's host, the tasks run through it, else they start dbt;
 - a task retry runs only what has not succeeded since the DAG run started (so a group's
   retry re-runs its failed assets and those skipped because of them); a task fails when dbt
   fails, naming the failed assets; all runs go to the run history.
@@ -59,6 +62,7 @@ from dbt_assets.api import (
     not_succeeded_since,
     open_history,
     plan_selection,
+    running_worker,
     shard_selection,
     start_run,
 )
@@ -203,10 +207,14 @@ def run_assets(
     dbt_executable: str | None = None,
     vars: str | None = None,
     history_path: str | None = None,
+    warm: bool = False,
     **context: Any,
 ) -> dict[str, str]:
     """The callable of every task: ``dbt COMMAND`` for exactly ``unique_ids`` (on a retry,
-    only those not succeeded since the DAG run started); each asset's dbt status."""
+    only those not succeeded since the DAG run started); each asset's dbt status. With
+    ``warm`` (one task per asset), dbt runs in the ``dbt-assets worker`` serving the project
+    when one is running (each task is a process of its own, which would pay dbt's start-up),
+    else as a new dbt process."""
     project = Project(
         project_dir, profiles_dir=profiles_dir, target=target, dbt_executable=dbt_executable, vars=vars
     )
@@ -219,8 +227,10 @@ def run_assets(
             print(
                 f"dbt-assets: try {ti.try_number}, running what has not succeeded yet: {len(wanted)} node(s)"
             )
-        run = start_run(project, command, unique_ids=wanted, history=history)
-        print(f"dbt-assets: dbt {' '.join(run.plan.argv)}")
+        worker = running_worker(project) if warm else None
+        run = start_run(project, command, unique_ids=wanted, history=history, worker=worker)
+        through = " (in the dbt-assets worker)" if worker is not None else ""
+        print(f"dbt-assets: dbt {' '.join(run.plan.argv)}{through}")
         statuses: dict[str, str] = {}
         for event in run:
             if isinstance(event, AssetFinished):
@@ -289,7 +299,8 @@ def dbt_task_group(
     See the module docstring."""
     graph = project.graph()
     units = _plan_units(project, graph, select, exclude, command, mode, groups, history_path)
-    return _task_group(project, graph, units, command, group_id, history_path, retries, retry_delay)
+    warm = mode == "asset"
+    return _task_group(project, graph, units, command, group_id, history_path, retries, retry_delay, warm)
 
 
 def _task_group(
@@ -301,6 +312,7 @@ def _task_group(
     history_path: str | Path | None,
     retries: int,
     retry_delay: timedelta,
+    warm: bool = False,
 ) -> TaskGroup:
     slas = declared_slas(graph)
     common: dict[str, Any] = {
@@ -311,6 +323,7 @@ def _task_group(
         "dbt_executable": project.dbt_executable,
         "vars": project.vars,
         "history_path": None if history_path is None else str(history_path),
+        "warm": warm,
     }
     with TaskGroup(group_id=group_id) as group:
         tasks: dict[str, PythonOperator] = {}
@@ -428,7 +441,8 @@ def dbt_dag(
     graph = project.graph()
     units = _plan_units(project, graph, select, exclude, command, mode, groups, history_path)
     with DAG(dag_id, schedule=schedule, **dag_kwargs) as dag:
-        _task_group(project, graph, units, command, "dbt", history_path, retries, retry_delay)
+        warm = mode == "asset"
+        _task_group(project, graph, units, command, "dbt", history_path, retries, retry_delay, warm)
     if isinstance(schedule, str) and "deadline" not in dag_kwargs:
         alerts = deadline_alerts(
             graph,

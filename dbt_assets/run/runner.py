@@ -110,6 +110,9 @@ class Run:
         self.on_wait: Callable[[str], None] | None = None
         """Told once, in one line, when the run waits for another that holds its assets."""
         self._waiting: AssetsBusyError | None = None
+        self.time_offset = 0.0
+        """Seconds added to every time the run records: a scheduler's clock that is not the
+        wall clock (a test's, or a simulation's); 0 for the wall clock."""
         self.argv = dbt_argv(project, plan, self.options, find_dbt(project.dbt_executable))
 
     @property
@@ -167,10 +170,10 @@ class Run:
                 cancel=self._cancel_requested,
                 kill=self._kill_requested,
             )
-            for line in self._process.lines(started_at):
+            for line in self._process.lines(started_at - self.time_offset):  # the wall clock
                 for event in reader.read(line):
                     if not self._interrupt_noise(event):
-                        yield self._record(run_id, event, state)
+                        yield self._record(run_id, self._shifted(event), state)
             outcome = self._outcome(state, reader)
         except Exception as exc:
             outcome = ("error", EXIT_ERROR, str(exc))
@@ -183,7 +186,7 @@ class Run:
                 outcome = ("cancelled", EXIT_CANCELLED, "the run was interrupted")
             status, exit_code, message = outcome
             unfinished = CANCELLED if status in ("cancelled", "timeout") else "error"
-            finished_at = time.time()
+            finished_at = self._now()
             for uid, at in state.started.items():
                 if uid not in state.results:
                     state.results[uid] = state.closing[uid] = AssetFinished(
@@ -232,16 +235,36 @@ class Run:
         yield from state.closing.values()
         yield RunFinished(run_id, status, exit_code, self.result.counts, finished_at - started_at, message)
 
+    def _now(self) -> float:
+        return time.time() + self.time_offset
+
+    def _shifted(self, event: Event) -> Event:
+        """An event with its times on the run's clock (:attr:`time_offset`)."""
+        offset = self.time_offset
+        if not offset:
+            return event
+        if isinstance(event, AssetStarted):
+            return msgspec.structs.replace(event, at=event.at + offset)
+        if isinstance(event, AssetFinished):
+            return msgspec.structs.replace(
+                event,
+                started_at=None if event.started_at is None else event.started_at + offset,
+                finished_at=None if event.finished_at is None else event.finished_at + offset,
+            )
+        if isinstance(event, DbtLog) and event.at is not None:
+            return msgspec.structs.replace(event, at=event.at + offset)
+        return event
+
     def _start_recording(self) -> tuple[float, int | None]:
         """When the run starts and its id in the history, its assets claimed there (one run per
         asset at a time). While another run holds some of them: wait for it up to
         ``options.wait`` seconds (saying so once through :attr:`on_wait`), else
         :class:`AssetsBusyError` naming which run holds which assets."""
         if self.history is None:
-            return time.time(), None
+            return self._now(), None
         deadline = None if self.options.wait is None else time.monotonic() + self.options.wait
         while True:
-            started_at = time.time()
+            started_at = self._now()
             try:
                 return started_at, self.history.start_run(
                     command=self.plan.command,

@@ -76,9 +76,11 @@ class Sla(BaseModel):
 
 
 class SlaRule(Sla):
-    """One entry of ``dbt_assets.yml``: a selection and the SLA of what it selects."""
+    """One entry of ``dbt_assets.yml``: a selection, the SLA of what it selects, and how
+    automation keeps it (``automate:``, read and checked by :mod:`dbt_assets.automate.config`)."""
 
     select: str
+    automate: dict[str, Any] | None = None
 
 
 class SlaFile(BaseModel):
@@ -179,7 +181,7 @@ def effective_slas(graph: AssetGraph, rules: list[SlaRule] | None = None) -> dic
         rules = read_sla_file(graph.project_dir)
     keys: dict[str, dict[str, Any]] = {}
     for number, rule in enumerate(rules):
-        values = rule.model_dump(exclude={"select"}, exclude_none=True)
+        values = rule.model_dump(exclude={"select", "automate"}, exclude_none=True)
         chosen = Selection(rule.select, indirect_selection="empty", resource_types=sorted(MATERIALIZED_TYPES))
         for uid in _selected(graph, number, rule.select, chosen):
             keys.setdefault(uid, {}).update(values)

@@ -23,7 +23,7 @@ too late); ``unknown`` (no history to judge from).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -381,6 +381,15 @@ def full_chains(
     One walk shared by all of them."""
     judge_ = _Judge(graph, facts, 0.0)
     return {uid: judge_.critical_path(uid, float("inf")) for uid in unique_ids}
+
+
+def work_left(
+    graph: AssetGraph, facts: Mapping[str, AssetFacts], at: float
+) -> Callable[[str, float], tuple[float, list[str]]]:
+    """What ``sla check`` predicts a deadline with, as of ``at``: for an asset and the start of
+    its deadline's cycle, the seconds its not-yet-done upstream chain needs (p90 of each asset's
+    recent execution times) and that chain, upstream first. Walks are shared between calls."""
+    return _Judge(graph, facts, at).critical_path
 
 
 def worst_exit_code(results: Iterable[SlaResult]) -> int:

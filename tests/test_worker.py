@@ -1,0 +1,341 @@
+"""A dbt kept warm (dbt_assets/run/worker*.py): finding dbt's Python, what a kept manifest is
+kept for, a kept manifest as dbt parsed it, the warehouse left to others between runs, the
+memory cap, turning workers off, and the `dbt-assets worker` socket (its modes, who may use
+it, --status and --stop). The same answers as the CLI: test_worker_differential.py; 200 runs
+in a row: test_worker_soak.py; cancel, kill and crashes: test_worker_faults.py."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import shutil
+import socket
+import stat
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dbt_assets._core.errors import RunError
+from dbt_assets.api import open_history, open_worker, running_worker, start_run
+from dbt_assets.run import worker_child
+from dbt_assets.run.dbt_cli import find_dbt
+from dbt_assets.run.project import Project
+from dbt_assets.run.worker import NO_WARM_ENV, Worker, warm_disabled
+from dbt_assets.run.worker_process import dbt_python
+from dbt_assets.run.worker_socket import DIR_ENV, WorkerServer, connect, serve, socket_path
+
+from .conftest import cli, run_dbt
+
+
+@pytest.fixture(autouse=True)
+def worker_dir(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Workers' sockets in a private folder of the test's own (short: a socket's path is at
+    most about 100 bytes)."""
+    folder = Path(tempfile.mkdtemp(prefix="dbtw-"))
+    monkeypatch.setenv(DIR_ENV, str(folder))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def serving(project: Path, **kwargs: Any) -> Iterator[tuple[WorkerServer, Worker]]:
+    """``dbt-assets worker`` for ``project``, served from a thread of this process."""
+    found: list[Any] = []
+    ready = threading.Event()
+
+    def serve_it() -> None:
+        try:
+            serve(
+                Project(project),
+                ready=lambda _path, worker: found.append(worker),
+                stopper=found.append,
+                **kwargs,
+            )
+        except BaseException as exc:
+            found.append(exc)
+        finally:
+            ready.set()
+
+    thread = threading.Thread(target=serve_it, daemon=True)
+    thread.start()
+    for _ in range(1800):  # until ready (or failed): at most 3 minutes
+        if len(found) >= 2 or ready.is_set():
+            break
+        ready.wait(0.1)
+    errors = [f for f in found if isinstance(f, BaseException)]
+    if errors:
+        raise errors[0]
+    server, worker = found[0], found[1]
+    try:
+        yield server, worker
+    finally:
+        server.stop()
+        thread.join(60)
+
+
+# --- the unit tier ----------------------------------------------------------------------------
+
+
+@pytest.mark.unit
+def test_dbt_python_reads_every_form_of_a_dbt_script(tmp_path: Path) -> None:
+    python = sys.executable
+    forms = {
+        f"#!{python}\nfrom dbt.cli.main import cli\n": python,
+        "#!/usr/bin/env python3\nimport sys\n": shutil.which("python3"),
+        f"#!/bin/sh\n'''exec' \"{python}\" \"$0\" \"$@\"\n' '''\nimport sys\n": python,
+        f"#!/bin/sh\n'''exec' {python} \"$0\" \"$@\"\n' '''\n": python,
+        '#!/bin/sh\nexec /opt/dbt/bin/dbt-fusion "$@"\n': None,
+        "\x7fELF\x02\x01\x01 a binary": None,
+        f"#!{tmp_path / 'gone' / 'python3'}\n": None,
+        "": None,
+    }
+    for number, (text, expected) in enumerate(forms.items()):
+        script = tmp_path / f"dbt{number}"
+        script.write_text(text)
+        assert dbt_python(str(script)) == expected, text
+    assert dbt_python(str(tmp_path / "absent")) is None
+    assert os.path.realpath(dbt_python(find_dbt()) or "") == os.path.realpath(python)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("value", "off"),
+    [("", False), ("0", False), ("false", False), ("1", True), ("yes", True), ("TRUE", True)],
+)
+def test_warm_workers_are_turned_off_by_the_environment(
+    monkeypatch: pytest.MonkeyPatch, value: str, off: bool
+) -> None:
+    monkeypatch.setenv(NO_WARM_ENV, value)
+    assert warm_disabled() is off
+
+
+RUNTIME_ONLY = st.lists(
+    st.sampled_from(
+        [
+            ["--select", "orders"], ["-s", "stg_orders", "customers+"], ["--exclude", "tag:x"],
+            ["--threads", "3"], ["--full-refresh"], ["--fail-fast"], ["--log-format", "json"],
+            ["--log-level", "debug"], ["--defer"], ["--state", "/tmp/state"], ["--favor-state"],
+            ["--indirect-selection", "empty"], ["--empty"], ["--no-write-json"],
+        ]
+    ),
+    max_size=4,
+)  # fmt: skip
+PARSE_OPTIONS = st.fixed_dictionaries(
+    {
+        "target": st.sampled_from([None, "dev", "ci"]),
+        "vars": st.sampled_from([None, "{multiplier: 3}", "{multiplier: 4}", "{a: [1, 2]}"]),
+        "profile": st.sampled_from([None, "shop", "other"]),
+        "project": st.sampled_from(["one", "two"]),
+    }
+)
+
+
+PROJECTS = Path(tempfile.mkdtemp(prefix="dbt-assets-keys-"))
+"""Folders for the keys' --project-dir (dbt checks that it exists)."""
+
+
+def _argv(command: str, parse: dict[str, Any], runtime: list[list[str]]) -> list[str]:
+    folder = PROJECTS / parse["project"]
+    folder.mkdir(exist_ok=True)
+    argv = [command, "--project-dir", str(folder), "--profiles-dir", str(folder)]
+    for flag in ("target", "vars", "profile"):
+        argv += [f"--{flag}", parse[flag]] if parse[flag] is not None else []
+    skip = {"seed": {"--empty"}, "test": {"--empty", "--full-refresh"}, "parse": set()}
+    for words in runtime:
+        if command == "parse" and words[0] not in ("--log-format", "--log-level", "--threads"):
+            continue
+        if words[0] not in skip.get(command, set()):
+            argv += words
+    return argv
+
+
+@pytest.mark.unit
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    first=PARSE_OPTIONS,
+    second=PARSE_OPTIONS,
+    runtime=RUNTIME_ONLY,
+    other_runtime=RUNTIME_ONLY,
+    commands=st.tuples(*[st.sampled_from(["run", "build", "test", "seed", "snapshot", "parse"])] * 2),
+)
+def test_a_kept_manifest_is_kept_for_exactly_what_changes_parsing(
+    first: dict[str, Any],
+    second: dict[str, Any],
+    runtime: list[list[str]],
+    other_runtime: list[list[str]],
+    commands: tuple[str, str],
+) -> None:
+    """Two invocations share a manifest exactly when their target, vars, profile and project
+    are the same, whatever their command and run-time flags (a parse's manifest serves the runs
+    after it; a --vars or --target of one never reaches the other)."""
+    from dbt.cli.main import cli as dbt_cli
+
+    one = worker_child.manifest_key(dbt_cli, _argv(commands[0], first, runtime))
+    two = worker_child.manifest_key(dbt_cli, _argv(commands[1], second, other_runtime))
+    assert one is not None and two is not None
+    same = {k: (v or None) for k, v in first.items()} == {k: (v or None) for k, v in second.items()}
+    assert (one == two) is same
+
+
+@pytest.mark.unit
+def test_a_kept_manifest_follows_the_environment_it_was_parsed_in(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dbt.cli.main import cli as dbt_cli
+
+    argv = ["run", "--project-dir", str(PROJECTS), "--profiles-dir", str(PROJECTS)]
+    key = worker_child.manifest_key(dbt_cli, argv)
+    assert key is not None
+    monkeypatch.setenv("DBT_TARGET_PATH", "elsewhere")  # dbt's own variables are part of the key
+    assert worker_child.manifest_key(dbt_cli, argv) != key
+    monkeypatch.delenv("DBT_TARGET_PATH")
+    monkeypatch.setenv("DBT_ENV_CUSTOM_ENV_RUN", "42")  # run metadata is not
+    assert worker_child.manifest_key(dbt_cli, argv) == key
+    assert worker_child.manifest_key(dbt_cli, ["ls"]) is None
+    assert worker_child.manifest_key(dbt_cli, ["run", "--no-such-flag"]) is None
+
+    kept = worker_child.Manifests()
+    manifest = {"nodes": ["model.shop.orders"]}
+    monkeypatch.setenv("SHOP_SCHEMA", "main")
+    monkeypatch.delenv("SHOP_DEFAULTED", raising=False)
+    kept.keep(
+        "k", pickle.dumps(manifest), {"SHOP_SCHEMA": "main", "SHOP_DEFAULTED": worker_child.PLACEHOLDER}
+    )
+    first, second = kept.take("k"), kept.take("k")
+    assert first == second == manifest and first is not second, "each use gets a copy of its own"
+    monkeypatch.setenv("SHOP_DEFAULTED", "set now")  # read with its default while parsing
+    assert kept.take("k") is None and kept.take("k") is None, "dropped: parsed again"
+    kept.keep("k", pickle.dumps(manifest), {"SHOP_SCHEMA": "main"})
+    monkeypatch.setenv("SHOP_SCHEMA", "other")
+    assert kept.take("k") is None
+    for number in range(worker_child.KEPT + 1):
+        kept.keep(str(number), pickle.dumps(number), {})
+    assert kept.take("0") is None and kept.take(str(worker_child.KEPT)) == worker_child.KEPT
+
+
+@pytest.mark.unit
+def test_a_socket_anyone_else_may_reach_is_neither_served_nor_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, worker_dir: Path
+) -> None:
+    project = Project(Path(__file__).parent.parent / "fixtures" / "dbt_project")
+    worker_dir.chmod(0o755)
+    with pytest.raises(RunError, match="not a folder only you may enter"):
+        serve(project)
+    path = socket_path(project)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
+        listener.bind(str(path))
+        listener.listen(1)
+        listener.settimeout(0)
+        assert connect(project) is None
+        with pytest.raises(BlockingIOError):
+            listener.accept()  # the client did not even knock: others may reach that socket
+        worker_dir.chmod(0o700)
+        tried = threading.Thread(target=connect, args=(project,))
+        tried.start()
+        listener.settimeout(10)
+        knock, _ = listener.accept()  # private again: the client asks who serves there
+        knock.close()
+        tried.join()
+    monkeypatch.setenv(DIR_ENV, str(tmp_path / "w"))
+    assert connect(project) is None and running_worker(project) is None, "no socket, no worker"
+
+
+# --- real dbt ---------------------------------------------------------------------------------
+
+
+def test_a_kept_manifest_is_the_one_dbt_parsed(parsed_project: Path) -> None:
+    """A copy of a kept manifest is dbt's manifest, field for field, and looks up refs and
+    sources as the original does (dbt 1.11's ``Manifest.__reduce_ex__``, which ``pickle`` and
+    ``copy.deepcopy`` use, passes fields by position and misses one: its copies looked sources
+    up in the lookup of refs)."""
+    from dbt.cli.main import dbtRunner
+    from dbt.contracts.graph.manifest import Manifest
+
+    done = dbtRunner().invoke(
+        ["parse", "--project-dir", str(parsed_project), "--profiles-dir", str(parsed_project), "--quiet"]
+    )
+    original = done.result
+    assert isinstance(original, Manifest)
+    worker_child._manifest_class = Manifest
+    copy = pickle.loads(worker_child.snapshot(original))
+    assert copy is not original and copy.nodes is not original.nodes
+    assert copy.writable_manifest().to_dict() == original.writable_manifest().to_dict()
+    assert copy.flat_graph == original.flat_graph and copy.env_vars == original.env_vars
+    for node in original.nodes.values():
+        if node.resource_type == "seed":
+            continue  # a seed's refs raise: seeds depend on nothing
+        for ref in node.refs:
+            found = copy.resolve_ref(None, ref.name, ref.package, ref.version, "shop", node.package_name)
+            expected = original.resolve_ref(
+                None, ref.name, ref.package, ref.version, "shop", node.package_name
+            )
+            assert found is not None and found.unique_id == expected.unique_id
+        for source in node.sources:
+            found = copy.resolve_source(source[0], source[1], "shop", node.package_name)
+            assert found is not None and found.unique_id.endswith(".".join(source))
+
+
+def test_an_idle_worker_leaves_the_warehouse_to_other_processes(built_project: Path) -> None:
+    """DuckDB lets one process open its file for writing: between runs the worker holds it
+    not, so the dbt CLI, the pre-flight's read and another run can open it."""
+    import duckdb
+
+    project = Project(built_project)
+    with open_history(built_project) as history, open_worker(project) as worker:
+        first = start_run(project, "run", ["stg_orders"], history=history, worker=worker).run()
+        assert first.status == "success" and worker.invocations == 1
+        run_dbt(built_project, "run", "-s", "stg_customers")  # the CLI, while the worker idles
+        with duckdb.connect(str(built_project / "target" / "shop.duckdb")) as database:
+            counts = database.execute(
+                "select count(*) from main.stg_customers union all select count(*) from main.raw_customers"
+            ).fetchall()
+        assert counts[0] == counts[1] != (0,)
+        again = start_run(project, "run", ["stg_orders", "orders"], history=history, worker=worker).run()
+        assert again.status == "success" and worker.invocations == 2
+        # the CLI wrote target/manifest.json: a manifest written by another process replaces
+        # the warm one (which then parses before the run, as the CLI would)
+        assert worker.replaced == ["the project changed"] and worker.last["manifest"] == "cached"
+
+
+def test_the_memory_cap_replaces_the_warm_process(built_project: Path) -> None:
+    project = Project(built_project)
+    with Worker(project, memory_cap_mb=64) as worker:
+        first_pid = worker.pid
+        result = start_run(project, "run", ["stg_orders"], worker=worker).run()
+        assert result.status == "success" and not worker.alive
+        assert len(worker.replaced) == 1 and "past the cap of 64 MB" in worker.replaced[0]
+        assert start_run(project, "run", ["stg_orders"], worker=worker).run().status == "success"
+        assert worker.started == 2 and worker.pid != first_pid
+
+
+def test_turned_off_a_worker_runs_nothing(built_project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project = Project(built_project)
+    with open_worker(project) as worker:
+        monkeypatch.setenv(NO_WARM_ENV, "1")
+        result = start_run(project, "run", ["stg_orders"], worker=worker).run()
+        assert result.status == "success" and worker.invocations == 0, "the dbt CLI ran it"
+        assert running_worker(project) is None
+
+
+def test_the_worker_command_serves_its_owner_only_and_stops(built_project: Path, worker_dir: Path) -> None:
+    assert cli("worker", "--status", "--project-dir", str(built_project)).exit_code == 1
+    with serving(built_project) as (_server, worker):
+        path = socket_path(Project(built_project))
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600 and stat.S_IMODE(worker_dir.stat().st_mode) == 0o700
+        status = cli("worker", "--status", "--project-dir", str(built_project))
+        assert status.exit_code == 0 and f"serves {built_project}" in status.stdout
+        refused = cli("worker", "--project-dir", str(built_project))
+        assert refused.exit_code == 2 and "a worker already serves" in refused.stderr
+        assert cli("worker", "--stop", "--project-dir", str(built_project)).exit_code == 0
+        for _ in range(100):
+            if not path.exists():
+                break
+            threading.Event().wait(0.1)
+        assert not path.exists(), "the socket is removed when the worker stops"
+    assert not worker.alive
