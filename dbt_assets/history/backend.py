@@ -87,6 +87,9 @@ class Backend(Protocol):
     def failure(self, exc: BaseException) -> Failure | None:
         """What an exception of this database's driver means; None when it is not one."""
 
+    def text(self, exc: BaseException) -> str:
+        """An exception's message as it may be shown: with no secret of the location."""
+
     def result_writer(self) -> ResultWriter | None:
         """The one-round-trip write of results, where the database has one (None: the store
         writes each result in a transaction, as on SQLite, where a statement costs no round
@@ -160,6 +163,9 @@ class SqliteBackend:
 
     def result_writer(self) -> None:
         return None
+
+    def text(self, exc: BaseException) -> str:
+        return str(exc)
 
     def still_there(self) -> bool:
         from dbt_assets.history.schema import file_identity

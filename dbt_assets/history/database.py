@@ -40,7 +40,8 @@ class Database:
 
     def __init__(self, path: Path | str, backend: Backend) -> None:
         self.path = path
-        """The SQLite file, or the PostgreSQL URL as messages show it (no password)."""
+        """The SQLite file, or the PostgreSQL database as messages show it (no secret:
+        :func:`dbt_assets.history.conninfo.shown`)."""
         self._db = backend
         self.recovered: list[int] = []
         """Runs closed on opening because their dbt-assets process had been killed
@@ -58,13 +59,13 @@ class Database:
     @classmethod
     def open(cls, location: str | Path, *, create: bool = True) -> Self:
         """Open (and create or migrate) the history at ``location``, an SQLite file or a
-        ``postgresql://`` URL; opening it for use also recovers killed runs:
+        PostgreSQL connection string; opening it for use also recovers killed runs:
         :func:`dbt_assets.history.recovery.open_history`."""
         if is_url(location):
-            from dbt_assets.history.postgres import PostgresBackend, display
+            from dbt_assets.history.postgres import PostgresBackend
 
             backend: Backend = PostgresBackend(str(location))
-            history = cls(display(str(location)), backend)
+            history = cls(backend.where, backend)
         else:
             path = Path(location)
             if not path.exists():
@@ -146,12 +147,15 @@ class Database:
                     delay = min(delay * 2, 1.0)
                     continue
                 if failure == "refused":
-                    raise HistoryError(f"the run history {self.path} refused a write: {exc}") from exc
+                    raise HistoryError(
+                        f"the run history {self.path} refused a write: {self._db.text(exc)}"
+                    ) from exc
                 if failure == "broken":
                     raise HistoryError(
-                        f"the run history {self.path} is unreadable ({exc})", self._db.move_aside
+                        f"the run history {self.path} is unreadable ({self._db.text(exc)})",
+                        self._db.move_aside,
                     ) from exc
-                raise HistoryError(f"cannot use the run history {self.path}: {exc}") from exc
+                raise HistoryError(f"cannot use the run history {self.path}: {self._db.text(exc)}") from exc
 
     def _write(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
         """One statement in a transaction of its own; the rows it returns (``RETURNING``)."""

@@ -1,4 +1,5 @@
-"""A run history in PostgreSQL (``--history postgresql://user@host/db``), shared by every
+"""A run history in PostgreSQL (``--history postgresql://user@host/db``, or libpq's
+``host=... dbname=...``: :mod:`.conninfo`), shared by every
 worker and laptop that runs the project: the same tables, migrations and guarantees as the
 SQLite file.
 
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from dbt_assets._core.errors import HistoryError
 from dbt_assets.history.backend import Failure
+from dbt_assets.history.conninfo import MASK, ambiguity, has_secret, masked, shown
 from dbt_assets.history.facts import ENCODER as FACTS_ENCODER
 
 if TYPE_CHECKING:
@@ -44,9 +46,9 @@ _TYPES = (
 )
 
 
-def display(url: str) -> str:
-    """The URL as messages show it: without its password."""
-    return re.sub(r"^(\w+://[^:/@]*):[^@/]*@", r"\1:***@", url)
+def display(location: str) -> str:
+    """The location as messages show it: every secret ``***`` (:func:`.conninfo.shown`)."""
+    return shown(location)
 
 
 class PostgresBackend:
@@ -54,31 +56,54 @@ class PostgresBackend:
 
     dialect = "postgresql"
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, location: str) -> None:
+        self.where = shown(location)
+        self._location = location
+        hint = (
+            "write it as libpq reads it: postgresql://user:password@host:port/database with @ / ? # % "
+            "& and spaces in the password percent-encoded (%40 %2F %3F %23 %25 %26 %20), or "
+            "host=... dbname=... password='...'; or leave the password to PGPASSWORD or ~/.pgpass"
+        )
+        if (why := ambiguity(location)) is not None:
+            raise HistoryError(f"cannot read the run history's location {self.where}: {why}", hint)
         try:
             import psycopg
+            from psycopg.conninfo import conninfo_to_dict
         except ImportError as exc:
             raise HistoryError(
-                f"the run history {display(url)} is on PostgreSQL, and psycopg is not installed",
+                f"the run history {self.where} is on PostgreSQL, and psycopg is not installed",
                 "pip install 'dbt-assets[postgres]'",
             ) from exc
-        self.where = display(url)
         self.move_aside = (
             "dbt-assets never resets it: point --history at another database, or at another "
             "schema (?options=-csearch_path%3Dname)"
         )
         self._psycopg = psycopg
         try:
-            self._connection = psycopg.connect(url, autocommit=True, connect_timeout=30)
+            conninfo_to_dict(location)
+        except psycopg.ProgrammingError as exc:
+            raise HistoryError(
+                f"cannot read the run history's location {self.where}: {self.text(exc)}", hint
+            ) from exc
+        try:
+            self._connection = psycopg.connect(location, autocommit=True, connect_timeout=30)
         except psycopg.Error as exc:
             raise HistoryError(
-                f"cannot connect to the run history {self.where}: {_first_line(exc)}",
-                "check the URL (postgresql://user:password@host:port/database) and that the server runs",
+                f"cannot connect to the run history {self.where}: {self.text(exc)}",
+                "check the location (postgresql://user:password@host:port/database) and that the server runs",
             ) from exc
         self._sql: dict[str, str] = {}
         self._calls: ResultCalls | Literal[False] | None = None
         """Results written in one round trip (:mod:`.postgres_results`); False when this
         connection cannot (a role that may not make the function)."""
+
+    def text(self, exc: BaseException) -> str:
+        """An error's first line with no secret of the location in it (libpq quotes what it
+        could not read: with a secret in the location, that is hidden too)."""
+        line = _first_line(exc)
+        if has_secret(self._location):
+            line = re.sub(r'"[^"]*"', f'"{MASK}"', line)
+        return masked(line, self._location)
 
     def prepare(self) -> None:
         """Nothing to set on a server connection."""

@@ -200,7 +200,7 @@ class AssetStatus(msgspec.Struct, frozen=True):
 
 def history_path(project_dir: Path, path: str | Path | None = None) -> Path | str:
     """Where the history database is: ``path``, ``$DBT_ASSETS_HISTORY``, else
-    ``<project>/.dbt-assets/history.db``; a ``postgresql://`` URL stays a string."""
+    ``<project>/.dbt-assets/history.db``; a PostgreSQL connection string stays a string."""
     chosen = path or os.environ.get(HISTORY_ENV)
     if not chosen:
         return project_dir / DEFAULT_LOCATION
@@ -208,8 +208,11 @@ def history_path(project_dir: Path, path: str | Path | None = None) -> Path | st
 
 
 def is_url(location: str | Path) -> bool:
-    """Whether a history location names a PostgreSQL database rather than an SQLite file."""
-    return isinstance(location, str) and location.startswith(POSTGRES_SCHEMES)
+    """Whether a history location names a PostgreSQL database rather than an SQLite file: a
+    URL, or libpq's keyword/value string (:func:`dbt_assets.history.conninfo.is_postgres`)."""
+    from dbt_assets.history.conninfo import is_postgres
+
+    return is_postgres(location)
 
 
 def history_exists(location: Path | str) -> bool:
@@ -231,7 +234,8 @@ RESULT_ROWS = (
 # results without a time first on both backends (PostgreSQL puts NULL last), as the store
 # takes such a result for older than any other (database._older)
 RESULT_ORDER = (
-    "ORDER BY unique_id, coalesce(finished_at, started_at) IS NOT NULL, coalesce(finished_at, started_at), run_id"
+    "ORDER BY unique_id, coalesce(finished_at, started_at) IS NOT NULL, "
+    "coalesce(finished_at, started_at), run_id"
 )
 
 
