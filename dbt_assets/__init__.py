@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from dbt_assets.api import (
         asset_sla,
         asset_statuses,
+        automate_once,
+        automation_tick,
         build_change,
         change_review,
         check_slas,
@@ -41,6 +43,7 @@ if TYPE_CHECKING:
         deadline_offsets,
         describe_asset,
         emit_openlineage,
+        explain_automation,
         explain_sla,
         export,
         lineage,
@@ -57,9 +60,12 @@ if TYPE_CHECKING:
         review_markdown,
         review_report,
         review_text,
+        run_automation,
         run_slas,
         shard_selection,
+        simulate_automation,
         start_run,
+        tick_options,
     )
     from dbt_assets.diff.model import AssetChange, ChangeReview, DataDiff
     from dbt_assets.history.facts import AssetFacts
@@ -94,12 +100,6 @@ _EXPORTS = {
     "dbt_assets.api": (
         "asset_sla",
         "asset_statuses",
-        "automate_once",
-        "automation_tick",
-        "explain_automation",
-        "run_automation",
-        "simulate_automation",
-        "tick_options",
         "automate_once",
         "automation_tick",
         "explain_automation",
@@ -278,6 +278,8 @@ __all__ = [
     "SourceSla",
     "asset_sla",
     "asset_statuses",
+    "automate_once",
+    "automation_tick",
     "build_change",
     "change_review",
     "check_slas",
@@ -288,6 +290,7 @@ __all__ = [
     "deliver",
     "describe_asset",
     "emit_openlineage",
+    "explain_automation",
     "explain_sla",
     "export",
     "group_of",
@@ -312,9 +315,12 @@ __all__ = [
     "review_markdown",
     "review_report",
     "review_text",
+    "run_automation",
     "run_slas",
     "shard_selection",
+    "simulate_automation",
     "start_run",
+    "tick_options",
 ]
 
 

@@ -27,7 +27,7 @@ from dbt_assets.run.invocation import RunOptions
 from dbt_assets.run.project import Project
 from tests.test_runner import CLI, SLOW_MODEL, _history, _json_lines
 
-from .conftest import REPO, cli
+from .conftest import REPO, cli, run_dbt
 
 pytestmark = pytest.mark.slow
 
@@ -109,12 +109,39 @@ def _slow_sql_project(project: Path) -> None:
     (project / "models/after_slow.sql").write_text(AFTER_SLOW)
 
 
+# A Python model that waits for a file to exist (in the full-disk test: the disk is full).
+GATED_MODEL = """
+import os
+import time
+
+
+def model(dbt, session):
+    dbt.ref("stg_orders")
+    while not os.path.exists({gate!r}):
+        time.sleep(0.1)
+    return session.sql("select 1 as id")
+"""
+
+
+@pytest.fixture(scope="module")
+def stoppable_project(built_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The built fixture with models that run until they are stopped (slow_sql, and gated,
+    which waits for the file ``gate`` in the project), parsed once for the module's cancel,
+    hang-up and full-disk tests (each its own run in the one history, the newest first)."""
+    project = Path(shutil.copytree(built_template, tmp_path_factory.mktemp("stoppable") / "built"))
+    _slow_sql_project(project)
+    (project / "models" / "gated.py").write_text(GATED_MODEL.format(gate=str(project / "gate")))
+    (project / "models" / "after_gated.sql").write_text("select * from {{ ref('gated') }}\n")
+    run_dbt(project, "parse")
+    return project
+
+
 @pytest.mark.parametrize("signum", [signal.SIGINT], ids=["ctrl-c"])
-def test_cancel_records_the_truth(built_project: Path, signum: signal.Signals) -> None:
+def test_cancel_records_the_truth(stoppable_project: Path, signum: signal.Signals) -> None:
     """The asset dbt reports as an error because it was interrupted is cancelled (not a failure,
     not counted by max_failures), the assets never reached are listed as such in the events and
     the history, and dbt's KeyboardInterrupt traceback is shown nowhere."""
-    _slow_sql_project(built_project)
+    built_project = stoppable_project
     process = _start_cli(built_project, "run", "-s", "slow_sql", "after_slow", "--threads", "1")
     dbt_pid, _ = _wait_for_start(process, "model.shop.slow_sql")
     time.sleep(1.0)  # the query runs
@@ -523,7 +550,7 @@ def test_a_signal_during_the_parse_ends_the_parse(parsed_project: Path, signum: 
             assert history.runs() == [], "nothing ran"
 
 
-def test_a_closed_terminal_cancels_the_run(built_project: Path) -> None:
+def test_a_closed_terminal_cancels_the_run(stoppable_project: Path) -> None:
     """The terminal closes under a run (SIGHUP: a window closed, an ssh connection dropped):
     a cancel like Ctrl-C, not a kill. dbt is told to stop, the run is recorded as cancelled
     with the asset that was running cancelled and the one never reached not_reached, no dbt
@@ -531,7 +558,7 @@ def test_a_closed_terminal_cancels_the_run(built_project: Path) -> None:
     import fcntl
     import termios
 
-    _slow_sql_project(built_project)
+    built_project = stoppable_project
     leader, follower = os.openpty()
 
     def controlling_terminal() -> None:  # in the child, after setsid(): the pty is its terminal
@@ -565,35 +592,20 @@ def test_a_closed_terminal_cancels_the_run(built_project: Path) -> None:
     assert results == {"model.shop.slow_sql": "cancelled", "model.shop.after_slow": "not_reached"}
 
 
-# A Python model that waits for a file to exist (the test's signal that the disk is full).
-GATED_MODEL = """
-import os
-import time
-
-
-def model(dbt, session):
-    dbt.ref("stg_orders")
-    while not os.path.exists({gate!r}):
-        time.sleep(0.1)
-    return session.sql("select 1 as id")
-"""
-
-
-def test_a_full_disk_mid_run(built_project: Path, tmp_path: Path) -> None:
+def test_a_full_disk_mid_run(stoppable_project: Path) -> None:
     """The history's disk fills up during a real run (a 2 MB tmpfs holding .dbt-assets, as
     root): one line naming the history, where the results are and the command that
     completes the run; exit 2; no partial file presented as whole; and once there is space
     `history recover` completes the run with every result dbt reported."""
+    built_project = stoppable_project
     state = built_project / ".dbt-assets"
     mounted = subprocess.run(
         ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(state)], capture_output=True, text=True
     )
     if mounted.returncode != 0:  # test_outputs.py injects ENOSPC at os.write where this cannot run
         pytest.skip(f"cannot mount a small filesystem here (needs root): {mounted.stderr.strip()}")
+    gate = built_project / "gate"
     try:
-        gate = tmp_path / "disk-is-full"
-        (built_project / "models" / "gated.py").write_text(GATED_MODEL.format(gate=str(gate)))
-        (built_project / "models" / "after_gated.sql").write_text("select * from {{ ref('gated') }}\n")
         process = _start_cli(built_project, "run", "-s", "stg_orders", "gated", "after_gated")
         _wait_for_start(process, "model.shop.gated")
         filler = os.open(state / "filler", os.O_WRONLY | os.O_CREAT)
@@ -627,6 +639,7 @@ def test_a_full_disk_mid_run(built_project: Path, tmp_path: Path) -> None:
         )
     finally:
         subprocess.run(["umount", "-l", str(state)], check=False)
+        gate.unlink(missing_ok=True)
 
 
 def test_a_failed_parse_is_dbts_message_alone(parsed_project: Path) -> None:
