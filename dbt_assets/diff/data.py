@@ -15,7 +15,8 @@ not null. Everything comes from one query per model; what cannot be compared say
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from dbt_assets.diff.model import AssetChange, ChangeReview, ColumnChange, DataDiff
@@ -70,10 +71,34 @@ def compare_data(
     except WarehouseError as exc:
         return _ordered(done + [_error(c, ci, prod, exc.message) for c, ci, prod in plans], review)
     columns = dict(zip([r.name for r in relations], found, strict=True))
+    pending: list[_Pending] = []
     for change, ci, prod in plans:
         assert ci is not None
-        done.append(_compare(graph, comparison, reader, change, ci, prod, columns))
+        prepared = _prepare(graph, comparison, reader, change, ci, prod, columns)
+        if isinstance(prepared, DataDiff):
+            done.append(prepared)
+        else:
+            pending.append(prepared)
+    rows = reader.one_rows([(p.sql, p.names) for p in pending]) if pending else []
+    for waiting, row in zip(pending, rows, strict=True):
+        done.append(
+            _error(waiting.change, waiting.ci, waiting.prod, row.message)
+            if isinstance(row, WarehouseError)
+            else waiting.finish(row)
+        )
     return _ordered(done, review)
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """A comparison waiting for its one row of numbers."""
+
+    change: AssetChange
+    ci: Relation
+    prod: Relation | None
+    sql: str
+    names: list[str]
+    finish: Callable[[Mapping[str, Any]], DataDiff]
 
 
 def _ordered(diffs: list[DataDiff], review: ChangeReview) -> list[DataDiff]:
@@ -105,7 +130,7 @@ def _error(change: AssetChange, ci: Relation | None, prod: Relation | None, reas
     )
 
 
-def _compare(
+def _prepare(
     graph: AssetGraph,
     comparison: StateComparison,
     reader: Reader,
@@ -113,17 +138,22 @@ def _compare(
     ci: Relation,
     prod: Relation | None,
     columns: Mapping[str, Columns | None],
-) -> DataDiff:
+) -> DataDiff | _Pending:
+    """The comparison's query and how its row becomes the result, or the result already
+    (a relation missing)."""
     ci_columns = columns.get(ci.name)
     if ci_columns is None:
         return _error(change, ci, prod, f"the CI relation {ci.name} does not exist after the build")
     if prod is None:
-        try:
-            rows = reader.query(f"select count(*) as rows_ci from {ci.name}")
-        except WarehouseError as exc:
-            return _error(change, ci, prod, exc.message)
-        return _skip(
-            change, "new: no production relation", ci_relation=ci.name, rows_ci=_int(rows[0]["rows_ci"])
+        return _Pending(
+            change,
+            ci,
+            prod,
+            f"select count(*) as rows_ci from {ci.name}",
+            ["rows_ci"],
+            lambda row: _skip(
+                change, "new: no production relation", ci_relation=ci.name, rows_ci=_int(row["rows_ci"])
+            ),
         )
     prod_columns = columns.get(prod.name)
     if prod_columns is None:
@@ -147,12 +177,17 @@ def _compare(
     pairs = [(lower_ci[k.lower()], lower_prod[k.lower()], _retyped(shared, k)) for k in key]
     keyed = {k.lower() for k in key}
     compared = [c for c in shared if c[0].lower() not in keyed]
-    sql = comparison_sql(reader.dialect, ci.name, prod.name, pairs, compared, only_ci, only_prod)
-    try:
-        row = reader.query(sql)[0]
-    except WarehouseError as exc:
-        return _error(change, ci, prod, exc.message)
-    return _result(change, ci, prod, row, schema, key, key_source, reason, compared, only_ci, only_prod)
+    sql, names = comparison_sql(reader.dialect, ci.name, prod.name, pairs, compared, only_ci, only_prod)
+    return _Pending(
+        change,
+        ci,
+        prod,
+        sql,
+        names,
+        lambda row: _result(
+            change, ci, prod, row, schema, key, key_source, reason, compared, only_ci, only_prod
+        ),
+    )
 
 
 def _retyped(shared: Sequence[tuple[str, str, bool]], name: str) -> bool:
@@ -193,10 +228,11 @@ def comparison_sql(
     compared: Sequence[tuple[str, str, bool]],
     only_ci: Sequence[str],
     only_prod: Sequence[str],
-) -> str:
-    """One query giving every number of a comparison in one row: row counts, non-null counts of
-    the columns one side has, and with a key, duplicated key values, rows added, removed,
-    matched and changed, and changed rows per compared column (``diff_<i>``)."""
+) -> tuple[str, list[str]]:
+    """One query giving every number of a comparison in one row (and the names of its
+    columns): row counts, non-null counts of the columns one side has, and with a key,
+    duplicated key values, rows added, removed, matched and changed, and changed rows per
+    compared column (``diff_<i>``)."""
     q = dialect.quote
     flag = q(ROW)
     parts = ["(select count(*) from ci) as rows_ci", "(select count(*) from prod) as rows_prod"]
@@ -210,8 +246,10 @@ def comparison_sql(
     head = (
         f"with ci as (select t.*, 1 as {flag} from {ci} t), prod as (select t.*, 1 as {flag} from {prod} t)"
     )
+    names = ["rows_ci", "rows_prod", *(f"nn_ci_{i}" for i in range(len(only_ci)))]
+    names += [f"nn_prod_{i}" for i in range(len(only_prod))]
     if not key:
-        return f"{head}\nselect {', '.join(parts)}"
+        return f"{head}\nselect {', '.join(parts)}", names
 
     def side(column: str, alias: str, as_text: bool) -> str:
         value = f"{alias}.{q(column)}"
@@ -221,9 +259,9 @@ def comparison_sql(
         a, b = side(ci_name, "c", as_text), side(prod_name, "p", as_text)
         return f"(case when {a} = {b} or ({a} is null and {b} is null) then 0 else 1 end)"
 
-    for alias, names in (("ci", ", ".join(q(k[0]) for k in key)), ("prod", ", ".join(q(k[1]) for k in key))):
+    for alias, listed in (("ci", ", ".join(q(k[0]) for k in key)), ("prod", ", ".join(q(k[1]) for k in key))):
         parts.append(
-            f"(select count(*) from (select {names} from {alias} group by {names} having count(*) > 1) d)"
+            f"(select count(*) from (select {listed} from {alias} group by {listed} having count(*) > 1) d)"
             f" as dup_{alias}"
         )
     both = f"c.{flag} = 1 and p.{flag} = 1"
@@ -238,7 +276,9 @@ def comparison_sql(
     sums += [f"sum(case when {both} then {d} else 0 end) as diff_{i}" for i, d in enumerate(differs)]
     on = " and ".join(f"{side(k[0], 'c', k[2])} = {side(k[1], 'p', k[2])}" for k in key)
     joined = f"select {', '.join(sums)} from ci c full outer join prod p on {on}"
-    return f"{head}\nselect {', '.join(parts)}, j.*\nfrom ({joined}) j"
+    names += ["dup_ci", "dup_prod", "added", "removed", "matched", "changed"]
+    names += [f"diff_{i}" for i in range(len(differs))]
+    return f"{head}\nselect {', '.join(parts)}, j.*\nfrom ({joined}) j", names
 
 
 def _int(value: Any) -> int:

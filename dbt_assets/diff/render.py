@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from dbt_assets._core.durations import duration_text
 from dbt_assets.diff.model import AssetChange, ChangeReview, DataDiff, DeadlineRisk
 
+LISTED = 20
+"""How many names a list shows before it says how many more (``-o json`` has them all)."""
 MAX_MARKDOWN = 60_000
 """The default cap of the markdown (GitHub's limit for a comment is 65,536 characters)."""
 
@@ -147,9 +149,9 @@ def review_text(review: ChangeReview) -> str:
     for owner in review.owners:
         parts = []
         if owner.changed:
-            parts.append("changed " + _names(review, owner.changed))
+            parts.append("changed " + _names(review, owner.changed, LISTED))
         if owner.downstream:
-            parts.append("downstream " + _names(review, owner.downstream))
+            parts.append("downstream " + _names(review, owner.downstream, LISTED))
         lines.append(f"  {owner.owner}: {'; '.join(parts)}")
     if review.exposures:
         lines += ["", "Exposures reached"]
@@ -160,7 +162,7 @@ def review_text(review: ChangeReview) -> str:
             owners = ", ".join(exposure.owners)
             lines.append(
                 f"  {exposure.label or exposure.name} ({about}; {owners or 'no owner'})"
-                f"{' ' + exposure.url if exposure.url else ''} via {_names(review, exposure.via)}"
+                f"{' ' + exposure.url if exposure.url else ''} via {_names(review, exposure.via, LISTED)}"
             )
     if review.slas:
         lines += ["", "SLAs of the assets affected"]
@@ -173,7 +175,7 @@ def review_text(review: ChangeReview) -> str:
         build = review.build
         counts = ", ".join(f"{k} {v}" for k, v in sorted(build.counts.items()))
         lines += ["", f"CI build: {build.status} (exit {build.exit_code}; {counts})"]
-        lines += [f"  failed: {_names(review, build.failed)}"] if build.failed else []
+        lines += [f"  failed: {_names(review, build.failed, LISTED)}"] if build.failed else []
     if review.data is not None:
         lines += ["", "Data: the CI build against production"]
         lines += [f"  {d.name}: {data_words(d)}" for d in review.data]
@@ -243,9 +245,9 @@ def review_markdown(
         [
             [
                 md(o.owner),
-                md(_names(review, o.changed)),
-                md(_names(review, o.downstream)),
-                md(_names(review, o.exposures)),
+                md(_names(review, o.changed, LISTED)),
+                md(_names(review, o.downstream, LISTED)),
+                md(_names(review, o.exposures, LISTED)),
             ]
             for o in review.owners
         ],
@@ -255,7 +257,12 @@ def review_markdown(
         "### Exposures reached",
         ["exposure", "type", "owners", "via"],
         [
-            [_code(e.label or e.name), md(e.type or ""), md(", ".join(e.owners)), md(_names(review, e.via))]
+            [
+                _code(e.label or e.name),
+                md(e.type or ""),
+                md(", ".join(e.owners)),
+                md(_names(review, e.via, LISTED)),
+            ]
             for e in review.exposures
         ],
         "exposures",
@@ -268,16 +275,26 @@ def review_markdown(
     )
     table(
         "### Deadlines",
-        ["asset", "deadline", "with the change", "without", "work left", "predicted done", "unknown cost"],
+        [
+            "asset",
+            "deadline",
+            "next due",
+            "with the change",
+            "without",
+            "work left",
+            "predicted done",
+            "unknown cost",
+        ],
         [
             [
                 _code(d.name),
                 md(f"{d.deadline} ({d.timezone})"),
+                md(d.next_due or "-"),
                 f"**{d.status}**" if d in review.at_risk else d.status,
                 d.without_change,
                 duration_text(d.estimate) or "-",
                 md(d.estimated_finish or "-"),
-                md(_names(review, d.unknown)) or "-",
+                md(_names(review, d.unknown, LISTED)) or "-",
             ]
             for d in review.deadlines
         ],

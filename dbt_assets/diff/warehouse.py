@@ -63,6 +63,11 @@ class Reader(Protocol):
         """The rows of ``sql``."""
         ...
 
+    def one_rows(self, queries: Sequence[tuple[str, Sequence[str]]]) -> list[dict[str, Any] | WarehouseError]:
+        """The one row of each query (given with the names of its columns, all integers), or
+        why it failed."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -129,6 +134,15 @@ class DuckDBReader:
             return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
         except duckdb.Error as exc:
             raise WarehouseError(f"the comparison query failed in DuckDB: {exc}") from exc
+
+    def one_rows(self, queries: Sequence[tuple[str, Sequence[str]]]) -> list[dict[str, Any] | WarehouseError]:
+        found: list[dict[str, Any] | WarehouseError] = []
+        for sql, _ in queries:
+            try:
+                found.append(self.query(sql)[0])
+            except WarehouseError as exc:
+                found.append(exc)
+        return found
 
     def _rows(self, sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
         import duckdb
@@ -210,6 +224,25 @@ class DbtShowReader:
                 columns.append((str(row["name"]), str(row["data_type"])))
         return found
 
+    def one_rows(self, queries: Sequence[tuple[str, Sequence[str]]]) -> list[dict[str, Any] | WarehouseError]:
+        """All the queries in one dbt invocation: each one row turned into (query, name, value)
+        rows and the lot put together with ``union all``. When that fails, each query alone,
+        so that one failing comparison does not take the others with it."""
+        if not queries:
+            return []
+        try:
+            rows = self.query(
+                " union all ".join(_long(i, sql, names) for i, (sql, names) in enumerate(queries))
+            )
+        except WarehouseError as exc:
+            if len(queries) == 1:
+                return [exc]
+            return [found for query in queries for found in self.one_rows([query])]
+        found: list[dict[str, Any]] = [{} for _ in queries]
+        for row in rows:
+            found[int(row["q"])][str(row["metric"])] = row["value"]
+        return list(found)
+
     def query(self, sql: str) -> list[dict[str, Any]]:
         from dbt_assets._core.errors import DbtCommandError
         from dbt_assets.run.dbt_cli import run_dbt
@@ -233,6 +266,17 @@ class DbtShowReader:
 
     def close(self) -> None:
         pass
+
+
+def _long(index: int, sql: str, names: Sequence[str]) -> str:
+    """A one-row query as rows of (query index, column name, value)."""
+    metrics = " union all ".join(f"select '{name}' as metric" for name in names)
+    values = " ".join(f"when '{name}' then r.{name}" for name in names)
+    bigint = "{{ dbt.type_bigint() }}"
+    return (
+        f"select {index} as q, k.metric, cast(case k.metric {values} end as {bigint}) as value"
+        f" from ({sql}) r cross join ({metrics}) k"
+    )
 
 
 def warehouse_reader(project: Project) -> DuckDBReader | DbtShowReader:

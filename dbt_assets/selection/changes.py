@@ -78,7 +78,7 @@ def _node_changes(comparison: StateComparison, ids: list[str]) -> NodeChanges:
     removed = {
         uid: section_type
         for uid, (_, entry) in sorted(previous_entries.items())
-        if uid not in current and (section_type := _resource_type(entry)) in _ASSET_TYPES
+        if uid not in current and (section_type := _resource_type(entry)) in _ASSET_TYPES and _enabled(entry)
     }
     return NodeChanges(frozenset(new), {uid: tuple(k) for uid, k in kinds.items()}, removed, refused)
 
@@ -151,6 +151,13 @@ _ASSET_TYPES = frozenset(
     {"model", "seed", "snapshot", "source", "test", "unit_test", "exposure", "metric", "semantic_model"}
     | {"saved_query", "analysis", "function"}
 )
+
+
+def _enabled(entry: Fields) -> bool:
+    """Whether an entry was an enabled node (a disabled one may sit among the nodes too)."""
+    raw = entry.get("config")
+    config = msgspec.json.decode(raw) if raw is not None else {}
+    return not isinstance(config, dict) or config.get("enabled", True) is not False
 
 
 def _resource_type(entry: Fields) -> str:
