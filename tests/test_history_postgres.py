@@ -103,7 +103,17 @@ def test_a_history_server_gone_mid_run_loses_nothing(built_project: Path, postgr
     (built_project / "target" / "run_results.json").unlink()
     with raw_history(url) as raw:  # the dbt-assets process that ran it is gone
         raw.execute("UPDATE runs SET pid = ? WHERE run_id = ?", (_dead_pid(), result.run_id))
+    recovered = cli("history", "recover", "--project-dir", str(built_project), "--history", url, "-o", "json")
+    assert recovered.exit_code == 0, recovered.output
+    # what dbt did (issue 32, defect 7: it was "interrupted", exit 130)
+    assert json.loads(recovered.stdout) == {"run_id": result.run_id, "status": "success", "exit_code": 0}
     with open_store(url, create=False) as history:
-        assert history.recovered == [result.run_id]
+        assert history.recovered == []
+        run = history.run(result.run_id)
         completed = {r.unique_id: r.status for r in history.results(result.run_id or 0)}
+    assert (run.status, run.exit_code, run.finished_at) == (
+        result.status,
+        result.exit_code,
+        result.finished_at,
+    )
     assert completed == {uid: r.status for uid, r in result.results.items()}

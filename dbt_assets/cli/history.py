@@ -99,15 +99,19 @@ def history_show(run_id: int) -> None:
 @history_group.command("recover")
 def history_recover() -> None:
     """Close the runs whose dbt-assets process was killed (every command that opens the
-    history does this too): what dbt finished is kept, running assets become cancelled."""
+    history does this too): what dbt finished is kept, running assets become cancelled. A run
+    whose history failed during it is completed from the file it was saved to, as it ended."""
     values = group_values()
     with _open(values) as history:
-        recovered = history.recovered
+        recovered = [history.run(run_id) for run_id in history.recovered]
     if values["output"] == "json":
-        print_lines(json.dumps({"run_id": run_id, "status": "interrupted"}) for run_id in recovered)
+        print_lines(
+            json.dumps({"run_id": run.run_id, "status": run.status, "exit_code": run.exit_code})
+            for run in recovered
+        )
         return
     click.echo(
-        "\n".join(f"run {run_id}: recovered (interrupted)" for run_id in recovered)
+        "\n".join(f"run {run.run_id}: recovered ({run.status}, exit {run.exit_code})" for run in recovered)
         or "nothing to recover: no run was left open by a killed dbt-assets"
     )
 

@@ -329,8 +329,9 @@ class Run:
         )
 
     def _save_unrecorded(self, run_id: int) -> Path | None:
-        """The run's results, kept for recovery: dbt's run_results.json of this invocation, or
-        the results as dbt-assets saw them, each written whole or not at all (a temporary file,
+        """The run's results, kept for recovery: dbt's run_results.json of this invocation
+        (and beside it the run as dbt-assets saw it: how it ended, dbt's exit status), or the
+        results as dbt-assets saw them, each written whole or not at all (a temporary file,
         renamed). For a history that failed during the run, in the project's .dbt-assets
         (where ``history recover`` reads it), else beside where the history file was (its
         folder made again if need be); the other folder when that one cannot be written. When
@@ -358,6 +359,9 @@ class Run:
             try:
                 folder.mkdir(parents=True, exist_ok=True)
                 write_atomic(folder / name, data)
+                if name != (ended := f"unrecorded-run-{run_id}-{int(self.result.finished_at)}.json"):
+                    with contextlib.suppress(OSError):  # how the run ended, which dbt's file does not say
+                        write_atomic(folder / ended, msgspec.json.encode(self.result))
                 return folder / name
             except OSError as exc:
                 failure = f"{exc.strerror or exc}: {folder / name}"
