@@ -128,3 +128,66 @@ def test_dangling_dependency(tmp_path: Path, shop_manifest: Path) -> None:
 def test_missing_manifest_file(tmp_path: Path) -> None:
     with pytest.raises(ManifestError, match="no such manifest"):
         read_manifest(tmp_path / "nope.json")
+
+
+def _nested(depth: int, container: str) -> str:
+    return ('{"a": ' * depth + "1" + "}" * depth) if container == "object" else "[" * depth + "]" * depth
+
+
+_MINIMAL_NODE = '{"unique_id": "model.p.m", "resource_type": "model", "name": "m", "package_name": "p"'
+_DEEP_PLACES = {  # where in a manifest the deep value is
+    "metadata": '{"metadata": {"dbt_schema_version": "%s", "x": %s}}',
+    "an unknown top-level key": '{"metadata": {"dbt_schema_version": "%s"}, "x": %s}',
+    "a node's config": '{"metadata": {"dbt_schema_version": "%s"}, "nodes": {"model.p.m": '
+    + _MINIMAL_NODE
+    + ', "config": {"x": %s}}}}',
+    "a node's meta": '{"metadata": {"dbt_schema_version": "%s"}, "nodes": {"model.p.m": '
+    + _MINIMAL_NODE
+    + ', "meta": {"x": %s}}}}',
+    "a node's columns": '{"metadata": {"dbt_schema_version": "%s"}, "nodes": {"model.p.m": '
+    + _MINIMAL_NODE
+    + ', "columns": {"c": %s}}}}',
+    "the selectors": '{"metadata": {"dbt_schema_version": "%s"}, "selectors": {"s": %s}}',
+}
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("place", sorted(_DEEP_PLACES))
+@pytest.mark.parametrize("depth", [3_000, 200_000])
+@pytest.mark.parametrize("container", ["array", "object"])
+@pytest.mark.parametrize("schema", ["v12", "v20"])
+def test_a_deeply_nested_manifest_is_one_error_naming_it(
+    tmp_path: Path, place: str, depth: int, container: str, schema: str
+) -> None:
+    """Issue 32, defect 8: a manifest nested thousands deep was a RecursionError traceback.
+    Now one error naming the file, wherever the deep value is (and the decoder stops at the
+    interpreter's recursion limit, whatever the depth), for dbt-core's schema and Fusion's."""
+    url = f"https://schemas.getdbt.com/dbt/manifest/{schema}.json"
+    path = _write(tmp_path, _DEEP_PLACES[place] % (url, _nested(depth, container)))
+    with pytest.raises(ManifestError, match="nested too deeply") as err:
+        read_manifest(path)
+    assert str(path) in err.value.message and err.value.hint
+
+
+@pytest.mark.unit
+def test_a_deeply_nested_manifest_or_state_file_exits_2_in_one_line(
+    tmp_path: Path, example_manifest: Path
+) -> None:
+    from tests.conftest import cli
+
+    url = "https://schemas.getdbt.com/dbt/manifest/v12.json"
+    deep = _DEEP_PLACES["a node's meta"] % (url, _nested(5_000, "array"))
+    path = _write(tmp_path, deep)
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "run_results.json").write_text('{"results": ' + _nested(5_000, "array") + "}")
+    (state / "manifest.json").write_text(deep)
+    for args in (
+        ("ls", "--manifest", str(path)),
+        ("ls", "--manifest", str(example_manifest), "--state", str(state), "-s", "result:success"),
+        ("ls", "--manifest", str(example_manifest), "--state", str(state), "-s", "state:modified"),
+    ):
+        result = cli(*args)
+        assert result.exit_code == 2, (args, result.stdout)
+        assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr, result.stderr
+        assert "nested too deeply" in result.stderr

@@ -24,9 +24,11 @@ import msgspec
 from dbt_assets._core.errors import ManifestError, ManifestVersionError
 from dbt_assets._core.settled import read_settled
 from dbt_assets._core.vocab import ASSET_RESOURCE_TYPES, RECORD_SECTIONS
+from dbt_assets.manifest.fusion import FUSION_SCHEMA_TAG, filled_json, is_fusion, posix_path
 
 SUPPORTED_SCHEMA_VERSIONS = (10, 11, 12)
-"""Manifest schema versions we read: v10 (dbt 1.6), v11 (dbt 1.7), v12 (dbt 1.8 to 1.11)."""
+"""Manifest schema versions we read: v10 (dbt 1.6), v11 (dbt 1.7), v12 (dbt 1.8 to 1.11, and
+dbt v2 "Fusion", whose early builds tag it v20)."""
 
 DBT_VERSIONS_BY_SCHEMA = {10: "dbt 1.6", 11: "dbt 1.7", 12: "dbt 1.8 to 1.11"}
 
@@ -147,6 +149,11 @@ class ManifestData(msgspec.Struct):
     ignored: list[str] = []
     """Fields the graph does not need whose value had an unexpected type, reset to their
     default (``$.path: reason``); empty for any manifest dbt's schemas allow."""
+    engine: str = "dbt-core"
+    """The dbt that wrote the manifest: ``dbt-core`` (dbt 1.x) or ``dbt-fusion`` (dbt v2)."""
+    notes: list[str] = []
+    """What was read differently from dbt-core's manifest, one line each: a Fusion manifest's
+    schema tag and what was filled the way dbt-core fills it (:mod:`.fusion`)."""
 
     @property
     def project_name(self) -> str | None:
@@ -174,11 +181,17 @@ def schema_version_of(metadata: Any, path: str | Path) -> int:
             "point --manifest at the manifest.json that dbt writes under target/",
         )
     version = int(match.group(1))
+    if version == FUSION_SCHEMA_TAG:
+        return 12  # dbt v2 (Fusion) tags v12's shape v20; dbt's own readers read it as v12
     if version not in SUPPORTED_SCHEMA_VERSIONS:
         supported = ", ".join(f"v{v} ({DBT_VERSIONS_BY_SCHEMA[v]})" for v in SUPPORTED_SCHEMA_VERSIONS)
+        supported += f", v12 and v{FUSION_SCHEMA_TAG} (dbt Fusion 2.0)"
+        if is_fusion(metadata) or version > max(SUPPORTED_SCHEMA_VERSIONS):
+            hint = "this dbt-assets does not know that format yet: upgrade dbt-assets"
+        else:
+            hint = "re-create the manifest with a supported dbt version (dbt parse)"
         raise ManifestVersionError(
-            f"{path}: manifest schema v{version} is not supported; supported: {supported}",
-            "re-create the manifest with a supported dbt version (dbt parse)",
+            f"{path}: manifest schema v{version} is not supported; supported: {supported}", hint
         )
     return version
 
@@ -200,8 +213,13 @@ def decode_manifest(data: bytes, path: str | Path = "<bytes>") -> ManifestData:
 
 
 def _decode_paused(data: bytes, path: str | Path) -> ManifestData:
-    with paused_gc():
-        return _decode(data, path)
+    try:
+        with paused_gc():
+            return _decode(data, path)
+    except RecursionError as exc:  # msgspec gives up at the interpreter's recursion limit
+        raise ManifestError(
+            f"{path}: not a dbt manifest: its JSON is nested too deeply", "re-create it with `dbt parse`"
+        ) from exc
 
 
 @contextmanager
@@ -222,17 +240,19 @@ def paused_gc() -> Iterator[None]:
 
 def _decode(data: bytes, path: str | Path) -> ManifestData:
     ignored: list[str] = []
-    try:
-        raw = _DECODER.decode(data)
-    except msgspec.ValidationError:
-        # Report an unsupported version before a shape mismatch it probably explains.
-        schema_version_of(_metadata_of(data), path)
-        raw = _decode_leniently(data, path, ignored)
-    except msgspec.DecodeError as exc:
-        problem = "truncated" if "truncated" in str(exc) else f"not valid JSON ({exc})"
-        error = ManifestError(f"{path}: manifest is {problem}", "re-create it with `dbt parse`")
-        raise _Unfinished(error) from exc
+    raw = _decode_raw(data, path, ignored)
     version = schema_version_of(raw.metadata, path)
+    engine, notes = "dbt-core", []
+    if is_fusion(raw.metadata):
+        engine, notes = "dbt-fusion", _fusion_notes(raw.metadata)
+        if any(isinstance(s, dict) and "default" not in s for s in raw.selectors.values()):
+            notes.append(
+                "selectors: the manifest does not say which one is the default; with --manifest"
+                " alone none is (with the project directory, selectors.yml says)"
+            )
+        filled, filling = filled_json(data, keep=("groups", "selectors"))
+        ignored, notes = [], notes[:1] + filling + notes[1:]
+        raw = _decode_raw(filled, path, ignored)
     records: dict[str, NodeRecord] = {}
     for section in RECORD_SECTIONS:
         for uid, record in getattr(raw, section).items():
@@ -242,6 +262,12 @@ def _decode(data: bytes, path: str | Path) -> ManifestData:
                     record.columns_json = msgspec.Raw(bytes(record.columns_json))
                 if record.resource_type == "unit_test" and not record.tags:
                     record.tags = _config_tags(record.config.get("tags"))
+                if (
+                    "\\" in record.original_file_path
+                    or "\\" in record.path
+                    or "\\" in (record.patch_path or "")
+                ):
+                    _posix_paths(record)  # a manifest written on Windows
                 records[uid] = record
     for uid, record in records.items():
         for parent in record.depends_on.nodes:
@@ -259,7 +285,38 @@ def _decode(data: bytes, path: str | Path) -> ManifestData:
         groups={g.name: g for g in raw.groups.values()},
         selectors=raw.selectors,
         ignored=ignored,
+        engine=engine,
+        notes=notes,
     )
+
+
+def _decode_raw(data: bytes, path: str | Path, ignored: list[str]) -> _Manifest:
+    try:
+        raw: _Manifest = _DECODER.decode(data)
+    except msgspec.ValidationError:
+        # Report an unsupported version before a shape mismatch it probably explains.
+        schema_version_of(_metadata_of(data), path)
+        raw = _decode_leniently(data, path, ignored)
+    except msgspec.DecodeError as exc:
+        problem = "truncated" if "truncated" in str(exc) else f"not valid JSON ({exc})"
+        error = ManifestError(f"{path}: manifest is {problem}", "re-create it with `dbt parse`")
+        raise _Unfinished(error) from exc
+    return raw
+
+
+def _fusion_notes(metadata: Any) -> list[str]:
+    version = metadata.get("dbt_version") if isinstance(metadata, dict) else None
+    url = str(metadata.get("dbt_schema_version") if isinstance(metadata, dict) else "")
+    tag = _VERSION_RE.search(url)
+    read_as = f", tagged v{tag.group(1)}, read as v12" if tag and tag.group(1) != "12" else ""
+    return [f"written by dbt Fusion {version or '(version unknown)'}{read_as}"]
+
+
+def _posix_paths(record: NodeRecord) -> None:
+    record.original_file_path = posix_path(record.original_file_path)
+    record.path = posix_path(record.path)
+    if record.patch_path is not None:
+        record.patch_path = posix_path(record.patch_path)
 
 
 # Fields the asset graph is built from: a malformed one is a ManifestError naming its JSON
