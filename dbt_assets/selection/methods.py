@@ -13,6 +13,7 @@ from typing import Any
 from dbt_assets._core.errors import SelectionError
 from dbt_assets._core.vocab import KNOWN_RESOURCE_TYPES, PARSED_TYPES
 from dbt_assets.manifest.decode import NodeRecord
+from dbt_assets.manifest.fusion import posix_path
 from dbt_assets.manifest.graph import AssetGraph
 from dbt_assets.selection.registry import Method, MethodContext, register
 from dbt_assets.selection.state import (
@@ -302,8 +303,10 @@ def method_path(ctx: MethodContext, args: tuple[str, ...], value: str) -> set[st
     root project has the same path too. With a project directory the glob runs on the real
     files, as dbt's does; with a manifest alone it runs on the paths the root project's nodes
     show to exist (their files, patch files and folders), which misses a path where the root
-    project has no node (see the README).
+    project has no node (see the README). Either separator works: ``path:models\\staging`` is
+    ``path:models/staging``, as a manifest written on Windows has its paths read with ``/``.
     """
+    value = posix_path(value)
     if not PurePosixPath(value).parts or PurePosixPath(value).is_absolute():
         # pathlib cannot glob these (dbt stops with "tuple index out of range")
         raise SelectionError(

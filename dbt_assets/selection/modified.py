@@ -16,6 +16,11 @@ answer is not already settled:
 3. Anything else is decoded with dbt-core's node classes and compared with their ``same_*``
    methods, exactly the calls ``dbt ls`` makes.
 
+A manifest of dbt v2 (Fusion) is first filled as dbt-core would have written it
+(:mod:`..manifest.fusion`); compared with a dbt-core manifest, both entries of a node are
+put in one form before dbt judges them (:mod:`..manifest.crossing`: how each engine writes
+the same config, macro or unit test), and the engines' own macros are not the project's.
+
     >>> StateComparison.of(current_manifest, previous_manifest).check("modified", ids)  # doctest: +SKIP
 """
 
@@ -33,6 +38,8 @@ import msgspec
 
 from dbt_assets._core.errors import SelectionError
 from dbt_assets._core.vocab import RECORD_SECTIONS
+from dbt_assets.manifest.crossing import comparable, engine_packages
+from dbt_assets.manifest.fusion import filled_json, is_fusion
 
 STATE_SELECTORS = (
     "new",
@@ -83,8 +90,14 @@ _BODY_FIRST = frozenset({"model", "analysis", "snapshot", "operation", "sql"})
 
 
 def decode_compared(data: bytes) -> Any:
-    """The parts of a manifest's JSON a comparison reads, entries left undecoded."""
-    return msgspec.json.decode(data, type=ComparedManifest)
+    """The parts of a manifest's JSON a comparison reads, entries left undecoded; a dbt v2
+    (Fusion) manifest filled first as dbt-core would have written it (:mod:`..manifest.fusion`),
+    so that the same project compares equal across the two engines."""
+    compared: Any = msgspec.json.decode(data, type=ComparedManifest)
+    if is_fusion(compared.metadata):
+        filled, _ = filled_json(data, keep=("macros", "disabled"))
+        compared = msgspec.json.decode(filled, type=ComparedManifest)
+    return compared
 
 
 @dataclass
@@ -122,12 +135,30 @@ class StateComparison:
         return value if isinstance(value, str) else None
 
     @cached_property
+    def cross_engine(self) -> bool:
+        """Whether one manifest is dbt-core's and the other dbt v2's (:mod:`..manifest.crossing`)."""
+        return is_fusion(self.current.metadata) != is_fusion(self.previous.metadata)
+
+    @cached_property
     def modified_macros(self) -> set[str]:
         new, old = self.current.macros or {}, self.previous.macros or {}
         changed = {
             uid for uid, m in new.items() if uid not in old or not _same_value(m, old[uid], "macro_sql")
         }
-        return changed | (set(old) - set(new))
+        changed |= set(old) - set(new)
+        if self.cross_engine:
+            # Each engine brings its own dbt macros (not the project's), and writes a macro's
+            # text with or without the blank lines around it in its file.
+            engines = engine_packages(self.current.metadata, new) | engine_packages(
+                self.previous.metadata, old
+            )
+            changed = {
+                uid
+                for uid in changed
+                if uid.split(".")[1] not in engines
+                and (uid not in new or uid not in old or _stripped(new[uid]) != _stripped(old[uid]))
+            }
+        return changed
 
     def macros_modified(self, entry: Fields) -> bool:
         """Whether any macro the entry calls, directly or through other macros, changed."""
@@ -180,7 +211,8 @@ class StateComparison:
         if old is not None and _same_entry(new, old):
             # Identical entries: every same_* comparison holds; only macros can differ.
             return selector == "modified" and self.macros_modified(new)
-        modified = _settled(selector, section, new, old)
+        # across engines, the text of an unchanged body may differ in form (manifest.crossing)
+        modified = None if self.cross_engine and old is not None else _settled(selector, section, new, old)
         if modified is None:
             new_node, old_node = self._dbt_nodes(uid)
             with _dbt_flags(self.project_flags):
@@ -192,8 +224,11 @@ class StateComparison:
         if uid not in self._nodes:
             section, new = self.current_entries.get(uid, ("", {}))
             old_section, old = self.previous_entries.get(uid, ("", None))
-            old_node = _dbt_node(old_section, _decoded(old)) if old is not None else None
-            self._nodes[uid] = (_dbt_node(section, _decoded(new)), old_node)
+            new_entry, old_entry = _decoded(new), _decoded(old) if old is not None else None
+            if self.cross_engine and old_entry is not None:
+                comparable(new_entry, old_entry)
+            old_node = _dbt_node(old_section, old_entry) if old_entry is not None else None
+            self._nodes[uid] = (_dbt_node(section, new_entry), old_node)
         return self._nodes[uid]
 
     def _check_removed_contracts(self) -> None:
@@ -243,6 +278,11 @@ def _same_entry(new: Fields, old: Fields) -> bool:
     if new == old or {**new, **_MASK} == {**old, **_MASK}:
         return True
     return _decoded(new, _VOLATILE) == _decoded(old, _VOLATILE)
+
+
+def _stripped(macro: Fields) -> Any:
+    text = _value(macro, "macro_sql")
+    return text.strip() if isinstance(text, str) else text
 
 
 def _enforced(entry: Fields) -> Any:
@@ -322,16 +362,59 @@ def _dbt_node(section: str, entry: dict[str, Any]) -> Any:
         "functions": nodes.FunctionNode.from_dict,
     }
     try:
-        return classes[section](entry)
+        node = classes[section](entry)
     except Exception as exc:  # dbt's validation errors have no common base
         raise SelectionError(
             f"cannot compare {entry.get('unique_id', '?')}: dbt could not read its manifest entry ({exc})",
             "compare manifests written by the same dbt version",
         ) from exc
+    # Checksums dbt-core computes while parsing and dbt v2 (Fusion) does not write: computed by
+    # dbt-core's own code, so that an unchanged node compares equal across the two engines.
+    if isinstance(node, nodes.UnitTestDefinition) and not node.checksum:
+        node.build_unit_test_checksum()  # type: ignore[no-untyped-call]
+    contract = getattr(node, "contract", None)
+    if contract is not None and contract.enforced is True and contract.checksum is None:
+        getattr(node, "build_contract_checksum", lambda: None)()
+    return node
+
+
+@contextmanager
+def _constraint_support(adapter_type: str | None) -> Iterator[None]:
+    """dbt's check of a changed contract asks the adapter which constraints it enforces, from
+    the adapter dbt ls registers for the project; here the adapter's plugin answers (the same
+    class attribute), loaded when installed."""
+    from dbt.adapters import factory
+    from dbt.contracts.graph import nodes
+
+    def constraint_support(name: str | None) -> dict[str, Any]:
+        if name in factory.FACTORY.adapters:
+            return factory.get_adapter_constraint_support(name)
+        try:
+            factory.FACTORY.load_plugin(str(name))
+        except Exception as exc:  # dbt raises its own runtime error, or the import's
+            raise SelectionError(
+                f"comparing a changed contract needs dbt's {name} adapter, which cannot be loaded ({exc})",
+                f"install dbt-{name} next to dbt-assets",
+            ) from exc
+        adapter: Any = factory.FACTORY.plugins[str(name)].adapter
+        support: dict[str, Any] = adapter.CONSTRAINT_SUPPORT
+        return support
+
+    original = nodes.get_adapter_constraint_support  # type: ignore[attr-defined]
+    nodes.get_adapter_constraint_support = constraint_support  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        nodes.get_adapter_constraint_support = original  # type: ignore[attr-defined]
 
 
 def _dbt_says_modified(selector: str, new: Any, old: Any | None, adapter_type: str | None) -> bool:
     """dbt's StateSelectorMethod checks, with dbt's node classes doing the comparing."""
+    with _constraint_support(adapter_type):
+        return _dbt_judges(selector, new, old, adapter_type)
+
+
+def _dbt_judges(selector: str, new: Any, old: Any | None, adapter_type: str | None) -> bool:
     from dbt.contracts.graph import nodes
 
     try:

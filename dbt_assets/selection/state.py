@@ -78,6 +78,11 @@ class PreviousState:
                 ) from exc
             except (OSError, msgspec.DecodeError) as exc:
                 raise SelectionError(f"cannot read {path}: {exc}") from exc
+            except RecursionError as exc:  # msgspec stops at the interpreter's recursion limit
+                raise SelectionError(
+                    f"cannot read {path}: its JSON is nested too deeply",
+                    "point --state at the artifacts dbt wrote",
+                ) from exc
         return self._files[key]
 
     def manifest(self) -> Any:
@@ -92,6 +97,11 @@ class PreviousState:
                 current = read_settled(current_manifest, decode_compared, errors=(msgspec.DecodeError,))
             except (OSError, msgspec.DecodeError) as exc:
                 raise SelectionError(f"cannot re-read {current_manifest} to compare it: {exc}") from exc
+            except RecursionError as exc:
+                raise SelectionError(
+                    f"cannot read {current_manifest}: its JSON is nested too deeply",
+                    "re-create it with `dbt parse`",
+                ) from exc
             self._comparisons[key] = StateComparison(
                 current, self.manifest(), _project_flags(self.project_dir)
             )
@@ -128,8 +138,13 @@ def _project_flags(project_dir: Path | None) -> dict[str, Any]:
 
 
 def result_nodes(state: PreviousState, status: str) -> set[str]:
-    """``result:<status>``: nodes whose result in the previous run had that status."""
-    return {str(r.get("unique_id")) for r in state.run_results() if r.get("status") == status}
+    """``result:<status>``: nodes whose result in the previous run had that status (dbt v2
+    writes some statuses capitalised, ``Success``; dbt-core's are lower case)."""
+    return {
+        str(r.get("unique_id"))
+        for r in state.run_results()
+        if isinstance(r.get("status"), str) and r["status"].lower() == status
+    }
 
 
 def source_status_nodes(state: PreviousState, selector: str) -> set[str]:
