@@ -280,6 +280,7 @@ _PATCH = pytest.StashKey[pytest.MonkeyPatch]()
 # only runs later: the order changes the suite's time, never its outcome.
 SLOWEST_MODULES = (
     "test_runner_faults",
+    "test_runner_signals",
     "test_corpus",
     "test_integration_airflow",
     "test_runner",
