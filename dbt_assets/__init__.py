@@ -67,6 +67,8 @@ if TYPE_CHECKING:
         start_run,
         tick_options,
     )
+    from dbt_assets.automate.loop import LoopOptions
+    from dbt_assets.automate.tick import Tick, TickOptions
     from dbt_assets.diff.model import AssetChange, ChangeReview, DataDiff
     from dbt_assets.history.facts import AssetFacts
     from dbt_assets.history.schema import AssetResult, AssetStatus, RunRecord
@@ -189,6 +191,8 @@ _EXPORTS = {
         "RunOptions",
         "RunResult",
     ),
+    "dbt_assets.automate.loop": ("LoopOptions",),
+    "dbt_assets.automate.tick": ("Tick", "TickOptions"),
     "dbt_assets.history.facts": ("AssetFacts",),
     "dbt_assets.history.schema": (
         "AssetResult",
@@ -253,6 +257,7 @@ __all__ = [
     "ExportedAsset",
     "History",
     "HistoryError",
+    "LoopOptions",
     "ManifestError",
     "ManifestVersionError",
     "Plan",
@@ -276,6 +281,8 @@ __all__ = [
     "SlaResult",
     "SourceFreshness",
     "SourceSla",
+    "Tick",
+    "TickOptions",
     "asset_sla",
     "asset_statuses",
     "automate_once",

@@ -9,6 +9,7 @@ import gzip
 import importlib
 import inspect
 import pkgutil
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -124,7 +125,22 @@ def _calls(w: dict[str, Any]) -> dict[str, Any]:
         "review_text": lambda: dbt_assets.review_text(_review(w)),
         "review_markdown": lambda: dbt_assets.review_markdown(_review(w)),
         "review_report": lambda: dbt_assets.review_report(g, h, _review(w), w["folder"] / "d.html").is_file(),
+        "tick_options": lambda: dbt_assets.tick_options(["x"], max_runs=2).max_runs,
+        "automation_tick": lambda: dbt_assets.automation_tick(w["project"], h, dry_run=True),
+        "automate_once": lambda: dbt_assets.automate_once(w["project"], h),
+        "explain_automation": lambda: dbt_assets.explain_automation(w["project"], h, w["model"]),
+        "simulate_automation": lambda: dbt_assets.simulate_automation(w["project"], h, days=1),
+        "run_automation": lambda: dbt_assets.run_automation(
+            w["project"], w["folder"] / "history.db", dbt_assets.LoopOptions(stop=_stopped(), handle_signals=False)
+        ),
     }
+
+
+def _stopped() -> threading.Event:
+    """A loop told to stop before it starts: it returns at once."""
+    stop = threading.Event()
+    stop.set()
+    return stop
 
 
 def _state(w: dict[str, Any]) -> Path:

@@ -1,0 +1,226 @@
+"""Benchmark: a dbt kept warm (``dbt_assets.run.worker``) against the dbt CLI, in one run.
+
+    python benchmarks/bench_warm.py             # 50 one-model invocations each, and the Airflow DAG
+    python benchmarks/bench_warm.py --quick     # 10 each, no DAG; ends with a one-line summary
+
+On a built copy of the fixture project:
+
+1. ``dbt run -s orders`` with the arguments a dbt-assets run passes (JSON logs at debug level),
+   as a new dbt CLI process each time and through a warm worker (``Worker.invoke``),
+   interleaved; the first call of each is left out (the worker's start, the CLI's cold caches);
+2. the same run through dbt-assets' front door (``start_run(...).run()``: the manifest read,
+   the plan, the pre-flight, dbt's events), with and without a worker;
+3. (not with --quick) the Airflow DAG of the fixture with one task per asset, run with
+   ``dag.test()``: while a ``dbt-assets worker`` serves the project, without one, and the
+   reference, one ``dbt build`` of the same assets by the dbt CLI.
+
+The goals (issue 29): a one-model invocation through the worker at most 0.5 s and at least 5x
+less than the CLI; the per-asset DAG with the worker at most 1.5x one ``dbt build``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+DBT = str(Path(sys.executable).with_name("dbt"))
+DBT_ASSETS = str(Path(sys.executable).with_name("dbt-assets"))
+ENV = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DBT_USE_COLORS": "false"}
+
+
+def built_project(workdir: Path) -> Path:
+    """A copy of the fixture, built once by the dbt CLI (its warehouse and manifest)."""
+    project = Path(
+        shutil.copytree(
+            REPO / "fixtures" / "dbt_project",
+            workdir / "project",
+            ignore=shutil.ignore_patterns("target", "logs", ".dbt-assets"),
+        )
+    )
+    subprocess.run(
+        [DBT, "build", "--project-dir", str(project), "--profiles-dir", str(project), "--quiet"],
+        cwd=project, env=ENV, check=True, capture_output=True,
+    )  # fmt: skip
+    return project
+
+
+def one_model_args(project: Path) -> list[str]:
+    return [
+        "run", "-s", "orders", "--project-dir", str(project), "--profiles-dir", str(project),
+        "--log-format", "json", "--log-level", "debug",
+    ]  # fmt: skip
+
+
+def timed(call: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    call()
+    return time.perf_counter() - started
+
+
+def interleaved(calls: dict[str, Callable[[], object]], count: int) -> dict[str, list[float]]:
+    """Each call ``count + 1`` times, in turn; the first time of each left out."""
+    times: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(count + 1):
+        for name, call in calls.items():
+            times[name].append(timed(call))
+    return {name: values[1:] for name, values in times.items()}
+
+
+def describe(times: list[float]) -> str:
+    return f"{statistics.median(times):.3f} s ({min(times):.3f} to {max(times):.3f})"
+
+
+def one_model(project: Path, count: int) -> tuple[dict[str, list[float]], dict[str, float]]:
+    """dbt's own invocation: the CLI against the worker; and the worker's memory."""
+    from dbt_assets.run.project import Project
+    from dbt_assets.run.worker import Worker
+
+    args = one_model_args(project)
+
+    def cli() -> None:
+        subprocess.run([DBT, *args], cwd=project, env=ENV, check=True, capture_output=True)
+
+    with Worker(Project(project)) as worker:
+
+        def warm() -> None:
+            done = worker.invoke(args)
+            assert done.exit_code == 0 and done.manifest == "cached", done.lines[-5:]
+
+        times = interleaved({"dbt CLI": cli, "worker": warm}, count)
+        memory = {"rss_mb": int(worker.last["rss"]) / 2**20, "started": worker.started}
+    return times, memory
+
+
+def front_door(project: Path, count: int) -> dict[str, list[float]]:
+    """dbt-assets' whole run (``start_run(...).run()``) with and without a worker."""
+    from dbt_assets.api import open_worker, start_run
+    from dbt_assets.run.project import Project
+
+    with open_worker(Project(project)) as worker:
+
+        def run(through: object) -> Callable[[], None]:
+            def call() -> None:
+                result = start_run(Project(project), "run", ["orders"], worker=through).run()  # type: ignore[arg-type]
+                assert result.status == "success", result.message
+
+            return call
+
+        return interleaved({"start_run, dbt CLI": run(None), "start_run, worker": run(worker)}, count)
+
+
+DAG_FILE = """
+import os
+from dbt_assets import Project
+from dbt_assets.integrations.airflow import dbt_dag
+
+dag = dbt_dag(Project(os.environ["BENCH_WARM_PROJECT"]), dag_id=os.environ["BENCH_WARM_DAG"])
+"""
+
+
+def airflow_dag(project: Path, home: Path, repeat: int) -> dict[str, list[float]]:
+    """The fixture's one-task-per-asset DAG (dag.test()) with and without a running worker,
+    and one ``dbt build`` of the same assets."""
+    os.environ.update(
+        {
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(home / "dags"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+            "BENCH_WARM_PROJECT": str(project),
+        }
+    )
+    (home / "dags").mkdir(parents=True)
+    (home / "dags" / "bench_warm_dag.py").write_text(DAG_FILE)
+    airflow = str(Path(sys.executable).with_name("airflow"))
+    subprocess.run([airflow, "db", "migrate"], env={**os.environ}, check=True, capture_output=True)
+
+    from dbt_assets import Project
+    from dbt_assets.integrations.airflow import dbt_dag
+
+    def run_dag(dag_id: str) -> Callable[[], None]:
+        def call() -> None:
+            os.environ["BENCH_WARM_DAG"] = dag_id
+            dag = dbt_dag(Project(project), dag_id=dag_id)
+            states = {str(ti.state) for ti in dag.test().get_task_instances()}
+            assert states == {"success"}, states
+
+        return call
+
+    def build() -> None:
+        argv = [DBT, "build", "--project-dir", str(project), "--profiles-dir", str(project)]
+        subprocess.run(argv, cwd=project, env=ENV, check=True, capture_output=True)
+
+    times: dict[str, list[float]] = {
+        "one dbt build": [],
+        "per-asset DAG, dbt CLI": [],
+        "per-asset DAG, worker": [],
+    }
+    tasks = len(dbt_dag(Project(project), dag_id="count").tasks)
+    for number in range(repeat):
+        times["one dbt build"].append(timed(build))
+        times["per-asset DAG, dbt CLI"].append(timed(run_dag(f"cli_{number}")))
+        server = subprocess.Popen(
+            [DBT_ASSETS, "worker", "--project-dir", str(project)],
+            env={**os.environ}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        assert server.stderr is not None
+        ready = server.stderr.readline()
+        assert "ready on" in ready, ready + server.stderr.read()
+        try:
+            times["per-asset DAG, worker"].append(timed(run_dag(f"warm_{number}")))
+        finally:
+            server.terminate()
+            server.wait(timeout=60)
+    print(f"the DAG has {tasks} tasks")
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="10 invocations each, no Airflow DAG")
+    parser.add_argument("--invocations", type=int, default=None, help="one-model invocations of each (50)")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of the DAG and of the build (1)")
+    options = parser.parse_args()
+    count = options.invocations or (10 if options.quick else 50)
+    with tempfile.TemporaryDirectory(prefix="bench-warm-") as folder:
+        workdir = Path(folder)
+        os.environ["DBT_ASSETS_WORKER_DIR"] = str(workdir / "sockets")
+        project = built_project(workdir)
+        times, memory = one_model(project, count)
+        print(f"one-model invocation (`dbt run -s orders`), {count} each, interleaved:")
+        for name, values in times.items():
+            print(f"  {name:<28} {describe(values)}")
+        print(
+            f"  worker memory after them: {memory['rss_mb']:.0f} MB, processes started: {memory['started']}"
+        )
+        door = front_door(project, max(5, count // 5))
+        print(f"the same through start_run(...).run(), {max(5, count // 5)} each:")
+        for name, values in door.items():
+            print(f"  {name:<28} {describe(values)}")
+        if not options.quick:
+            dag = airflow_dag(project, workdir / "airflow", options.repeat)
+            reference = statistics.median(dag["one dbt build"])
+            print("the fixture's Airflow DAG, one task per asset (dag.test()):")
+            for name, values in dag.items():
+                print(f"  {name:<28} {describe(values)}  {statistics.median(values) / reference:.2f}x")
+        cli, warm = statistics.median(times["dbt CLI"]), statistics.median(times["worker"])
+        summary = {"worker_s": round(warm, 3), "cli_s": round(cli, 3), "ratio": round(cli / warm, 1)}
+        said = f"median of {count} ({json.dumps(summary)})"
+        print(f"one-model invocation: worker {warm:.3f} s, CLI {cli:.3f} s, {said}")
+
+
+if __name__ == "__main__":
+    main()
