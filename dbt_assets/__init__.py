@@ -53,6 +53,7 @@ if TYPE_CHECKING:
         next_steps,
         not_succeeded_since,
         open_history,
+        open_worker,
         openlineage_events,
         plan_selection,
         report,
@@ -62,6 +63,7 @@ if TYPE_CHECKING:
         review_text,
         run_automation,
         run_slas,
+        running_worker,
         shard_selection,
         simulate_automation,
         start_run,
@@ -91,6 +93,7 @@ if TYPE_CHECKING:
     from dbt_assets.run.invocation import RunOptions, RunResult
     from dbt_assets.run.project import Project
     from dbt_assets.run.runner import Run
+    from dbt_assets.run.worker import Worker
     from dbt_assets.selection.request import Selection
     from dbt_assets.sla.alerts import Delivery, deliver, notify_command, post_webhook
     from dbt_assets.sla.config import Sla, SourceSla
@@ -125,6 +128,7 @@ _EXPORTS = {
         "next_steps",
         "not_succeeded_since",
         "open_history",
+        "open_worker",
         "openlineage_events",
         "plan_selection",
         "report",
@@ -133,6 +137,7 @@ _EXPORTS = {
         "review_report",
         "review_text",
         "run_slas",
+        "running_worker",
         "shard_selection",
         "start_run",
     ),
@@ -187,6 +192,7 @@ _EXPORTS = {
         "RunStarted",
     ),
     "dbt_assets.run.runner": ("Run",),
+    "dbt_assets.run.worker": ("Worker",),
     "dbt_assets.run.invocation": (
         "RunOptions",
         "RunResult",
@@ -283,6 +289,7 @@ __all__ = [
     "SourceSla",
     "Tick",
     "TickOptions",
+    "Worker",
     "asset_sla",
     "asset_statuses",
     "automate_once",
@@ -312,6 +319,7 @@ __all__ = [
     "not_succeeded_since",
     "notify_command",
     "open_history",
+    "open_worker",
     "openlineage_events",
     "owners_of",
     "plan_selection",
@@ -324,6 +332,7 @@ __all__ = [
     "review_text",
     "run_automation",
     "run_slas",
+    "running_worker",
     "shard_selection",
     "simulate_automation",
     "start_run",

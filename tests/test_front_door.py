@@ -110,6 +110,8 @@ def _calls(w: dict[str, Any]) -> dict[str, Any]:
         "report": lambda: dbt_assets.report(g, h, w["folder"] / "report.html").stat().st_size > 0,
         "emit_openlineage": lambda: dbt_assets.emit_openlineage([], str(w["folder"] / "ol.jsonl")),
         "start_run": lambda: dbt_assets.start_run(w["project"], "run", ["tag:no_such_tag"]),
+        "open_worker": lambda: dbt_assets.open_worker(w["project"]).close(),
+        "running_worker": lambda: dbt_assets.running_worker(w["project"]),
         "retry_run": lambda: dbt_assets.retry_run(w["project"], h),
         "check_source_freshness": lambda: dbt_assets.check_source_freshness(w["project"], h),
         "is_materialized": lambda: dbt_assets.is_materialized(g, w["model"]),
