@@ -199,7 +199,8 @@ class Database:
                 facts = FACTS_ENCODER.encode(fold(current, row))
                 if row.status == RUNNING:  # the facts it changes, the database can mark itself
                     self._seen[row.unique_id] = facts
-                    writer.write_start(result, expected, facts, FACTS_ENCODER.encode(fold(None, row)))
+                    fresh = facts if expected is None else FACTS_ENCODER.encode(fold(None, row))
+                    writer.write_start(result, expected, facts, fresh)
                     return
                 written, stored = writer.write_result(result, expected, facts)
                 self._seen[row.unique_id] = facts if written else stored
