@@ -40,6 +40,15 @@ def test_a_second_run_of_an_asset_is_refused_until_the_first_ends(history_locati
         assert {h.run_id for h in history.holders([A, B])} == {second}
 
 
+def test_another_target_builds_other_relations_and_does_not_wait(history_location: Path | str) -> None:
+    with History.open(history_location) as history:
+        dev = _start(history, A)
+        ci = history.start_run(command="build", argv=[], unique_ids=[A], target="ci", claim=True)
+        assert history.claims(target="ci")[A].run_id == ci and history.claims()[A].run_id == dev
+        with pytest.raises(AssetsBusyError):
+            history.start_run(command="build", argv=[], unique_ids=[A], target="ci", claim=True)
+
+
 def _claim_and_die(location: Path | str, ids: list[str], done: multiprocessing.synchronize.Event) -> None:
     history = History.open(location)
     _start(history, *ids)

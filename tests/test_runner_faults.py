@@ -145,7 +145,11 @@ def test_two_concurrent_runs_on_one_history(parsed_template: Path, tmp_path: Pat
     history = tmp_path / "shared-history.db"
     # parsed copies, so the two runs overlap in dbt's work, not in dbt parse
     projects = [Path(shutil.copytree(parsed_template, tmp_path / f"p{i}")) for i in range(2)]
-    processes = [_start_cli(p, "build", "--history", str(history)) for p in projects]
+    # one run per asset and target: the second builds the same assets for its own target
+    targets: list[tuple[str, ...]] = [(), ("--target", "ci")]
+    processes = [
+        _start_cli(p, "build", "--history", str(history), *t) for p, t in zip(projects, targets, strict=True)
+    ]
     outputs = [p.communicate(timeout=300) for p in processes]
     assert [p.returncode for p in processes] == [0, 0], [err for _, err in outputs]
     with History.open(history, create=False) as store:

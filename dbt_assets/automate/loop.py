@@ -10,8 +10,10 @@
   connection); the loop keeps ticking, and what the run holds is "running" to the next ticks.
   At most ``max_runs`` runs at once.
 - **Nothing stops it but a stop.** A dbt failure is recorded and the loop goes on; a bad
-  configuration is said at each tick until it is fixed. SIGTERM, SIGINT and SIGHUP stop it: the
-  running dbt is cancelled (SIGINT, then killed after ``cancel_grace``) and recorded as such.
+  configuration is said at each tick until it is fixed (a loop whose very first tick fails,
+  on a project that cannot be read or a configuration that is wrong, stops with that error).
+  SIGTERM, SIGINT and SIGHUP stop it: the running dbt is cancelled (SIGINT, then killed after
+  ``cancel_grace``) and recorded as such.
 - **Recovery.** At each tick the leader closes the runs of dead dbt-assets processes of this
   host (a killed scheduler's run), so that what they held is free again and their results kept.
 """
@@ -134,7 +136,7 @@ def run_loop(project: Project, location: str | Path | None, options: LoopOptions
     try:
         with open_history(where) as history:
             automation = Automation(project, history, chosen.tick)
-            leading = False
+            leading = ticked = False
             while not stop.is_set():
                 flights = [f for f in flights if f.thread.is_alive()]
                 if not leader.hold():
@@ -153,9 +155,12 @@ def run_loop(project: Project, location: str | Path | None, options: LoopOptions
                         record_always=not leading,
                     )
                 except DbtAssetsError as exc:
+                    if not ticked:  # a loop that cannot tick once (no project, bad config) stops
+                        raise
                     note(f"tick failed: {exc}")
                     stop.wait(chosen.interval)
                     continue
+                ticked = True
                 leading = True
                 if chosen.on_tick is not None:
                     chosen.on_tick(tick)

@@ -161,7 +161,7 @@ class Automation:
             graph=graph,
             now=now,
             facts=facts,
-            claims=self.history.claims(),
+            claims=self.history.claims(target=self.project.target),
             state=self.history.automation_state(),
             in_flight=tuple(in_flight),
             max_runs=self.options.max_runs,

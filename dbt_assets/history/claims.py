@@ -1,8 +1,10 @@
 """One run per asset at a time: claims recorded in the run history.
 
 A run claims its assets when it starts, in the transaction that records it, and releases them
-when it ends; while they are claimed no other run on the same history (any command, any
-process, any machine sharing a PostgreSQL history) can start them: the second one is told which
+when it ends; while they are claimed no other run on the same history and dbt target (any
+command, any process, any machine sharing a PostgreSQL history) can start them (runs of
+another target build other relations: a dev and a prod run of one model do not wait for each
+other; the default target is the target named by none): the second one is told which
 run holds which assets (:class:`~dbt_assets._core.errors.AssetsBusyError`). A claim whose run
 is dead is taken over: on this host, a run whose dbt-assets process is gone; on PostgreSQL, a
 run whose session no longer holds its advisory lock (the server releases it when the process or
@@ -28,7 +30,7 @@ from dbt_assets.history.backend import upsert
 from dbt_assets.history.database import Database
 from dbt_assets.history.schema import placeholders, process_alive
 
-_CLAIM = upsert("asset_claims", ("unique_id", "run_id", "claimed_at"), ("unique_id",))
+_CLAIM = upsert("asset_claims", ("unique_id", "target", "run_id", "claimed_at"), ("unique_id", "target"))
 """A claim, replacing one of a dead run (a live holder was ruled out first)."""
 RUN_LOCKS = 0x6462_7461
 """The first key of the advisory lock each running run's session holds on PostgreSQL (the
@@ -56,14 +58,16 @@ class Holder(msgspec.Struct, frozen=True):
 class Claims(Database):
     """The claims of a history: taken by :meth:`History.start_run`, released by ``finish_run``."""
 
-    def claims(self, unique_ids: Iterable[str] | None = None) -> dict[str, Holder]:
-        """The assets held by a live run now (all, or of ``unique_ids``), and by which."""
-        return self._retry(lambda: self._live_claims(None if unique_ids is None else sorted(set(unique_ids))))
+    def claims(self, unique_ids: Iterable[str] | None = None, target: str | None = None) -> dict[str, Holder]:
+        """The assets held by a live run of ``target`` (None: the default target) now (all, or
+        of ``unique_ids``), and by which."""
+        ids = None if unique_ids is None else sorted(set(unique_ids))
+        return self._retry(lambda: self._live_claims(ids, target or ""))
 
-    def holders(self, unique_ids: Iterable[str]) -> list[Holder]:
+    def holders(self, unique_ids: Iterable[str], target: str | None = None) -> list[Holder]:
         """The live runs that hold any of ``unique_ids``, each with the assets it holds."""
         held: dict[int, list[str]] = {}
-        found = self.claims(unique_ids)
+        found = self.claims(unique_ids, target)
         for uid, holder in found.items():
             held.setdefault(holder.run_id, []).append(uid)
         runs = {h.run_id: h for h in found.values()}
@@ -73,13 +77,14 @@ class Claims(Database):
 
     # --- inside the writing transaction of start_run / finish_run --------------------------
 
-    def _take_claims(self, run_id: int, unique_ids: Sequence[str], at: float) -> None:
-        """Claim ``unique_ids`` for ``run_id``, taking over those of dead runs; raises
-        :class:`AssetsBusyError` naming the live runs that hold any of them."""
-        busy = self._live_claims(sorted(set(unique_ids)))
+    def _take_claims(self, run_id: int, unique_ids: Sequence[str], at: float, target: str | None) -> None:
+        """Claim ``unique_ids`` of ``target`` for ``run_id``, taking over those of dead runs;
+        raises :class:`AssetsBusyError` naming the live runs that hold any of them."""
+        scope = target or ""
+        busy = self._live_claims(sorted(set(unique_ids)), scope)
         if busy:
             raise busy_error(busy)
-        self._db.executemany(_CLAIM, [(uid, run_id, at) for uid in sorted(set(unique_ids))])
+        self._db.executemany(_CLAIM, [(uid, scope, run_id, at) for uid in sorted(set(unique_ids))])
 
     def _release_claims(self, run_id: int) -> None:
         self._db.execute("DELETE FROM asset_claims WHERE run_id = ?", (run_id,))
@@ -103,18 +108,21 @@ class Claims(Database):
     def _dialect(self) -> str:
         return str(getattr(self._db, "dialect", "sqlite"))
 
-    def _live_claims(self, unique_ids: list[str] | None) -> dict[str, Holder]:
-        """Claims of live runs; the claims of dead runs are deleted (when inside a write
-        transaction) or left for the next writer, and never reported."""
+    def _live_claims(self, unique_ids: list[str] | None, target: str) -> dict[str, Holder]:
+        """Claims of live runs of ``target``; the claims of dead runs are never reported (the
+        next claim of their assets replaces them)."""
         rows: list[tuple[Any, ...]] = []
         if unique_ids is None:
-            rows = list(self._db.execute("SELECT unique_id, run_id FROM asset_claims").fetchall())
+            rows = list(
+                self._db.execute("SELECT unique_id, run_id FROM asset_claims WHERE target = ?", (target,))
+            )
         else:
             for start in range(0, len(unique_ids), _CHUNK):
                 chunk = unique_ids[start : start + _CHUNK]
                 rows += self._db.execute(
-                    f"SELECT unique_id, run_id FROM asset_claims WHERE unique_id IN ({placeholders(chunk)})",
-                    chunk,
+                    "SELECT unique_id, run_id FROM asset_claims "
+                    f"WHERE target = ? AND unique_id IN ({placeholders(chunk)})",
+                    [target, *chunk],
                 ).fetchall()
         if not rows:
             return {}

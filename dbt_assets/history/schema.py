@@ -100,9 +100,11 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
         """
         CREATE TABLE asset_claims (
-            unique_id  TEXT PRIMARY KEY,
+            unique_id  TEXT NOT NULL,
+            target     TEXT NOT NULL DEFAULT '',
             run_id     INTEGER NOT NULL REFERENCES runs(run_id),
-            claimed_at REAL NOT NULL
+            claimed_at REAL NOT NULL,
+            PRIMARY KEY (unique_id, target)
         )
         """,
         """

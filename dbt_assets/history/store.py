@@ -88,7 +88,7 @@ class History(AutomationRecords, Claims, HistoryReads):
                 ).fetchall()
                 run_id = int(rows[0][0])
                 if claim:
-                    self._take_claims(run_id, ids, time.time())
+                    self._take_claims(run_id, ids, time.time(), target)
                 if on_start is not None:
                     on_start(run_id)
                 return run_id
