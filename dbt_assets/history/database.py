@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Self, TypeVar
 
 from dbt_assets._core.errors import HistoryError
-from dbt_assets.history.backend import RESULT_COLUMNS, Backend, SqliteBackend, upsert
+from dbt_assets.history.backend import RESULT_COLUMNS, Backend, ResultWriter, SqliteBackend, upsert
 from dbt_assets.history.facts import DECODER as FACTS_DECODER
 from dbt_assets.history.facts import ENCODER as FACTS_ENCODER
 from dbt_assets.history.facts import RUNNING, AssetFacts, ResultRow, facts_from_rows, fold
@@ -50,6 +50,9 @@ class Database:
         """Each asset's facts as this connection last saw them stored: what a result is folded
         into when it is written in one round trip (:meth:`_record`), checked there."""
         self._seen_runs: set[int] = set()
+        self._writer: ResultWriter | None = None
+        """The database's one-round-trip write of results, once asked (:meth:`_record`)."""
+        self._writer_asked = False
 
     def still_there(self) -> bool:
         """Whether what is written still lands where it will be read (a history file deleted
@@ -180,34 +183,40 @@ class Database:
         :meth:`_advance_facts` makes in a transaction, by construction. A start is sent
         without waiting: where the facts changed meanwhile, the database marks them running
         itself (the only fact a start changes)."""
-        writer = self._retry(self._db.result_writer)
+        writer = self._result_writer()
         if writer is None:
             self._retry(lambda: self._record_in_transaction(result, row))
             return
         if row.run_id not in self._seen_runs:  # the facts of the run's assets, in one read
-            self._seen.update(self._retry(lambda: writer.facts_of_run(row.run_id)))
+            found = writer.facts_of_run
+            self._seen.update(self._retry(lambda: found(row.run_id)))
             self._seen_runs.add(row.run_id)
+        self._retry(lambda: self._record_in_one_trip(writer, result, row))
 
-        def action() -> None:
-            while True:
-                expected = self._seen.get(row.unique_id)
-                current = FACTS_DECODER.decode(expected) if expected is not None else None
-                if _older(row, current):  # a rebuild, rare: in a transaction
-                    self._seen.pop(row.unique_id, None)
-                    self._record_in_transaction(result, row)
-                    return
-                facts = FACTS_ENCODER.encode(fold(current, row))
-                if row.status == RUNNING:  # the facts it changes, the database can mark itself
-                    self._seen[row.unique_id] = facts
-                    fresh = facts if expected is None else FACTS_ENCODER.encode(fold(None, row))
-                    writer.write_start(result, expected, facts, fresh)
-                    return
-                written, stored = writer.write_result(result, expected, facts)
-                self._seen[row.unique_id] = facts if written else stored
-                if written:
-                    return
+    def _result_writer(self) -> ResultWriter | None:
+        if not self._writer_asked:
+            self._writer = self._retry(self._db.result_writer)
+            self._writer_asked = True
+        return self._writer
 
-        self._retry(action)
+    def _record_in_one_trip(self, writer: ResultWriter, result: tuple[Any, ...], row: ResultRow) -> None:
+        while True:
+            expected = self._seen.get(row.unique_id)
+            current = FACTS_DECODER.decode(expected) if expected is not None else None
+            if _older(row, current):  # a rebuild, rare: in a transaction
+                self._seen.pop(row.unique_id, None)
+                self._record_in_transaction(result, row)
+                return
+            facts = FACTS_ENCODER.encode(fold(current, row))
+            if row.status == RUNNING:  # the facts it changes, the database can mark itself
+                self._seen[row.unique_id] = facts
+                fresh = facts if expected is None else FACTS_ENCODER.encode(fold(None, row))
+                writer.write_start(result, expected, facts, fresh)
+                return
+            written, stored = writer.write_result(result, expected, facts)
+            self._seen[row.unique_id] = facts if written else stored
+            if written:
+                return
 
     def _record_in_transaction(self, result: tuple[Any, ...], row: ResultRow) -> None:
         with self._transaction():

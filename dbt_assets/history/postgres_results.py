@@ -21,6 +21,8 @@ import struct
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from psycopg import pq
+
 from dbt_assets.history.backend import RESULT_COLUMNS
 
 if TYPE_CHECKING:
@@ -30,13 +32,14 @@ RECORD_FUNCTION = "dbt_assets_record_v1"
 """The function's name; its version changes with its arguments."""
 
 _PREPARED = RECORD_FUNCTION.encode()
+_SYNC, _ROWS = int(pq.ExecStatus.PIPELINE_SYNC), int(pq.ExecStatus.TUPLES_OK)
 _KEY = ("run_id", "unique_id")
 
 # binary parameters by type (OID): bigint, text, double precision, bytea
 _ENCODERS: dict[int, Callable[[Any], bytes]] = {
-    20: lambda value: struct.pack("!q", int(value)),
-    25: lambda value: str(value).encode(),
-    701: lambda value: struct.pack("!d", float(value)),
+    20: struct.Struct("!q").pack,
+    25: str.encode,
+    701: struct.Struct("!d").pack,
     17: bytes,
 }
 
@@ -97,7 +100,7 @@ class ResultCalls:
         dbt-assets writes it (in a write transaction: makers of one function take turns);
         None when this role may not make it (results are then written in transactions)."""
         import psycopg
-        from psycopg import pq, sql
+        from psycopg import sql
 
         row = conn.execute("SELECT current_schema()").fetchone()
         if not row or row[0] is None:
@@ -141,8 +144,12 @@ class ResultCalls:
         an asset with none) and, for a result, read every answer outstanding: its own, NULL
         (None) when written. A start's answer is left to the next call (None)."""
         since, fresh = start if start is not None else (None, None)
-        values = [*result, expected, facts, since, fresh]
-        params = [None if v is None else encode(v) for encode, v in zip(self._encoders, values, strict=True)]
+        encoders = self._encoders
+        params = [None if v is None else encoders[i](v) for i, v in enumerate(result)]
+        params += [
+            None if v is None else encoders[i](v)
+            for i, v in enumerate((expected, facts, since, fresh), len(result))
+        ]
         pg = self._pg
         try:
             if not self._sent:
@@ -150,7 +157,8 @@ class ResultCalls:
             pg.send_query_prepared(_PREPARED, params, self._formats, 1)
             pg.pipeline_sync()
             self._sent += 1
-            self._flush()
+            if pg.flush():
+                self._flush()
             if start is not None:
                 return None
             answers = self._answers()
@@ -172,31 +180,27 @@ class ResultCalls:
     def _answers(self) -> list[bytes | BaseException | None]:
         """Every outstanding call's answer, in order: its value, or its error; the connection
         then leaves pipeline mode."""
-        from psycopg import pq
-
+        pg = self._pg
         answers: list[bytes | BaseException | None] = []
         answer: bytes | BaseException | None = None
         while self._sent:
-            result = self._next_result()
+            while pg.is_busy():
+                select.select([pg.socket], [], [])
+                pg.consume_input()
+            result = pg.get_result()
             if result is None:
                 continue
-            if result.status == pq.ExecStatus.PIPELINE_SYNC:
+            status = result.status
+            if status == _SYNC:
                 answers.append(answer)
                 answer = None
                 self._sent -= 1
-            elif result.status == pq.ExecStatus.TUPLES_OK:
+            elif status == _ROWS:
                 answer = result.get_value(0, 0)
             elif not isinstance(answer, BaseException):
                 answer = _error(result)
-        self._pg.exit_pipeline_mode()
+        pg.exit_pipeline_mode()
         return answers
-
-    def _next_result(self) -> Any:
-        pg = self._pg
-        while pg.is_busy():
-            select.select([pg.socket], [], [])
-            pg.consume_input()
-        return pg.get_result()
 
     def _flush(self) -> None:
         pg = self._pg
@@ -230,7 +234,6 @@ def _value(answers: list[bytes | BaseException | None], *, current: bool) -> byt
 def _error(result: Any) -> BaseException:
     """A failed call's error, as psycopg raises it (so the backend reads what it means)."""
     import psycopg
-    from psycopg import pq
 
     state = result.error_field(pq.DiagnosticField.SQLSTATE)
     message = (result.error_message or b"").decode(errors="replace").strip() or "the history's server failed"
