@@ -51,14 +51,17 @@ def run_results(work: Path) -> None:
             {"name": "execute", "started_at": "2026-01-05T03:00:00Z", "completed_at": "2026-01-05T04:00:00Z"}
         ]
         results.append(
-            {"unique_id": uid, "status": "success", "execution_time": took, "timing": timing,
-             "thread_id": "Thread-1", "message": None, "adapter_response": {}, "failures": None}
+            {"status": "success", "timing": timing, "thread_id": "Thread-1", "execution_time": took,
+             "adapter_response": {}, "message": "OK", "failures": None, "unique_id": uid,
+             "compiled": True, "compiled_code": "", "relation_name": None, "batch_results": None}
         )  # fmt: skip
     metadata = {
         "dbt_schema_version": "https://schemas.getdbt.com/dbt/run-results/v6.json",
         "dbt_version": "1.11.0",
         "generated_at": "2026-01-05T04:00:00Z",
         "invocation_id": "bench-diff",
+        "invocation_started_at": "2026-01-05T03:00:00Z",
+        "env": {},
     }
     target.write_text(
         json.dumps({"metadata": metadata, "results": results, "elapsed_time": 3600.0, "args": {}})

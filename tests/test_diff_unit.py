@@ -30,6 +30,7 @@ from dbt_assets.manifest.decode import read_manifest
 from dbt_assets.manifest.graph import AssetGraph
 from dbt_assets.selection.changes import CHANGE_KINDS, node_changes
 from dbt_assets.selection.modified import StateComparison
+from dbt_assets.selection.request import Selection
 from dbt_assets.selection.state import PreviousState
 
 pytestmark = pytest.mark.unit
@@ -454,3 +455,98 @@ def test_a_ci_build_that_would_overwrite_production_is_refused(tmp_path: Path) -
     _refuse_production_target(
         AssetGraph(read_manifest(tmp_path / "ci" / "current" / "manifest.json")), review
     )
+
+
+def test_the_command_line_error_contract(tmp_path: Path) -> None:
+    """One line on stderr and exit 2 for what the user can fix; the review itself otherwise."""
+    from tests.conftest import cli
+
+    current = mini()
+    _edit(current, "body")
+    manifest = _write(tmp_path / "current", current)
+    state = _write(tmp_path / "prod", mini()).parent
+    base = ("diff", "--manifest", str(manifest))
+    for args, message in [
+        ((), "pass --state DIR"),
+        (("--state", str(tmp_path / "nowhere")), "--state: no such directory"),
+        (("--state", str(tmp_path / "current"), "--history", str(tmp_path / "no.db")), "no.db"),
+        (("--state", str(state), "--build"), "cannot be used with --manifest"),
+        (("--state", str(state), "--fail-on", "everything"), "'everything' is not one of"),
+    ]:
+        done = cli(*base, *args)
+        assert done.exit_code == 2, (args, done.stdout)
+        assert len(done.stderr.splitlines()) == 1 and message in done.stderr, (args, done.stderr)
+    done = cli(*base, "--state", str(state), "-o", "markdown", "--fail-on", "breaking")
+    assert done.exit_code == 0, done.stderr
+    assert (
+        done.stdout.startswith("## dbt-assets diff\n")
+        and "| `items` | model | body (+1 -0 lines) |" in done.stdout
+    )
+
+
+def test_a_selection_narrows_the_changes_reported(tmp_path: Path) -> None:
+    current = mini()
+    for what in ("body", "configs", "exposure"):
+        _edit(current, what)
+    manifest = _write(tmp_path / "current", current)
+    state = _write(tmp_path / "prod", mini()).parent
+    graph = AssetGraph(read_manifest(manifest))
+    everything = review_change(graph, PreviousState.locate(state, None, None), at=1.7e9)
+    assert [c.unique_id for c in everything.changed] == ["model.mini.events", ITEMS, "exposure.mini.report"]
+    narrowed = review_change(
+        graph, PreviousState.locate(state, None, None), selection=Selection(["tag:daily"]), at=1.7e9
+    )
+    assert [c.unique_id for c in narrowed.changed] == [ITEMS]
+    assert narrowed.selection == ["--select", "tag:daily"]
+    assert "model.mini.events" not in narrowed.downstream
+
+
+class _Failing:
+    """A warehouse whose comparison query fails (fault injection: the real readers are tested
+    on DuckDB, directly and through dbt, in test_diff.py)."""
+
+    dialect = DuckDBDialect()
+    how = "a warehouse that fails"
+
+    def columns(self, relations: list[Any]) -> list[Any]:
+        return [[("id", "INTEGER")] for _ in relations]
+
+    def one_rows(self, queries: list[Any]) -> list[Any]:
+        from dbt_assets.diff.warehouse import WarehouseError
+
+        return [WarehouseError("the comparison query failed: permission denied") for _ in queries]
+
+    def query(self, sql: str) -> list[Any]:  # pragma: no cover (not asked)
+        raise AssertionError(sql)
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_comparison_that_fails_is_an_error_and_exit_code_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from dbt_assets.cli.diff import _exit_code
+    from dbt_assets.diff.data import compare_data
+    from dbt_assets.diff.review import with_data
+
+    current = mini()
+    _edit(current, "body")
+    for node in current["nodes"].values():  # built into a CI database
+        if node.get("relation_name"):
+            node["relation_name"] = node["relation_name"].replace('"mini"', '"mini_ci"')
+    manifest = _write(tmp_path / "current", current)
+    state = _write(tmp_path / "prod", mini()).parent
+    graph = AssetGraph(read_manifest(manifest))
+    previous = PreviousState.locate(state, None, None)
+    review = review_change(graph, previous, at=1.7e9)
+    data = compare_data(graph, previous.compare(manifest), review, _Failing())
+    assert [(d.name, d.status, d.reason) for d in data] == [
+        ("items", "error", "the comparison query failed: permission denied")
+    ]
+    reviewed = with_data(review, data=data)
+    assert reviewed.errors == data and not reviewed.data_differs
+    assert "ERROR: the comparison query failed" in review_text(reviewed)
+    assert "**1 comparison(s) failed**" in review_markdown(reviewed)
+    assert _exit_code(reviewed, ()) == 1 and "comparisons failed: items" in capsys.readouterr().err
+    assert _exit_code(review, ()) == 0

@@ -75,7 +75,9 @@ def review_change(
         slas=slas_affected(graph, found),
         cost=cost,
         deadlines=deadlines,
-        selection=list(selection.flags()) if selection is not None and not selection.empty else [],
+        selection=list(selection.replace(state=None).flags())
+        if selection is not None and not selection.empty
+        else [],
     )
 
 
