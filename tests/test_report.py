@@ -122,6 +122,9 @@ def test_the_report_of_a_clean_build_shows_the_history(browser: Any, built_proje
     assert "dbt-assets run -s orders" in detail and "model.shop.orders" in detail
     assert "deadline" in detail and "max_runtime" in detail, "its SLAs, observed against the limit"
     assert "observed" in detail and "limit" in detail
+    # what automation decides for it now, and when it is next due (no new data: on new data)
+    assert "automation\nnot due: no new upstream data since its last build" in detail, detail
+    assert "next due\non new upstream data" in detail
 
     graph_view = browser.find_element(By.ID, "graph")
 

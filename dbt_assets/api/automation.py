@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from dbt_assets.manifest.graph import AssetGraph
 from dbt_assets.run.project import Project
 from dbt_assets.selection.request import Selected, Selection
 
@@ -125,3 +126,37 @@ def simulate_automation(
         options=options,
         step=step,
     )
+
+
+def automation_outlook(
+    graph: AssetGraph, history: History, at: float | None = None
+) -> dict[str, dict[str, str]]:
+    """For the report: what automation decides for each asset as of ``at`` (default now),
+    from the recorded facts only (no source check, no dbt), and when it is next due, where a
+    condition says (``{unique_id: {"decision", "reason", "next_due"}}``). Empty when the
+    project's automation configuration cannot be read (the report still shows the rest)."""
+    import time
+
+    from dbt_assets._core.errors import DbtAssetsError
+    from dbt_assets.automate.config import read_policies
+    from dbt_assets.automate.decide import decide
+    from dbt_assets.automate.explain import next_due
+    from dbt_assets.automate.snapshot import World
+    from dbt_assets.sla.judge import iso, work_left
+
+    now = time.time() if at is None else at
+    try:
+        policies = read_policies(graph, graph.records)
+    except DbtAssetsError:
+        return {}
+    facts = history.facts(at)
+    world = World(graph, now, facts, history.claims(), history.automation_state())
+    found: dict[str, dict[str, str]] = {}
+    for decided in decide(world, policies, work_left(graph, facts, now)).decided:
+        due = next_due(decided, now)
+        found[decided.unique_id] = {
+            "decision": "due now" if decided.decision == "run" else "not due",
+            "reason": decided.reason,
+            "next_due": "now" if decided.decision == "run" else (iso(due) or "on new upstream data"),
+        }
+    return found

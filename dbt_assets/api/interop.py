@@ -75,8 +75,12 @@ def report(
 
     >>> report(graph, history, "report.html", ["+orders"])      # doctest: +SKIP
     """
+    from dbt_assets.api.automation import automation_outlook
     from dbt_assets.interop.report import report_data
     from dbt_assets.interop.report_page import write_page
 
     chosen = list(unique_ids) if unique_ids is not None else chosen_assets(graph, selection, history, at)
-    return write_page(out, report_data(graph, history, unique_ids=chosen, run_id=run_id, at=at))
+    outlook = automation_outlook(graph, history, at) if history is not None else {}
+    return write_page(
+        out, report_data(graph, history, unique_ids=chosen, run_id=run_id, at=at, automation=outlook)
+    )

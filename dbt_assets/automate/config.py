@@ -373,11 +373,10 @@ def describe(policy: Policy) -> list[str]:
             f"{duration_text(policy.lag.seconds) or '0s'} (lag_tolerance), or its code changed"
         )
     elif policy.build_after is not None:
-        window = duration_text(policy.build_after.seconds) or "0s"
+        window = duration_text(policy.build_after.seconds)
         origin = "freshness.build_after" if policy.build_after.declared else "dbt's default build_after"
-        said.append(
-            f"{origin}: when {policy.build_after.updates_on} parent has new data, at most every {window}"
-        )
+        when = f"when {policy.build_after.updates_on} parent has new data"
+        said.append(f"{origin}: {when}" + (f", at most every {window}" if window else ""))
     if spec.cron:
         said.append(f"cron {spec.cron} ({spec.timezone or 'UTC'})")
     if spec.eager:

@@ -42,9 +42,12 @@ def report_data(
     run_id: int | None = None,
     at: float | None = None,
     title: str | None = None,
+    automation: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The report of ``unique_ids`` (default: every asset) as of ``at`` (default now), with the
-    timeline of run ``run_id`` (default: the newest run; none without a history)."""
+    timeline of run ``run_id`` (default: the newest run; none without a history) and, for the
+    assets automation decides, what it decides now and when each is next due (``automation``:
+    ``{unique_id: {"decision", "reason", "next_due"}}``)."""
     when = time.time() if at is None else at
     wanted = set(graph.records if unique_ids is None else unique_ids) & graph.records.keys()
     facts: Mapping[str, AssetFacts] = history.facts() if history is not None else {}
@@ -60,6 +63,8 @@ def report_data(
         _asset(graph, uid, index, facts.get(uid), by_asset.get(uid, []), checks.get(uid, []), facts)
         for uid in shown
     ]
+    for asset in assets:
+        asset["automation"] = dict((automation or {}).get(asset["id"]) or {})
     troubled = [a for a in assets if a["sla"] in ("breached", "at_risk", "warn") or a["status"] in _BAD]
     for asset in troubled[:EXPLAINED]:
         explanation = explain(graph, facts, when, asset["id"], slas=slas)

@@ -239,6 +239,7 @@ function main(data) {
     const row = (k, v) => { if (v === null || v === undefined || v === "" || (Array.isArray(v) && !v.length)) return; dl.appendChild(el("dt", {}, k)); dl.appendChild(el("dd", {}, Array.isArray(v) ? v.join(", ") : v)); };
     row("unique_id", a.id); row("type", a.type); row("materialized", a.materialized); row("relation", a.relation);
     row("owners", a.owners || []); row("group", a.group); row("tags", a.tags || []); row("file", a.path); row("last status", a.status);
+    if (a.automation) { row("automation", a.automation.reason ? `${a.automation.decision}: ${a.automation.reason}` : null); row("next due", a.automation.next_due); }
     const checks = Object.entries(a.checks).map(([k, n]) => `${k} ${n}`);
     row("checks", checks); row("failing checks", a.failing_checks || []);
     box.appendChild(dl);
