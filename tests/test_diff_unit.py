@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import click
 import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -550,3 +551,65 @@ def test_a_comparison_that_fails_is_an_error_and_exit_code_1(
     assert "**1 comparison(s) failed**" in review_markdown(reviewed)
     assert _exit_code(reviewed, ()) == 1 and "comparisons failed: items" in capsys.readouterr().err
     assert _exit_code(review, ()) == 0
+
+
+@pytest.fixture(scope="module")
+def fuzz_place(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    place = tmp_path_factory.mktemp("diff-fuzz")
+    current = mini()
+    for what in EDITS:
+        _edit(current, what)
+    _write(place / "current", current)
+    _write(place / "prod", mini())
+    return place
+
+
+NEVER = {"--dbt-executable", "--help", "-h", "--debug", "--project-dir", "--profiles-dir", "--target", "-t"}
+"""Options the fuzz leaves out: a traceback on purpose (--debug), or a project dbt would parse."""
+
+
+def _diff_argvs() -> Any:
+    from dbt_assets.cli.diff import diff_command
+    from tests.test_fuzz_errors import WORDS
+
+    options = [
+        (opt, bool(getattr(p, "is_flag", False)))
+        for p in diff_command.params
+        if isinstance(p, click.Option)
+        for opt in p.opts
+        if opt not in NEVER
+    ]
+
+    @st.composite
+    def argvs(draw: st.DrawFn) -> list[str]:
+        argv = ["diff", "--manifest", "current/manifest.json"]
+        argv += ["--state", "prod"] if draw(st.booleans()) else []
+        for _ in range(draw(st.integers(0, 4))):
+            if draw(st.booleans()):
+                opt, flag = draw(st.sampled_from(options))
+                argv += [opt] if flag else [opt, draw(WORDS)]
+            else:
+                argv.append(draw(WORDS))
+        return argv
+
+    return argvs()
+
+
+@settings(
+    max_examples=60, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
+)
+@given(argv=_diff_argvs())
+def test_no_argument_breaks_the_error_contract(fuzz_place: Path, argv: list[str]) -> None:
+    """Whatever ``diff`` is given: exit 0, 1 (a --fail-on condition) or 2 with one line, never
+    a traceback (tests/test_fuzz_errors.py's contract, on this command)."""
+    import os
+
+    from tests.conftest import cli
+    from tests.test_fuzz_errors import assert_contract
+
+    before = Path.cwd()
+    os.chdir(fuzz_place)
+    try:
+        assert_contract(cli(*argv), codes=(0, 1, 2))
+    finally:
+        os.chdir(before)
