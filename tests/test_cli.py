@@ -208,11 +208,11 @@ def test_error_missing_profiles(scratch_project: Path, tmp_path: Path) -> None:
 
 def test_error_unsupported_manifest_version(tmp_path: Path, shop_manifest: Path) -> None:
     raw = json.loads(shop_manifest.read_bytes())
-    raw["metadata"]["dbt_schema_version"] = "https://schemas.getdbt.com/dbt/manifest/v20.json"
+    raw["metadata"]["dbt_schema_version"] = "https://schemas.getdbt.com/dbt/manifest/v21.json"
     path = tmp_path / "manifest.json"
     path.write_text(json.dumps(raw))
     _assert_one_line_error(
-        cli("ls", "--manifest", str(path)), "v20 is not supported", "v12 (dbt 1.8 to 1.11)"
+        cli("ls", "--manifest", str(path)), "v21 is not supported", "v12 (dbt 1.8 to 1.11)"
     )
 
 
@@ -293,9 +293,9 @@ def test_run_of_an_empty_selection_names_what_matched_nothing(shop_project: Path
 
 # Every command that works on a set of assets takes dbt's selection options, the same way.
 SELECTING = {"ls", "list", "plan", "show", "graph", "status", "export", "report", "shard", "sla check"}
-SELECTING |= {"run", "build", "test", "seed", "snapshot"}
+SELECTING |= {"run", "build", "test", "seed", "snapshot", "automate", "diff"}
 NOT_SELECTING = {"retry", "why", "openlineage", "history", "history show", "history recover"}
-NOT_SELECTING |= {"history import", "sla"}
+NOT_SELECTING |= {"history import", "sla", "worker"}
 SELECTION_OPTIONS = (
     "-s, ",
     "--select",
