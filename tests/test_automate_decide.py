@@ -396,3 +396,30 @@ def test_bad_configuration_is_one_line_naming_the_file_the_asset_and_the_fix(
     message = caught.value.message
     assert said in message and "models/bad.sql" in message and "model.p.bad" in message, message
     assert "\n" not in message and caught.value.hint
+
+
+def test_keep_slas_pulls_the_chain_it_needs_parents_first(tmp_path: Path) -> None:
+    """The critical path of a late asset is built with it where it has new data: a parent that
+    is pulled gives its child new data in the same tick."""
+    slas = {"meta": {"dbt_assets": {"sla": {"deadline": "06:00"}, "automate": {"keep_slas": True}}}}
+    graph = graph_of(
+        tmp_path,
+        node("s", kind="seed", mat="seed"),
+        node("a", deps=("seed.p.s",), **meta(on_missing=True)),
+        node("b", deps=("model.p.a",), **meta(on_missing=True)),
+        node("late", deps=("model.p.b",), **slas),
+    )
+    facts = built(
+        ("seed.p.s", 0, 1, "success"),
+        ("model.p.a", 2, 3, "success"),
+        ("model.p.b", 4, 5, "success"),
+        ("model.p.late", 6, 7, "success"),
+        ("seed.p.s", 10, 11, "success"),  # the seed's new data: a, then b, are behind
+    )
+    policies = read_policies(graph, graph.records)
+    deadline = Deadline.parse("06:00").next(T0)
+    path = ["model.p.a", "model.p.b", "model.p.late"]
+    world = World(graph, deadline - 60, facts, {}, {})
+    decisions = decide(world, policies, lambda uid, start: (30.0, path))
+    assert decisions.due == ("model.p.a", "model.p.b", "model.p.late")
+    assert verdict(decisions, "model.p.b") == ("run", "keep_slas", "needed")

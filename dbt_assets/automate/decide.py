@@ -128,10 +128,11 @@ def decide(world: World, policies: Mapping[str, Policy], estimate: Estimate) -> 
             planned.add(uid)
             for needed in verdict.pull:
                 pulled.setdefault(needed, uid)
-    for needed, late in sorted(pulled.items()):  # what a late asset needs, if it can be built
+    upstream_first = sorted(pulled, key=lambda u: (len(graph.upstream(u) & pulled.keys()), u))
+    for needed in upstream_first:  # what a late asset needs, if it can be built, parents first
         if needed in planned or needed not in graph.records:
             continue
-        verdict = _needed(world, policies.get(needed), needed, late, parents.get(needed))
+        verdict = _needed(world, policies.get(needed), needed, pulled[needed], parents.get(needed), planned)
         verdicts[needed] = verdict
         if verdict.fires:
             planned.add(needed)
@@ -229,7 +230,9 @@ def _any_new(asset: Asset) -> bool:
     return new_data(BuildAfter(0.0, "any", declared=False))(asset).fires
 
 
-def _needed(world: World, policy: Policy | None, uid: str, late: str, parents: list[str] | None) -> Verdict:
+def _needed(
+    world: World, policy: Policy | None, uid: str, late: str, parents: list[str] | None, planned: set[str]
+) -> Verdict:
     """An upstream asset a late asset needs (keep_slas): built when it was never built or has
     new data, unless something stops it (held, its parent running, paused)."""
     record = world.graph.records[uid]
@@ -248,7 +251,7 @@ def _needed(world: World, policy: Policy | None, uid: str, late: str, parents: l
         None,
         "",
     )
-    asset = Asset(uid, chosen, world)
+    asset = Asset(uid, chosen, world, frozenset(planned))
     fresh = never("a view or seed holds no data of its own to refresh")
     if not (chosen.view or chosen.resource_type == "seed"):
         fresh = new_data(BuildAfter(0.0, "any", declared=False))
