@@ -7,11 +7,13 @@ as a test server; a production server with fsync on pays its disk's flush per co
 measures in one run:
 
 1. writing ``--results`` results the way a run does (``record_start`` then ``record_result``,
-   each acknowledged once committed, with the asset's facts folded), into SQLite and into
+   the asset's facts folded, a result acknowledged once committed), into SQLite and into
    PostgreSQL, against the least PostgreSQL can do for the same results: plain psycopg, one
    autocommitted ``INSERT`` per result (no facts, no lock). Each writer runs in a process of
-   its own, ``--repeat`` rounds interleaved (the machine's load falls on all alike); the
-   figures are medians. ``--before DIR``: also the PostgreSQL history of the dbt-assets in
+   its own, ``--repeat`` rounds interleaved, each PostgreSQL writer right after its SQLite
+   reference and before the plain inserts; times are medians, a ratio is the median of the
+   rounds' ratios (a load that comes and goes weighs on both of its sides alike). ``--before
+   DIR``: also the SQLite and PostgreSQL histories of the dbt-assets in
    ``DIR`` (an older tree: ``git archive <commit> dbt_assets | tar -x -C DIR``), on the same
    server in the same rounds;
 2. judging every SLA of bench_sla.py's 10,000-model project (22,000 SLAs) with its year of
@@ -130,20 +132,31 @@ def writing(server: Server, args: argparse.Namespace) -> None:
     n, before = args.results, args.before
     code = {"": None, " (before)": before} if before else {"": None}
     times: dict[str, list[float]] = {}
-    for round_ in range(args.repeat):
-        for tag, tree in code.items():
-            lite = str(fresh_file("bench_history_write.db"))
-            times.setdefault(f"SQLite{tag}", []).append(write_in_process("history", lite, n, tree))
-            url = server.url(f"bench_write_{round_}{'_before' if tree else ''}")
-            times.setdefault(f"PostgreSQL{tag}", []).append(write_in_process("history", url, n, tree))
-        times.setdefault("plain", []).append(
-            write_in_process("plain", server.url(f"bench_plain_{round_}"), n)
-        )
+    for round_ in range(args.repeat):  # each PostgreSQL writer next to its references
+        steps = [("SQLite", ""), ("PostgreSQL", ""), ("plain", "")]
+        steps += [("PostgreSQL", " (before)"), ("SQLite", " (before)")] if before else []
+        for kind, tag in steps:
+            tree = code.get(tag) if tag else None
+            if kind == "SQLite":
+                took = write_in_process("history", str(fresh_file("bench_history_write.db")), n, tree)
+            elif kind == "PostgreSQL":
+                took = write_in_process(
+                    "history", server.url(f"bench_write_{round_}{'_b' if tree else ''}"), n, tree
+                )
+            else:
+                took = write_in_process("plain", server.url(f"bench_plain_{round_}"), n)
+            times.setdefault(f"{kind}{tag}", []).append(took)
     median = {kind: statistics.median(found) for kind, found in times.items()}
     plain = median["plain"]
+
+    def ratio(kind: str, reference: str) -> float:
+        """The median of the rounds' ratios: each round's writers ran one after the other, so
+        the machine's load weighs on both sides of a ratio alike."""
+        return statistics.median(a / b for a, b in zip(times[kind], times[reference], strict=True))
+
     print(
         f"writing {n:,} results as a run does (start + result, facts folded, each result committed "
-        f"when acknowledged), median of {args.repeat} interleaved rounds:"
+        f"when acknowledged), {args.repeat} interleaved rounds (medians; ratios: median of the rounds'):"
     )
     for tag in code:
         lite, pg = median[f"SQLite{tag}"], median[f"PostgreSQL{tag}"]
@@ -152,7 +165,8 @@ def writing(server: Server, args: argparse.Namespace) -> None:
         print(f"  {'SQLite file' + tag + ':':30} {lite * 1000:8.0f} ms  ({lite / n * 1e6:5.0f} us/result)")
         print(
             f"  {'PostgreSQL' + tag + ':':30} {pg * 1000:8.0f} ms  ({pg / n * 1e6:5.0f} us/result; "
-            f"{pg / lite:.2f}x SQLite, {pg / plain:.2f}x plain inserts)"
+            f"{ratio(f'PostgreSQL{tag}', f'SQLite{tag}'):.2f}x SQLite, "
+            f"{ratio(f'PostgreSQL{tag}', 'plain'):.2f}x plain inserts)"
         )
     print(f"  {'plain psycopg INSERTs:':30} {plain * 1000:8.0f} ms  ({plain / n * 1e6:5.0f} us/result)")
     print("  rounds (ms): " + "; ".join(f"{k} {[round(t * 1000) for t in v]}" for k, v in times.items()))
