@@ -1,6 +1,7 @@
 """The Airflow adapter with the real Airflow: DAGs run with ``dag.test()`` against the fixture
 on DuckDB (one task per asset, one per group), a failure, a task retry that re-runs only what
-failed, dbt from a virtualenv of its own, Assets, timeouts and deadline alerts."""
+failed, dbt from a virtualenv of its own, Assets, timeouts and deadline alerts; the automation
+DAG building what a dry-run tick finds due, failing on a failed asset, skipping when nothing is."""
 
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ from airflow.sdk import DAG
 from airflow.serialization.serialized_objects import DagSerialization
 from airflow.settings import Session
 
-from dbt_assets.api import load_graph, plan_selection
+from dbt_assets.api import automation_tick, load_graph, open_history, plan_selection, tick_options
 from dbt_assets.history.store import History
 from dbt_assets.integrations.airflow import (
     asset_units,
@@ -49,6 +50,7 @@ from dbt_assets.integrations.airflow import (
     deadline_alerts,
     plan_units,
 )
+from dbt_assets.integrations.airflow_automation import automation_dag
 from dbt_assets.run.project import Project
 from tests.airflow_dag_spec import dag_kwargs
 from tests.conftest import FLAKY, assert_ran_with, dbt_ls
@@ -60,11 +62,15 @@ DAG_FILE = """
 import json, os
 from dbt_assets import Project
 from dbt_assets.integrations.airflow import dbt_dag
+from dbt_assets.integrations.airflow_automation import automation_dag
 from tests.airflow_dag_spec import dag_kwargs
 
 spec = json.loads(os.environ["DBT_ASSETS_TEST_DAG"])
 project = Project(spec.pop("project"), dbt_executable=spec.pop("dbt_executable", None))
-dag = dbt_dag(project, **dag_kwargs(spec))
+if spec.pop("automation", False):
+    dag = automation_dag(project, **spec)
+else:
+    dag = dbt_dag(project, **dag_kwargs(spec))
 """
 
 
@@ -306,3 +312,64 @@ def test_a_dag_run_carries_its_deadline_and_airflow_runs_the_callback_when_misse
         (s["unique_id"], s["sla"], s["status"]) for s in sent
     }
     assert all(s["status"] in ("breached", "at_risk") for s in sent), "only what needs attention"
+
+
+def run_automation(project: Path, **spec: Any) -> str:
+    """Run the automation DAG ``spec`` describes with ``dag.test()``: its one task's state."""
+    os.environ["DBT_ASSETS_TEST_DAG"] = json.dumps({"project": str(project), "automation": True, **spec})
+    run = automation_dag(Project(project), **spec).test()
+    (ti,) = run.get_task_instances()
+    return str(ti.state)
+
+
+def test_the_automation_dag_runs_what_is_due_fails_on_a_failure_and_skips_saying_why(
+    airflow_db: None, built_project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """On a history that has never seen the staging models built: the one task builds exactly
+    the plan of what a dry-run tick finds due (the decisions recorded with the run, an asset
+    event for the model); with the table stg_orders reads dropped, the task fails naming it;
+    then nothing is due (a failed model waits for new data, new code or a retry condition):
+    the task is skipped, saying why."""
+    history = tmp_path / "history.db"
+    spec: dict[str, Any] = {"dag_id": "automation", "check_sources": False, "history_path": str(history)}
+
+    def dry_plan(select: str) -> tuple[set[str], set[str]]:
+        with open_history(built_project, history) as opened:
+            options = tick_options([select], check_sources=False)
+            tick = automation_tick(Project(built_project), opened, options=options, dry_run=True)
+        return set(tick.decisions.due), set(tick.plan.unique_ids if tick.plan is not None else ())
+
+    def runs() -> list[tuple[int, str, set[str]]]:
+        with History.open(history, create=False) as opened:
+            found = sorted(opened.runs(limit=None), key=lambda r: r.run_id)
+            return [(r.run_id, r.status, {x.unique_id for x in opened.results(r.run_id)}) for r in found]
+
+    due, planned = dry_plan("stg_customers")
+    assert due == {"model.shop.stg_customers"} and len(planned) > 1, "the model and its tests"
+    assert run_automation(built_project, select=["stg_customers"], **spec) == "success"
+    ((run_id, status, ran),) = runs()
+    assert status == "success" and ran == planned
+    with History.open(history, create=False) as opened:
+        (decided,) = opened.decisions("model.shop.stg_customers", limit=1)
+    assert (decided.decision, decided.condition, decided.run_id) == ("run", "on_missing", run_id)
+    with Session() as session:
+        events = session.query(AssetEvent).filter(AssetEvent.source_dag_id == "automation").all()
+        assert {e.asset.uri for e in events if e.asset is not None} == {"dbt://shop/model/stg_customers"}
+
+    import duckdb
+
+    with duckdb.connect(str(built_project / "target" / "shop.duckdb")) as db:
+        db.execute("drop table main.raw_orders")  # a failure without a code change (no parse)
+    due, planned = dry_plan("stg_orders")
+    assert due == {"model.shop.stg_orders"}
+    capsys.readouterr()
+    assert run_automation(built_project, select=["stg_orders"], **spec) == "failed"
+    ((run_id, status, ran),) = runs()[1:]
+    assert status == "failed" and "model.shop.stg_orders" in ran and ran <= planned
+    assert f"dbt build failed (dbt-assets run {run_id}): model.shop.stg_orders" in capsys.readouterr().out
+
+    assert dry_plan("stg_orders") == (set(), set())
+    assert run_automation(built_project, select=["stg_orders"], **spec) == "skipped"
+    said = capsys.readouterr().out
+    assert "nothing due at " in said and "1 failed before (stg_orders: " in said
+    assert len(runs()) == 2

@@ -1,6 +1,7 @@
 """The Prefect adapter with the real prefect (its test harness: a local server and database):
 flows running the fixture on DuckDB, each asset a task run; a failure and a flow retry that
-re-runs only what failed."""
+re-runs only what failed; the automation flow building what a dry-run tick finds due, then
+nothing, saying why."""
 
 from __future__ import annotations
 
@@ -22,9 +23,9 @@ from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.states import State
 from prefect.testing.utilities import prefect_test_harness
 
-from dbt_assets.api import load_graph
+from dbt_assets.api import automation_tick, load_graph, open_history, tick_options
 from dbt_assets.history.store import History
-from dbt_assets.integrations.prefect import dbt_flow, prefect_asset
+from dbt_assets.integrations.prefect import automation_flow, dbt_flow, prefect_asset
 from dbt_assets.run.project import Project
 from tests.conftest import FLAKY, assert_ran_with
 from tests.postgres import Server
@@ -109,3 +110,45 @@ def test_dbt_from_its_own_virtualenv(prefect_server: None, built_project: Path, 
     assert state.is_completed() and state.result() == {"model.shop.stg_orders": "success"}
     assert task_runs(state) == {"stg_orders": ["Completed"]}
     assert_ran_with(built_project, separate_dbt)
+
+
+def drop_table(project: Path, table: str) -> None:
+    """A failure without a code change (no parse): the table a model reads is gone."""
+    import duckdb
+
+    with duckdb.connect(str(project / "target" / "shop.duckdb")) as db:
+        db.execute(f"drop table main.{table}")
+
+
+def test_the_automation_flow_builds_what_is_due_then_says_why_nothing_is(
+    prefect_server: None, built_project: Path, tmp_path: Path
+) -> None:
+    """A history that has never seen two staging models built, and the table one of them reads
+    dropped: a dry-run tick finds both due; the flow builds exactly its plan (each model a
+    task run), records the decisions with its run and fails naming the failed model. The next
+    flow run finds nothing due (a failed model waits for new data, new code or a retry
+    condition) and says why as its state's message."""
+    drop_table(built_project, "raw_orders")
+    history = tmp_path / "history.db"
+    project = Project(built_project)
+    select = ["stg_customers", "stg_orders"]
+    options = tick_options(select, check_sources=False)
+    with open_history(built_project, history) as opened:
+        dry = automation_tick(project, opened, options=options, dry_run=True)
+    assert set(dry.decisions.due) == {"model.shop.stg_customers", "model.shop.stg_orders"}
+    assert dry.plan is not None
+
+    shop = automation_flow(project, select, history_path=history, check_sources=False)
+    state = shop(return_state=True)
+    assert state.is_failed() and "model.shop.stg_orders" in str(state.message)
+    assert task_runs(state) == {"stg_customers": ["Completed"], "stg_orders": ["Failed"]}
+    with History.open(history, create=False) as opened:
+        (run,) = opened.runs()
+        assert set(run.unique_ids) == set(dry.plan.unique_ids) and run.status == "failed"
+        decided = [opened.decisions(uid, limit=1)[0] for uid in dry.decisions.due]
+    assert {(d.decision, d.condition, d.run_id) for d in decided} == {("run", "on_missing", run.run_id)}
+
+    idle = shop(return_state=True)
+    assert idle.is_completed() and idle.result() == {} and task_runs(idle) == {}
+    message = str(idle.message)
+    assert message.startswith("nothing due at ") and "1 failed before (stg_orders: " in message

@@ -19,8 +19,13 @@ multi-asset that builds exactly the subset Dagster asks for.
 - materializing runs ``dbt build`` once for the selected assets and checks, through the
   exact compiler, recorded in the run history; a failure fails the Dagster run after every
   asset that did succeed was reported materialized.
+
+Automation: :func:`automation_sensor` requests, on each evaluation, the assets that a
+dbt-assets automation tick finds due (``automation_tick(..., dry_run=True)``), as a run of
+the multi-asset above; with nothing due it skips and says why.
 """
 
+import json
 import re
 import time
 from collections.abc import Iterator, Sequence
@@ -44,7 +49,8 @@ from dbt_assets import (
     owners_of,
 )
 from dbt_assets._core.vocab import SUCCESS_STATUSES
-from dbt_assets.api import list_assets, open_history, start_run
+from dbt_assets.api import automation_tick, list_assets, open_history, start_run, tick_options
+from dbt_assets.integrations._ticks import due_lines, nothing_due, when
 
 _NAME = re.compile(r"^[A-Za-z0-9_]+$")
 _TAG = re.compile(r"^[A-Za-z0-9_.-]{1,63}$")
@@ -227,3 +233,103 @@ def _metadata(event: AssetFinished) -> dict[str, str | float | int]:
     if event.message:
         found["message"] = event.message
     return found
+
+
+AUTOMATION_TAG = "dbt_assets/automation"
+"""The tag on every run the sensor requests (its value: the sensor's name)."""
+_IN_FLIGHT = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.CANCELING,
+]
+
+
+def automation_sensor(
+    project: Project,
+    assets: dg.AssetsDefinition,
+    select: Sequence[str] = (),
+    *,
+    exclude: Sequence[str] = (),
+    name: str = "dbt_assets_automation",
+    minimum_interval_seconds: int = 60,
+    history_path: str | Path | None = None,
+    source_check_interval: float | None = None,
+    check_sources: bool = True,
+    default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.STOPPED,
+) -> dg.SensorDefinition:
+    """A sensor that, on each evaluation, decides the selection's assets with a dbt-assets
+    automation tick (a dry run: nothing recorded but a ``dbt source freshness`` check, at most
+    every ``source_check_interval``) and requests a run of ``assets`` (the multi-asset of
+    :func:`dbt_assets_definition`, built with the same selection) for the due assets and the
+    checks the tick plans with them. Nothing due: it skips, saying why. While a run it
+    requested is still queued or running, it waits for it (one automation run at a time).
+
+    The decisions are Dagster's: the sensor's tick log, cursor and run tags say what was due
+    and why; the dbt-assets history records the run (the multi-asset runs it), not the
+    decisions (``automate --explain`` does not list them), so ``code_changed`` (which rebuilds
+    what automation built when its code changed) never fires under the sensor."""
+    options = tick_options(
+        Selection(select, exclude=exclude),
+        source_check_interval=source_check_interval,
+        check_sources=check_sources,
+    )
+    keys = {str(spec.metadata["dbt_unique_id"]): spec.key for spec in assets.specs}
+    check_keys = set(assets.check_keys)
+
+    @dg.sensor(
+        name=name,
+        target=assets,
+        minimum_interval_seconds=minimum_interval_seconds,
+        default_status=default_status,
+        description="Requests the dbt assets a dbt-assets automation tick finds due "
+        "(dbt's build_after, new source data, automate: keys, SLA deadlines); "
+        "skips, saying why, when nothing is due.",
+    )
+    def _sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+        waiting = _requested_in_flight(context, name)
+        if waiting:
+            return dg.SensorResult(skip_reason=f"waiting for run {waiting}, requested earlier, to end")
+        with open_history(project.project_dir, history_path) as history:
+            tick = automation_tick(project, history, options=options, dry_run=True)
+        due = sorted(tick.decisions.due)
+        outside = [uid for uid in due if uid not in keys]
+        summary = {"at": when(tick.at), "due": len(due), "outside_assets": outside[:20]}
+        cursor = json.dumps(summary, separators=(",", ":"))
+        for line in due_lines(tick):
+            context.log.info(line)
+        if outside:
+            context.log.warning(
+                f"due but not assets of {assets.node_def.name} (build it with the sensor's selection): "
+                + ", ".join(outside[:20])
+            )
+        wanted = [keys[uid] for uid in due if uid in keys]
+        if not wanted:
+            why = nothing_due(tick) if not due else "nothing due among the assets: " + ", ".join(outside[:20])
+            return dg.SensorResult(skip_reason=why, cursor=cursor)
+        graph = tick.world.graph
+        planned = tick.plan.unique_ids if tick.plan is not None else ()
+        checks = [
+            dg.AssetCheckKey(keys[target], _check_name(graph, uid))
+            for uid in planned
+            if (target := _checked(graph, uid)) in keys
+        ]
+        request = dg.RunRequest(
+            asset_selection=wanted,
+            asset_check_keys=[c for c in checks if c in check_keys],
+            tags={AUTOMATION_TAG: name, f"{AUTOMATION_TAG}_at": when(tick.at)},
+        )
+        return dg.SensorResult(run_requests=[request], cursor=cursor)
+
+    return _sensor
+
+
+def _requested_in_flight(context: dg.SensorEvaluationContext, name: str) -> str | None:
+    """A run this sensor requested that is queued or running, if any."""
+    try:
+        instance = context.instance
+    except dg.DagsterInvariantViolationError:  # a context built in a test without an instance
+        return None
+    runs = instance.get_runs(filters=dg.RunsFilter(tags={AUTOMATION_TAG: name}, statuses=_IN_FLIGHT), limit=1)
+    return runs[0].run_id if runs else None
