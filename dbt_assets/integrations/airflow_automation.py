@@ -28,7 +28,11 @@ from typing import Any
 
 from airflow.providers.standard.operators.python import PythonOperator
 from airflow.sdk import DAG, AssetAlias
-from airflow.sdk.exceptions import AirflowSkipException
+
+try:
+    from airflow.sdk.exceptions import AirflowSkipException
+except ImportError:  # Airflow 3.1: not in the Task SDK yet
+    from airflow.exceptions import AirflowSkipException  # type: ignore[no-redef]
 
 from dbt_assets import AssetFinished, Project, Selection, is_materialized
 from dbt_assets._core.vocab import SUCCESS_STATUSES
