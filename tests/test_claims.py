@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -166,3 +167,43 @@ def test_two_commands_on_one_asset_never_run_it_at_once(built_project: Path) -> 
         later, earlier = runs
         assert earlier.finished_at is not None and later.started_at >= earlier.finished_at
         assert history.claims() == {}
+
+
+def test_a_write_waits_for_the_history_says_why_and_gives_up_at_the_lock_timeout(
+    history_location: Path | str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Another process holds the write lock: a write says after a few seconds what it waits
+    for (who holds it, where the database can tell) and fails at --lock-timeout, one line."""
+    from dbt_assets._core.errors import HistoryError
+    from dbt_assets.history.database import SAY_AFTER
+    from dbt_assets.run.events import DbtLog
+
+    History.open(history_location).close()
+    if isinstance(history_location, Path):
+        import sqlite3
+
+        holder: Any = sqlite3.connect(history_location, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        who = "another process"
+    else:
+        import psycopg
+
+        from dbt_assets.history.postgres import WRITE_LOCK
+
+        holder = psycopg.connect(history_location)
+        holder.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))  # held until rollback
+        who = "server session"
+    try:
+        with History.open(history_location, timeout=SAY_AFTER + 1.5) as history:
+            run_id = None
+            with pytest.raises(HistoryError) as stopped:
+                run_id = history.start_run(command="build", argv=[], unique_ids=[A])
+                history.record_log(run_id, DbtLog("info", "x"))
+    finally:
+        holder.rollback() if hasattr(holder, "rollback") else holder.close()
+        holder.close()
+    assert f"stayed locked by {who}" in stopped.value.message and "--lock-timeout" in stopped.value.hint
+    said = [r.getMessage() for r in caplog.records if "waiting for the write lock" in r.getMessage()]
+    assert len(said) == 1 and who in said[0], said
+    with History.open(history_location) as history:  # free again: nothing half-written
+        assert history.runs() == [] or all(r.status for r in history.runs())

@@ -24,15 +24,21 @@ if TYPE_CHECKING:  # pydantic is imported only by the calls that return models
 
 
 def open_history(
-    project_dir: str | Path = ".", path: str | Path | None = None, *, create: bool = True
+    project_dir: str | Path = ".",
+    path: str | Path | None = None,
+    *,
+    create: bool = True,
+    lock_timeout: float | None = None,
 ) -> History:
     """The run history of a project: ``path``, ``$DBT_ASSETS_HISTORY``, else
     ``<project>/.dbt-assets/history.db`` (created and migrated as needed; runs whose
-    dbt-assets process was killed are recovered)."""
+    dbt-assets process was killed are recovered). A write waits at most ``lock_timeout``
+    seconds for another process that holds the history (default ``$DBT_ASSETS_LOCK_TIMEOUT``,
+    else 120), saying after a few seconds what it waits for."""
     from dbt_assets.history.recovery import open_history as open_store
     from dbt_assets.history.schema import history_path
 
-    return open_store(history_path(Path(project_dir), path), create=create)
+    return open_store(history_path(Path(project_dir), path), create=create, lock_timeout=lock_timeout)
 
 
 def start_run(

@@ -17,6 +17,7 @@ from dbt_assets.cli.options import (
     AT,
     DBT_EXECUTABLE,
     HISTORY,
+    LOCK_TIMEOUT,
     PROFILES_DIR,
     PROJECT_DIR,
     TARGET,
@@ -49,6 +50,7 @@ def _duration(ctx: click.Context, param: click.Parameter, value: Any) -> float |
 @DBT_EXECUTABLE
 @click.option("--vars", help="dbt --vars (YAML) for the runs and the parse.")
 @HISTORY
+@LOCK_TIMEOUT
 @selection_options
 @click.option("--once", is_flag=True, help="One tick, then exit (with the run's exit code).")
 @click.option("--dry-run", is_flag=True, help="Decide and show what is due; record and run nothing.")
@@ -153,7 +155,9 @@ def automate_command(**kwargs: Any) -> None:
     if not (kwargs["once"] or kwargs["dry_run"] or kwargs["explain_asset"]):
         _loop(project, kwargs, options)
         return
-    with open_history(project.project_dir, kwargs["history_path"]) as history:
+    with open_history(
+        project.project_dir, kwargs["history_path"], lock_timeout=kwargs["lock_timeout"]
+    ) as history:
         if kwargs["explain_asset"]:
             from dbt_assets.api import explain_automation
 

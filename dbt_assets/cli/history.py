@@ -14,6 +14,7 @@ from dbt_assets._core.serial import plain, to_json
 from dbt_assets.cli.common import GroupOnlyOption, graph_from, group_values, print_lines
 from dbt_assets.cli.options import (
     HISTORY,
+    LOCK_TIMEOUT,
     PROJECT_DIR,
     WIDE_OUTPUT,
     project_options,
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 @click.group("history", invoke_without_command=True)
 @PROJECT_DIR
 @HISTORY
+@LOCK_TIMEOUT
 @WIDE_OUTPUT
 @click.option(
     "--limit",
@@ -76,7 +78,9 @@ def _open(values: dict[str, Any], *, create: bool = False) -> History:
             f"no folder {project_dir} (--project-dir): the run history would be created in it",
             "pass --project-dir DIR of an existing dbt project, or --history FILE|URL",
         )
-    return open_history(project_dir, values["history_path"], create=create)
+    return open_history(
+        project_dir, values["history_path"], create=create, lock_timeout=values["lock_timeout"]
+    )
 
 
 @history_group.command("show")

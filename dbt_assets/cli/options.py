@@ -77,6 +77,14 @@ def moment(text: str | None) -> float | None:
         raise click.BadParameter(str(exc), param_hint="--at") from exc
 
 
+LOCK_TIMEOUT = click.option(
+    "--lock-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    envvar="DBT_ASSETS_LOCK_TIMEOUT",
+    metavar="SECONDS",
+    help="How long to wait for the run history while another process writes it (said after a few "
+    "seconds), then stop with exit code 2. Default 120. Env: DBT_ASSETS_LOCK_TIMEOUT.",
+)
 STATE_OUT = click.option(
     "--state-out",
     type=click.Path(file_okay=False),

@@ -20,6 +20,7 @@ from dbt_assets.cli.common import echo_error, print_lines, print_plan
 from dbt_assets.cli.options import (
     DBT_EXECUTABLE,
     HISTORY,
+    LOCK_TIMEOUT,
     PROFILES_DIR,
     PROJECT_DIR,
     TARGET,
@@ -54,6 +55,7 @@ def run_options(func: F) -> F:
         click.option("--defer", is_flag=True, help="dbt --defer (with --state)."),
         click.option("--favor-state", is_flag=True, help="dbt --favor-state."),
         HISTORY,
+        LOCK_TIMEOUT,
         click.option("--no-history", is_flag=True, help="Do not record this run."),
         click.option(
             "--output",
@@ -413,7 +415,12 @@ def _make_run_command(command: str, summary: str) -> click.Command:
         check_outputs(report_path, lineage[0])
         project = _project(kwargs)
         options = _run_options(kwargs, selection.state)
-        history = None if no_history or dry_run else open_history(project.project_dir, history_path)
+        lock_timeout = kwargs.pop("lock_timeout")
+        history = (
+            None
+            if no_history or dry_run
+            else open_history(project.project_dir, history_path, lock_timeout=lock_timeout)
+        )
         run = start_run(project, command, selection, unique_ids=unique_ids, options=options, history=history)
         if dry_run:
             print_plan(run.graph, run.plan, output, run.argv)
@@ -462,7 +469,9 @@ def retry_command(run_id: int | None, **kwargs: Any) -> None:
         raise click.UsageError("retry reads the run history; --no-history does not apply")
     project = _project(kwargs)
     options = _run_options(kwargs)
-    history = open_history(project.project_dir, history_path, create=False)
+    history = open_history(
+        project.project_dir, history_path, create=False, lock_timeout=kwargs.pop("lock_timeout")
+    )
     execute_run(retry_run(project, history, run_id, options=options), history, output, lineage, report_path)
 
 

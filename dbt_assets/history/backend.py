@@ -11,6 +11,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+BUSY_WAIT = 1.0
+"""Seconds SQLite itself waits for a lock before the store's retry loop takes over."""
+
 Failure = Literal["busy", "refused", "broken", "other"]
 """What a database error means: another writer holds it (retry), a constraint refused the
 write, the database is damaged or not reachable, or something else."""
@@ -97,6 +100,9 @@ class Backend(Protocol):
 
     def still_there(self) -> bool: ...
 
+    def lock_holder(self) -> str | None:
+        """Who holds the write lock, in words, where the database can tell (else None)."""
+
     def close(self) -> None: ...
 
 
@@ -114,7 +120,8 @@ class SqliteBackend:
             f"dbt-assets never resets it: move it aside (mv {path} {path}.broken) to start a new "
             "history, or point --history at another file"
         )
-        self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+        # a short busy wait: the store's retry loop waits, says what for, and gives up in time
+        self._db = sqlite3.connect(path, timeout=BUSY_WAIT, isolation_level=None, check_same_thread=False)
         self._identity = file_identity(path)
 
     def prepare(self) -> None:
@@ -171,6 +178,9 @@ class SqliteBackend:
         from dbt_assets.history.schema import file_identity
 
         return file_identity(self.path) == self._identity
+
+    def lock_holder(self) -> None:
+        return None  # SQLite does not say which process holds its lock
 
     def close(self) -> None:
         self._db.close()

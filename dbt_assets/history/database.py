@@ -10,6 +10,8 @@ this dbt-assets is an error, never silently reset.
 
 from __future__ import annotations
 
+import logging
+import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -35,11 +37,37 @@ from dbt_assets.history.schema import (
 T = TypeVar("T")
 
 
+LOCK_TIMEOUT_ENV = "DBT_ASSETS_LOCK_TIMEOUT"
+DEFAULT_LOCK_TIMEOUT = 120.0
+"""How long a write waits for a history another process is writing (``--lock-timeout``)."""
+SAY_AFTER = 3.0
+"""After this many seconds of waiting for the write lock, say what is waited for (once)."""
+
+
+def lock_timeout(given: float | None = None) -> float:
+    """``given``, else ``$DBT_ASSETS_LOCK_TIMEOUT``, else :data:`DEFAULT_LOCK_TIMEOUT`."""
+    if given is not None:
+        return given
+    raw = os.environ.get(LOCK_TIMEOUT_ENV, "").strip()
+    try:
+        value = float(raw) if raw else DEFAULT_LOCK_TIMEOUT
+    except ValueError:
+        value = -1.0
+    if not 0 < value < 10**9:
+        raise HistoryError(
+            f"{LOCK_TIMEOUT_ENV}={raw!r} is not a number of seconds",
+            "set it to a positive number, or unset it",
+        )
+    return value
+
+
 class Database:
     """A connection to a history database (create with :meth:`open`)."""
 
-    def __init__(self, path: Path | str, backend: Backend) -> None:
+    def __init__(self, path: Path | str, backend: Backend, timeout: float | None = None) -> None:
         self.path = path
+        self.lock_timeout = lock_timeout(timeout)
+        """How long a write waits for the write lock another process holds, then fails."""
         """The SQLite file, or the PostgreSQL database as messages show it (no secret:
         :func:`dbt_assets.history.conninfo.shown`)."""
         self._db = backend
@@ -60,7 +88,7 @@ class Database:
         return self._db.still_there()
 
     @classmethod
-    def open(cls, location: str | Path, *, create: bool = True) -> Self:
+    def open(cls, location: str | Path, *, create: bool = True, timeout: float | None = None) -> Self:
         """Open (and create or migrate) the history at ``location``, an SQLite file or a
         PostgreSQL connection string; opening it for use also recovers killed runs:
         :func:`dbt_assets.history.recovery.open_history`."""
@@ -68,7 +96,7 @@ class Database:
             from dbt_assets.history.postgres import PostgresBackend
 
             backend: Backend = PostgresBackend(str(location))
-            history = cls(backend.where, backend)
+            history = cls(backend.where, backend, timeout)
         else:
             path = Path(location)
             if not path.exists():
@@ -79,7 +107,7 @@ class Database:
                 backend = SqliteBackend(path)
             except sqlite3.Error as exc:
                 raise HistoryError(f"cannot open the run history {path}: {exc}") from exc
-            history = cls(path, backend)
+            history = cls(path, backend, timeout)
         try:
             history._prepare(create)
         except BaseException:
@@ -133,9 +161,12 @@ class Database:
             yield
 
     def _retry(self, action: Callable[[], T]) -> T:
-        """Run ``action``, retrying while another process holds the database."""
+        """Run ``action``, retrying while another process holds the database: after a few
+        seconds it says once what it waits for (the ``dbt_assets`` logger), and past
+        :attr:`lock_timeout` it fails with one line naming the history."""
         delay = 0.05
-        deadline = time.monotonic() + 120
+        began = time.monotonic()
+        said = False
         while True:
             try:
                 return action()
@@ -145,10 +176,28 @@ class Database:
                 failure = self._db.failure(exc)
                 if failure is None:
                     raise
-                if failure == "busy" and time.monotonic() < deadline:
-                    time.sleep(delay)
+                waited = time.monotonic() - began
+                if failure == "busy" and waited < self.lock_timeout:
+                    if waited >= SAY_AFTER and not said:
+                        said = True
+                        holder = self._db.lock_holder() or "another process"
+                        logging.getLogger("dbt_assets").warning(
+                            "dbt-assets: waiting for the write lock of the run history %s, held by %s "
+                            "(at most %gs: --lock-timeout)",
+                            self.path,
+                            holder,
+                            self.lock_timeout,
+                        )
+                    time.sleep(min(delay, max(0.0, self.lock_timeout - waited)))
                     delay = min(delay * 2, 1.0)
                     continue
+                if failure == "busy":
+                    holder = self._db.lock_holder() or "another process"
+                    raise HistoryError(
+                        f"the run history {self.path} stayed locked by {holder} for {self.lock_timeout:g}s",
+                        "wait for it to finish and try again, or give a longer --lock-timeout "
+                        f"(env {LOCK_TIMEOUT_ENV})",
+                    ) from exc
                 if failure == "refused":
                     raise HistoryError(
                         f"the run history {self.path} refused a write: {self._db.text(exc)}"

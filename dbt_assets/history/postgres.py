@@ -87,6 +87,9 @@ class PostgresBackend:
             ) from exc
         try:
             self._connection = psycopg.connect(location, autocommit=True, connect_timeout=30)
+            # a lock wait (the write lock) gives up after a second: the store's retry loop
+            # waits on, says what for, and gives up at --lock-timeout
+            self._connection.execute("SET lock_timeout = '1s'")
         except psycopg.Error as exc:
             raise HistoryError(
                 f"cannot connect to the run history {self.where}: {self.text(exc)}",
@@ -121,6 +124,23 @@ class PostgresBackend:
         if rows:
             with self._conn.cursor() as cursor:
                 cursor.executemany(self._translated(sql), rows)
+
+    def lock_holder(self) -> str | None:
+        """The session that holds the write lock: its pid on the server and its client."""
+        try:
+            row = self._conn.execute(
+                "SELECT a.pid, a.client_addr, a.application_name FROM pg_locks l "
+                "JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted "
+                "AND l.classid = %s AND l.objid = %s AND l.objsubid = 1 LIMIT 1",
+                (WRITE_LOCK >> 32, WRITE_LOCK & 0xFFFF_FFFF),
+            ).fetchone()
+        except self._psycopg.Error:
+            return None
+        if not row:
+            return None
+        pid, client, application = row
+        where = f" from {client}" if client else ""
+        return f"server session {pid}{where}" + (f" ({application})" if application else "")
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

@@ -41,10 +41,11 @@ EXIT_INTERRUPTED = 130
 _SAVED = msgspec.json.Decoder(RunResult)
 
 
-def open_history(path: str | Path, *, create: bool = True) -> History:
+def open_history(path: str | Path, *, create: bool = True, lock_timeout: float | None = None) -> History:
     """Open the history at ``path`` for use: create or migrate it, then close the runs whose
-    dbt-assets process was killed (:attr:`History.recovered`)."""
-    history = History.open(path, create=create)
+    dbt-assets process was killed (:attr:`History.recovered`). ``lock_timeout``: how long a
+    write waits for another process's (default ``$DBT_ASSETS_LOCK_TIMEOUT``, else 120 s)."""
+    history = History.open(path, create=create, timeout=lock_timeout)
     try:
         history.recovered = recover_interrupted(history)
     except BaseException:
