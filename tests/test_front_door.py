@@ -26,6 +26,7 @@ REPO = Path(__file__).resolve().parent.parent
 MANIFEST = REPO / "tests" / "manifests" / "manifest_v12_dbt1.11.16.json.gz"
 EXTRAS = {
     "dbt_assets.integrations.airflow",
+    "dbt_assets.integrations.airflow_automation",
     "dbt_assets.integrations.dagster",
     "dbt_assets.integrations.prefect",
 }

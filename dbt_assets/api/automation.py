@@ -62,7 +62,9 @@ def automation_tick(
     its condition and reason) and ``tick.plan`` (the exact dbt arguments of what is due), without
     running it. Unless ``dry_run``, ``tick.run`` is the run of that plan, not started: iterating
     it (or ``tick.run.run()``) records the decisions with the run's start, in one transaction,
-    and builds. A dry run records nothing and decides exactly as the real tick would."""
+    and builds. A dry run records no decision and decides exactly as the real tick would (it
+    runs a source freshness check that is due, as the real tick would: an observation, recorded
+    as any ``dbt source freshness``; ``tick_options(check_sources=False)`` leaves it out)."""
     from dbt_assets.automate.tick import Automation
 
     return Automation(project, history, options).tick(at, dry_run=dry_run)

@@ -8,8 +8,9 @@ what it decided (in the transaction that starts the run it launches), and it sta
     >>> [(d.unique_id, d.decision, d.reason) for d in tick.decisions.decided]  # doctest: +SKIP
 
 A dry run decides exactly as the real tick would at the same moment (the same code, the same
-world) and records nothing; a real tick at a moment other than now (``at``, a test's or a
-simulation's clock) records its run on that clock.
+world) and records no decision (a source check that is due is an observation: it runs); a
+real tick at a moment other than now (``at``, a test's or a simulation's clock) records its
+run on that clock.
 """
 
 from __future__ import annotations

@@ -53,7 +53,11 @@ def _duration(ctx: click.Context, param: click.Parameter, value: Any) -> float |
 @LOCK_TIMEOUT
 @selection_options
 @click.option("--once", is_flag=True, help="One tick, then exit (with the run's exit code).")
-@click.option("--dry-run", is_flag=True, help="Decide and show what is due; record and run nothing.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Decide and show what is due; build nothing, record no decision (a due source check runs).",
+)
 @AT
 @click.option(
     "--interval",
