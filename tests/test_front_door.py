@@ -133,17 +133,15 @@ def _calls(w: dict[str, Any]) -> dict[str, Any]:
         "automate_once": lambda: dbt_assets.automate_once(w["project"], h),
         "explain_automation": lambda: dbt_assets.explain_automation(w["project"], h, w["model"]),
         "simulate_automation": lambda: dbt_assets.simulate_automation(w["project"], h, days=1),
-        "run_automation": lambda: dbt_assets.run_automation(
-            w["project"], w["folder"] / "history.db", dbt_assets.LoopOptions(stop=_stopped(), handle_signals=False)
-        ),
+        "run_automation": lambda: dbt_assets.run_automation(w["project"], w["folder"] / "history.db", _loop()),
     }
 
 
-def _stopped() -> threading.Event:
+def _loop() -> Any:
     """A loop told to stop before it starts: it returns at once."""
     stop = threading.Event()
     stop.set()
-    return stop
+    return dbt_assets.LoopOptions(stop=stop, handle_signals=False)
 
 
 def _state(w: dict[str, Any]) -> Path:
