@@ -133,7 +133,7 @@ def _calls(w: dict[str, Any]) -> dict[str, Any]:
         "automate_once": lambda: dbt_assets.automate_once(w["project"], h),
         "explain_automation": lambda: dbt_assets.explain_automation(w["project"], h, w["model"]),
         "simulate_automation": lambda: dbt_assets.simulate_automation(w["project"], h, days=1),
-        "run_automation": lambda: dbt_assets.run_automation(w["project"], w["folder"] / "history.db", _loop()),
+        "run_automation": lambda: dbt_assets.run_automation(w["project"], w["folder"] / "h.db", _loop()),
     }
 
 
