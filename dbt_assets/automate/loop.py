@@ -69,15 +69,15 @@ class Leadership:
         """Whether this scheduler leads: kept once taken, taken when free."""
         if self._file is not None or self._conn is not None:
             return True
-        if is_url(self.location):
-            import psycopg
+        if is_url(self.location):  # a connection of its own, its secrets masked as the history's
+            from dbt_assets.history.postgres import PostgresBackend
 
-            conn = psycopg.connect(str(self.location), autocommit=True, connect_timeout=30)
-            got = conn.execute("SELECT pg_try_advisory_lock(%s)", (LEADER_LOCK,)).fetchone()
+            backend = PostgresBackend(str(self.location))
+            got = backend.execute("SELECT pg_try_advisory_lock(?)", (LEADER_LOCK,)).fetchone()
             if got and got[0]:
-                self._conn = conn
+                self._conn = backend
                 return True
-            conn.close()
+            backend.close()
             return False
         path = Path(f"{self.location}.automate.lock")
         path.parent.mkdir(parents=True, exist_ok=True)
