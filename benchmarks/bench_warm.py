@@ -81,20 +81,20 @@ def describe(times: list[float]) -> str:
     return f"{statistics.median(times):.3f} s ({min(times):.3f} to {max(times):.3f})"
 
 
-def one_model(project: Path, count: int) -> tuple[dict[str, list[float]], dict[str, float]]:
-    """dbt's own invocation: the CLI against the worker; and the worker's memory."""
+def one_model(project: Path, warm_copy: Path, count: int) -> tuple[dict[str, list[float]], dict[str, float]]:
+    """dbt's own invocation: the CLI against the worker (each on its own copy of the project:
+    a manifest the CLI writes would replace the worker's process); and the worker's memory."""
     from dbt_assets.run.project import Project
     from dbt_assets.run.worker import Worker
 
-    args = one_model_args(project)
-
     def cli() -> None:
-        subprocess.run([DBT, *args], cwd=project, env=ENV, check=True, capture_output=True)
+        argv = [DBT, *one_model_args(project)]
+        subprocess.run(argv, cwd=project, env=ENV, check=True, capture_output=True)
 
-    with Worker(Project(project)) as worker:
+    with Worker(Project(warm_copy)) as worker:
 
         def warm() -> None:
-            done = worker.invoke(args)
+            done = worker.invoke(one_model_args(warm_copy))
             assert done.exit_code == 0 and done.manifest == "cached", done.lines[-5:]
 
         times = interleaved({"dbt CLI": cli, "worker": warm}, count)
@@ -102,21 +102,22 @@ def one_model(project: Path, count: int) -> tuple[dict[str, list[float]], dict[s
     return times, memory
 
 
-def front_door(project: Path, count: int) -> dict[str, list[float]]:
+def front_door(project: Path, warm_copy: Path, count: int) -> dict[str, list[float]]:
     """dbt-assets' whole run (``start_run(...).run()``) with and without a worker."""
     from dbt_assets.api import open_worker, start_run
     from dbt_assets.run.project import Project
 
-    with open_worker(Project(project)) as worker:
+    with open_worker(Project(warm_copy)) as worker:
 
-        def run(through: object) -> Callable[[], None]:
+        def run(where: Path, through: object) -> Callable[[], None]:
             def call() -> None:
-                result = start_run(Project(project), "run", ["orders"], worker=through).run()  # type: ignore[arg-type]
+                result = start_run(Project(where), "run", ["orders"], worker=through).run()  # type: ignore[arg-type]
                 assert result.status == "success", result.message
 
             return call
 
-        return interleaved({"start_run, dbt CLI": run(None), "start_run, worker": run(worker)}, count)
+        calls = {"start_run, dbt CLI": run(project, None), "start_run, worker": run(warm_copy, worker)}
+        return interleaved(calls, count)
 
 
 DAG_FILE = """
@@ -199,14 +200,15 @@ def main() -> None:
         workdir = Path(folder)
         os.environ["DBT_ASSETS_WORKER_DIR"] = str(workdir / "sockets")
         project = built_project(workdir)
-        times, memory = one_model(project, count)
+        warm_copy = Path(shutil.copytree(project, workdir / "project-warm"))
+        times, memory = one_model(project, warm_copy, count)
         print(f"one-model invocation (`dbt run -s orders`), {count} each, interleaved:")
         for name, values in times.items():
             print(f"  {name:<28} {describe(values)}")
         print(
             f"  worker memory after them: {memory['rss_mb']:.0f} MB, processes started: {memory['started']}"
         )
-        door = front_door(project, max(5, count // 5))
+        door = front_door(project, warm_copy, max(5, count // 5))
         print(f"the same through start_run(...).run(), {max(5, count // 5)} each:")
         for name, values in door.items():
             print(f"  {name:<28} {describe(values)}")

@@ -148,7 +148,7 @@ def _argv(command: str, parse: dict[str, Any], runtime: list[list[str]]) -> list
     argv = [command, "--project-dir", str(folder), "--profiles-dir", str(folder)]
     for flag in ("target", "vars", "profile"):
         argv += [f"--{flag}", parse[flag]] if parse[flag] is not None else []
-    skip = {"seed": {"--empty"}, "test": {"--empty", "--full-refresh"}, "parse": set()}
+    skip = {"seed": {"--empty"}, "test": {"--empty", "--full-refresh"}, "snapshot": {"--full-refresh"}}
     for words in runtime:
         if command == "parse" and words[0] not in ("--log-format", "--log-level", "--threads"):
             continue
@@ -314,12 +314,15 @@ def test_the_memory_cap_replaces_the_warm_process(built_project: Path) -> None:
         assert worker.started == 2 and worker.pid != first_pid
 
 
-def test_turned_off_a_worker_runs_nothing(built_project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_turned_off_no_worker_starts_or_runs_anything(
+    built_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(NO_WARM_ENV, "1")
     project = Project(built_project)
     with open_worker(project) as worker:
-        monkeypatch.setenv(NO_WARM_ENV, "1")
         result = start_run(project, "run", ["stg_orders"], worker=worker).run()
-        assert result.status == "success" and worker.invocations == 0, "the dbt CLI ran it"
+        assert result.status == "success", "the dbt CLI ran it"
+        assert worker.started == 0 and worker.invocations == 0 and worker.pid is None
         assert running_worker(project) is None
 
 

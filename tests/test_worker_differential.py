@@ -5,9 +5,9 @@ path), and the outcomes, the run history and the relations in the warehouse are 
 
 The steps cover run, build, test, seed and snapshot; an SQL error and what it skips, a failing
 test; ephemeral models, a Python model, a snapshot, a unit test; a file changed between two
-runs; --vars, then --defer with --state and no vars, then another --target, then a plan dbt
-selects in one pass (DBT_ASSETS_ONE_PASS_CRITERIA=0): neither the vars nor the target of a run
-may reach the runs after it."""
+runs; --vars with another --target, then --defer with --state, neither vars nor target, then a
+plan dbt selects in one pass (DBT_ASSETS_ONE_PASS_CRITERIA=0): the vars and the target of a run
+must reach neither the runs after it nor another target's warehouse."""
 
 from __future__ import annotations
 
@@ -63,10 +63,9 @@ STEPS = [
     Step("an SQL error", ("run", "-s", "orders+"), _break_orders, exit_code=1),  # and what it skips
     Step("a failing test", ("test", "-s", "orders"), _fix_and_add_a_failing_test, exit_code=1),
     Step("snapshot", ("snapshot",)),
-    Step("vars", ("run", "-s", "var_model", "--vars", "{multiplier: 3}")),
+    Step("vars, another target", ("run", "-s", "var_model", "--vars", "{multiplier: 3}", "--target", "ci")),
     Step("defer, no vars", ("run", "-s", "customers", "var_model", "--defer", "--state", "{state}")),
-    Step("another target", ("seed", "-s", "raw_customers", "--target", "ci")),
-    Step("one pass", ("run", "--select-ids", "{ids}"), env={"DBT_ASSETS_ONE_PASS_CRITERIA": "0"}),
+    Step("seed, one pass", ("seed", "--select-ids", "{ids}"), env={"DBT_ASSETS_ONE_PASS_CRITERIA": "0"}),
 ]
 
 
@@ -79,7 +78,7 @@ def _prepare(project: Path) -> Path:
 
 def _run(project: Path, step: Step, *extra: str) -> Any:
     ids = project.parent / "ids.txt"
-    ids.write_text("model.shop.orders\nmodel.shop.customers\n")
+    ids.write_text("seed.shop.raw_orders\n")
     state = str(project.parent / f"{project.name}-state")
     args = [a.replace("{state}", state).replace("{ids}", str(ids)) for a in step.args]
     if step.change is not None:
@@ -154,7 +153,9 @@ def test_a_worker_gives_the_clis_answers(tmp_path: Path) -> None:
         assert _relations(warm / "target" / database) == _relations(by_cli / "target" / database), database
     values = _relations(warm / "target" / "shop.duckdb")
     assert values["main.var_model"][2] == ["(10,)"], "the --vars of the run before did not reach it"
-    assert set(_relations(warm / "target" / "shop_ci.duckdb")) == {"main.raw_customers"}, "nothing else in ci"
+    assert _relations(warm / "target" / "shop_ci.duckdb") == {
+        "main.var_model": ("BASE TABLE", ["m"], ["(30,)"])
+    }, "the run on ci wrote there, and it alone"
     one_pass = _history(warm)[-1]
     assert "result:success" in one_pass[4], "the last run was a one-pass plan"
-    assert one_pass[5] is None and len(one_pass[6]) == 2, "on the default target, after the one of ci"
+    assert one_pass[5] is None and list(one_pass[6]) == ["seed.shop.raw_orders"], "on the default target"

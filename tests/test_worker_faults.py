@@ -1,7 +1,8 @@
 """A warm dbt under faults: a cancel stops dbt as on the CLI path (SIGINT, then the grace
-period, then SIGKILL) and the warm process is replaced; dbt-assets killed takes its warm dbt
-with it (whichever thread opened the worker); a crash or a timeout replaces it; through
-`dbt-assets worker`, a client's Ctrl-C cancels its run and a client killed kills its dbt."""
+period, then SIGKILL; a second cancel kills at once) and the warm process is replaced, as after
+a crash or a timeout; a run waiting for a busy worker can be cancelled; dbt-assets killed takes
+its warm dbt with it (whichever thread opened the worker); through `dbt-assets worker`, a
+client's Ctrl-C cancels its run and a client killed kills its dbt."""
 
 from __future__ import annotations
 
@@ -35,18 +36,42 @@ def _run_until_started(run: object, uid: str, then: object) -> None:
             threading.Timer(1.0, then).start()  # type: ignore[arg-type]
 
 
-def test_a_cancel_stops_the_warm_dbt_and_records_the_truth(built_project: Path) -> None:
+def test_a_cancel_stops_the_warm_dbt_and_a_run_cancelled_while_it_waits_never_starts(
+    built_project: Path,
+) -> None:
+    """A cancel is the CLI's (SIGINT, within the grace period here: DuckDB stops its query),
+    the truth is recorded, and the warm dbt is replaced. Meanwhile a second run waited for the
+    worker (dbt is not safe for two invocations in one process): cancelled while it waited, it
+    ends cancelled without reaching dbt, and the first run goes on."""
     _slow_sql_project(built_project)
     project = Project(built_project)
-    with open_history(built_project) as history, open_worker(project) as worker:
+    with open_worker(project) as worker:
         options = RunOptions(threads=1, cancel_grace=60)
-        run = start_run(
-            project, "run", ["slow_sql", "after_slow"], options=options, history=history, worker=worker
-        )
+        first = start_run(project, "run", ["slow_sql", "after_slow"], options=options, worker=worker)
         child = worker.pid
         assert child is not None
-        _run_until_started(run, "model.shop.slow_sql", run.cancel)
-        result = run.result
+        started = threading.Event()
+
+        def go() -> None:
+            for event in first:
+                if isinstance(event, AssetStarted) and event.unique_id == "model.shop.slow_sql":
+                    started.set()
+
+        running = threading.Thread(target=go)
+        running.start()
+        assert started.wait(120), "the first run never started its model"
+        second = start_run(project, "run", ["stg_orders"], worker=worker)
+        threading.Timer(1.0, second.cancel).start()
+        waited = second.run()
+        assert waited.status == "cancelled" and worker.invocations == 0, "it never reached dbt"
+        assert {uid: r.status for uid, r in waited.results.items()} == {
+            "model.shop.stg_orders": "not_reached"
+        }
+        assert first.result is None, "the first run goes on"
+
+        first.cancel()
+        running.join(120)
+        result = first.result
         assert result is not None and result.status == "cancelled" and result.exit_code == 130
         assert {uid: r.status for uid, r in result.results.items()} == {
             "model.shop.slow_sql": "cancelled",
@@ -54,33 +79,11 @@ def test_a_cancel_stops_the_warm_dbt_and_records_the_truth(built_project: Path) 
         }
         logs = " ".join(log.message for log in result.logs)
         assert "Traceback" not in logs and "KeyboardInterrupt" not in logs
-        assert not run._process.killed, "SIGINT stopped it, within the grace period"  # type: ignore[union-attr]
+        assert not first._process.killed, "SIGINT stopped it, within the grace period"  # type: ignore[union-attr]
         assert _gone_soon(child), "the cancelled warm dbt was left behind"
         assert worker.replaced == ["a run was cancelled"]
-        recorded = history.runs()[0]
-        assert recorded.status == "cancelled" and recorded.exit_code == 130
-        after = start_run(project, "run", ["stg_orders"], history=history, worker=worker).run()
+        after = start_run(project, "run", ["stg_orders"], worker=worker).run()
         assert after.status == "success" and worker.started == 2 and worker.pid != child
-
-
-def test_a_second_cancel_kills_the_warm_dbt_at_once(built_project: Path) -> None:
-    (built_project / "models" / "slow_model.py").write_text(SLOW_MODEL)
-    project = Project(built_project)
-    with open_worker(project) as worker:
-        options = RunOptions(cancel_grace=600)
-        run = start_run(project, "run", ["stg_orders", "slow_model"], options=options, worker=worker)
-        child = worker.pid
-        assert child is not None
-
-        def twice() -> None:
-            run.cancel()
-            run.cancel()
-
-        _run_until_started(run, "model.shop.slow_model", twice)
-        assert run.result is not None and run.result.status == "cancelled"
-        assert run.result.results["model.shop.slow_model"].status == "cancelled"
-        assert run.result.results["model.shop.stg_orders"].status == "success"
-        assert _gone_soon(child) and worker.replaced == ["a run was cancelled"]
 
 
 KILLED = """
@@ -119,7 +122,7 @@ def test_dbt_assets_killed_takes_its_warm_dbt_with_it(built_project: Path, opene
     assert _gone_soon(child), "the warm dbt outlived dbt-assets"
 
 
-def test_a_crash_or_a_timeout_replaces_the_warm_dbt(built_project: Path) -> None:
+def test_a_crash_a_timeout_or_a_kill_replaces_the_warm_dbt(built_project: Path) -> None:
     (built_project / "models" / "slow_model.py").write_text(SLOW_MODEL)
     _slow_sql_project(built_project)
     project = Project(built_project)
@@ -139,9 +142,27 @@ def test_a_crash_or_a_timeout_replaces_the_warm_dbt(built_project: Path) -> None
         assert timed.status == "timeout"
         assert timed.results["model.shop.slow_sql"].status in ("cancelled", "not_reached")
         assert worker.replaced[1:] == ["a run was cancelled"]
-        assert start_run(project, "run", ["stg_orders"], worker=worker).run().status == "success"
-        assert worker.started == 3
         assert [r.status for r in history.runs()][:2] == ["timeout", "error"]
+
+        # a second cancel kills at once, whatever the grace period
+        killed = start_run(
+            project, "run", ["stg_orders", "slow_model"], options=RunOptions(cancel_grace=600), worker=worker
+        )
+        child = worker.pid
+        assert child is not None
+
+        def twice() -> None:
+            killed.cancel()
+            killed.cancel()
+
+        _run_until_started(killed, "model.shop.slow_model", twice)
+        assert killed.result is not None and killed.result.status == "cancelled"
+        assert killed._process.killed  # type: ignore[union-attr]
+        assert killed.result.results["model.shop.slow_model"].status == "cancelled"
+        assert killed.result.results["model.shop.stg_orders"].status == "success"
+        assert _gone_soon(child) and worker.replaced[2:] == ["a run was cancelled"]
+        assert start_run(project, "run", ["stg_orders"], worker=worker).run().status == "success"
+        assert worker.started == 4
 
 
 def test_a_client_of_the_worker_stops_or_dies_and_so_does_its_dbt(built_project: Path) -> None:

@@ -39,7 +39,7 @@ from dbt_assets._core.errors import DbtAssetsError, RunError
 from dbt_assets.run.dbt_cli import dbt_env, find_dbt
 from dbt_assets.run.project import Project
 from dbt_assets.run.supervise import DbtProcess
-from dbt_assets.run.worker_process import Child, WorkerProcess, dbt_python
+from dbt_assets.run.worker_process import Child, ElsewhereProcess, WorkerProcess, dbt_python
 
 NO_WARM_ENV = "DBT_ASSETS_NO_WARM"
 """Set to 1 (or true, yes) to turn warm workers off everywhere: every run starts the dbt CLI."""
@@ -137,11 +137,14 @@ class Worker:
 
     def open(self) -> Worker:
         """Start the child and parse the project there (its manifest is then fresh, for the
-        project's target and vars); raises :class:`RunError` when dbt cannot start warm."""
+        project's target and vars); raises :class:`RunError` when dbt cannot start warm. Starts
+        nothing while ``$DBT_ASSETS_NO_WARM`` turns workers off."""
         if self.python is None:
             raise RunError(
                 f"{self.dbt} is not a Python script: dbt cannot be kept warm", "run without a worker"
             )
+        if warm_disabled():
+            return self
         with self._busy:
             self._ready(self.project)
         return self
@@ -179,13 +182,18 @@ class Worker:
         return same_dbt and Path(cwd).resolve() == self.project.project_dir
 
     def prepare(self, project: Project) -> None:
+        """Make ``project``'s manifest fresh in the child (see :class:`DbtWorker`); nothing
+        while the worker runs dbt for another run (this run then waits for it, in :meth:`process`)."""
         if self._closed or self.python is None or project.project_dir != self.project.project_dir:
             return
-        with self._busy:
-            try:
-                self._ready(project)
-            except RunError as exc:  # the run starts the CLI, which says what is wrong with dbt
-                _log.warning("dbt-assets: %s; running dbt without the worker", exc.message)
+        if warm_disabled() or not self._busy.acquire(blocking=False):
+            return
+        try:
+            self._ready(project)
+        except RunError as exc:  # the run starts the CLI, which says what is wrong with dbt
+            _log.warning("dbt-assets: %s; running dbt without the worker", exc.message)
+        finally:
+            self._busy.release()
 
     def process(
         self,
@@ -197,12 +205,17 @@ class Worker:
         cancel: threading.Event,
         kill: threading.Event,
         env: Mapping[str, str] | None = None,
-    ) -> WorkerProcess | None:
-        """``argv`` run by the child (started first, or replaced, if need be); ``env`` is
-        dbt's environment (default: this process's, as the CLI gets it)."""
+    ) -> ElsewhereProcess | None:
+        """``argv`` run by the child (started first, or replaced, if need be), after the run
+        it is busy with, if any; ``env`` is dbt's environment (default: this process's, as the
+        CLI gets it)."""
         if not self.serves(argv, cwd):
             return None
-        self._busy.acquire()
+        while not self._busy.acquire(timeout=0.2):  # a run cancelled while it waits never starts
+            if cancel.is_set() or kill.is_set():
+                return ElsewhereProcess.never_started(
+                    timeout=timeout, cancel_grace=cancel_grace, cancel=cancel, kill=kill
+                )
         try:
             child = self._ready(None)
         except RunError as exc:
@@ -223,7 +236,7 @@ class Worker:
             [self.dbt, *args], self.project.project_dir, timeout=timeout, cancel_grace=10.0, cancel=cancel,
             kill=kill,
         )  # fmt: skip
-        if process is None:
+        if process is None or not isinstance(process, WorkerProcess):
             raise RunError("this worker is closed, or its dbt is not a Python script", "run the dbt CLI")
         try:
             lines = list(process.lines(time.time()))

@@ -14,6 +14,7 @@ import shutil
 import signal
 import subprocess
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
@@ -219,6 +220,30 @@ class ElsewhereProcess(DbtProcess):
         self.killed = False
         """Whether dbt was killed (SIGKILL: the grace period passed, or a second cancel)."""
 
+    @classmethod
+    def never_started(
+        cls, *, timeout: float | None, cancel_grace: float, cancel: threading.Event, kill: threading.Event
+    ) -> ElsewhereProcess:
+        """A run cancelled while it waited for a busy warm dbt: dbt never started (exit 130)."""
+        invocation = Invocation("", 0)
+        invocation.finish(130, {})
+        process = ElsewhereProcess(
+            invocation, timeout=timeout, cancel_grace=cancel_grace, cancel=cancel, kill=kill
+        )
+        process.interrupted_at = time.time()
+        return process
+
+    def signal(self, signum: int) -> None:
+        if self.invocation.pid <= 0:  # nothing runs: no process group to signal (0 is ours)
+            self.interrupted_at = self.interrupted_at or time.time()
+            return
+        if signum == signal.SIGKILL:
+            self.killed = True
+        super().signal(signum)
+
+    def stop(self) -> None:
+        """Nothing of its own to end (a subclass hands its child back, or closes its socket)."""
+
 
 class WorkerProcess(ElsewhereProcess):
     """One invocation of a warm child: :meth:`stop` hands the child back (``on_stop``)
@@ -239,11 +264,6 @@ class WorkerProcess(ElsewhereProcess):
         self.child = child
         self._on_stop = on_stop
         self._stopped = False
-
-    def signal(self, signum: int) -> None:
-        if signum == signal.SIGKILL:
-            self.killed = True
-        super().signal(signum)
 
     def stop(self) -> None:
         if not self._stopped:

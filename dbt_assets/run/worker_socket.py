@@ -46,7 +46,7 @@ from dbt_assets._core.errors import DbtAssetsError, RunError
 from dbt_assets.run.dbt_cli import dbt_env, find_dbt
 from dbt_assets.run.project import Project
 from dbt_assets.run.supervise import DbtProcess
-from dbt_assets.run.worker import MEMORY_CAP_MB, Worker
+from dbt_assets.run.worker import MEMORY_CAP_MB, Worker, warm_disabled
 from dbt_assets.run.worker_process import MARK, ElsewhereProcess, Invocation
 
 DIR_ENV = "DBT_ASSETS_WORKER_DIR"
@@ -158,6 +158,8 @@ class RemoteWorker:
         self.request({"op": "stop"}, timeout=5.0)
 
     def prepare(self, project: Project) -> None:
+        if warm_disabled():
+            return
         options = {"project_dir": str(project.project_dir), "target": project.target, "vars": project.vars}
         with contextlib.suppress(OSError, ValueError, DbtAssetsError):  # the run says what is wrong
             self.request({"op": "prepare", **options, "profiles_dir": str(project.profiles_dir)})
@@ -191,7 +193,9 @@ class RemoteWorker:
         except InterruptedError:
             reader.close()
             sock.close()
-            return RemoteProcess.never_started(timeout, cancel_grace, cancel, kill)
+            return ElsewhereProcess.never_started(
+                timeout=timeout, cancel_grace=cancel_grace, cancel=cancel, kill=kill
+            )
         except (OSError, ValueError):  # refused or gone: the CLI runs it
             reader.close()
             sock.close()
@@ -218,16 +222,6 @@ class RemoteProcess(ElsewhereProcess):
         self._sock = sock
         if sock is not None and reader is not None:
             threading.Thread(target=self._read, args=(reader,), name="dbt-worker-client", daemon=True).start()
-
-    @classmethod
-    def never_started(
-        cls, timeout: float | None, cancel_grace: float, cancel: threading.Event, kill: threading.Event
-    ) -> RemoteProcess:
-        """A run cancelled while it waited for the worker: dbt never started."""
-        process = cls(None, None, Invocation("", 0), timeout, cancel_grace, cancel, kill)
-        process.interrupted_at = time.time()
-        process.invocation.finish(130, {})
-        return process
 
     def _read(self, reader: TextIO) -> None:
         invocation = self.invocation
