@@ -225,6 +225,7 @@ def world_of(automation: Automation, at: float) -> World:
         max_runs=automation.options.max_runs,
         unobserved=frozenset(s for s in _fed_all(graph, policies.values()) if s not in fed),
         code_of=code_fingerprints(graph),
+        estimate=work_left(graph, history.facts(), at),
     )
 
 
@@ -333,7 +334,8 @@ def measure_all(
     def decide_only(code_of: Any = world.code_of, estimate: Any = None) -> Decisions:
         fresh = World(**{k: getattr(world, k) for k in World.__dataclass_fields__ if k[0] != "_"})
         fresh.code_of = code_of  # a fresh World: its per-tick caches start empty
-        return decide(fresh, policies, estimate or work_left(graph, world.facts, at))
+        fresh.estimate = estimate or work_left(graph, world.facts, at)
+        return decide(fresh, policies)
 
     rows.append(("d. decide() alone", measure(decide_only, repeat)))
     code_of = Timed(code_fingerprints(graph))
@@ -427,11 +429,11 @@ def conditions_cpu(automation: Automation, at: float) -> dict[str, tuple[float, 
             setattr(decide_module, name, factory(name, saved[name]))
         for name in helpers:
             setattr(decide_module, name, timed(name, saved[name]))
-        graph, policies, _ = automation.graph()
+        _, policies, _ = automation.graph()
         world = world_of(automation, at)
         gc.disable()  # a collection would land in whichever condition runs then
         started = time.process_time()
-        decide_module.decide(world, policies, work_left(graph, world.facts, at))
+        decide_module.decide(world, policies)
         total = time.process_time() - started
     finally:
         gc.enable()

@@ -123,6 +123,6 @@ def test_a_dry_run_decides_every_asset_of_any_project(manifest: Path, tmp_path: 
     path.write_bytes(gzip.decompress(manifest.read_bytes()))
     graph = AssetGraph(read_manifest(path))
     policies = read_policies(graph, graph.records)
-    decisions = decide(World(graph, 1.8e9, {}, {}, {}), policies, lambda uid, start: (0.0, [uid]))
+    decisions = decide(World(graph, 1.8e9, {}, {}, {}, estimate=lambda uid, start: (0.0, [uid])), policies)
     assert {d.unique_id for d in decisions.decided} == set(policies)
     assert all(d.reason for d in decisions.decided)

@@ -118,9 +118,10 @@ def decide_at(
         in_flight,
         1,
         unobserved,
-        (lambda uid: code[uid]) if code else None,
+        (lambda uid: code[uid][1]) if code else None,
     )
-    return decide(world, policies, lambda uid, _start: (estimate, [uid]))
+    world.estimate = lambda uid, _start: (estimate, [uid])
+    return decide(world, policies)
 
 
 def verdict(decisions: Decisions, uid: str) -> tuple[str, str | None, str]:
@@ -419,7 +420,7 @@ def test_keep_slas_pulls_the_chain_it_needs_parents_first(tmp_path: Path) -> Non
     policies = read_policies(graph, graph.records)
     deadline = Deadline.parse("06:00").next(T0)
     path = ["model.p.a", "model.p.b", "model.p.late"]
-    world = World(graph, deadline - 60, facts, {}, {})
-    decisions = decide(world, policies, lambda uid, start: (30.0, path))
+    world = World(graph, deadline - 60, facts, {}, {}, estimate=lambda uid, start: (30.0, path))
+    decisions = decide(world, policies)
     assert decisions.due == ("model.p.a", "model.p.b", "model.p.late")
     assert verdict(decisions, "model.p.b") == ("run", "keep_slas", "needed")

@@ -153,8 +153,9 @@ def automation_outlook(
         return {}
     facts = history.facts(at)
     world = World(graph, now, facts, history.claims(), history.automation_state())
+    world.estimate = work_left(graph, facts, now)
     found: dict[str, dict[str, str]] = {}
-    for decided in decide(world, policies, work_left(graph, facts, now)).decided:
+    for decided in decide(world, policies).decided:
         due = next_due(decided, now)
         found[decided.unique_id] = {
             "decision": "due now" if decided.decision == "run" else "not due",

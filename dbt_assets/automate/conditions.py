@@ -16,6 +16,7 @@ a failed attempt with that data does not fire again: retry decides).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -23,7 +24,7 @@ from typing import Any
 from dbt_assets._core.durations import duration_text, percentile
 from dbt_assets._core.vocab import FAILURE_STATUSES
 from dbt_assets.automate.config import DEFAULT_MARGIN, DEFAULT_MAX_FAILURES, BuildAfter, Policy
-from dbt_assets.automate.snapshot import Change, World
+from dbt_assets.automate.snapshot import Change, World, checksum_of
 from dbt_assets.history.facts import AssetFacts
 from dbt_assets.sla.schedule import Deadline
 
@@ -48,7 +49,7 @@ class Asset:
     uid: str
     policy: Policy
     world: World
-    planned: frozenset[str] = frozenset()
+    planned: AbstractSet[str] = frozenset()
 
     @property
     def facts(self) -> AssetFacts | None:
@@ -148,8 +149,8 @@ def code_changed() -> Condition:
             if state.built_run_id is None or last > state.built_run_id:
                 return Verdict(False, "code_changed", "built_elsewhere", "built outside automation since")
         checksum, fingerprint = state.built_fingerprint.partition("|")[::2]
-        now_checksum, now_fingerprint = code_of(asset.uid)
-        if now_checksum == checksum or now_fingerprint == fingerprint:
+        now_checksum = checksum_of(asset.world.graph, asset.uid)
+        if now_checksum == checksum or code_of(asset.uid) == fingerprint:  # the file read only here
             return Verdict(False, "code_changed", "code_same", "its code is as automation last built it")
         data = {"checksum_built": checksum, "checksum": now_checksum}
         return Verdict(
@@ -346,9 +347,9 @@ def retry(max_failures: int | None, pause: float) -> Condition:
 # --- keeping SLAs ------------------------------------------------------------------------
 
 
-def keep_slas(margin: float | None, estimate: Callable[[str, float], tuple[float, list[str]]]) -> Condition:
+def keep_slas(margin: float | None) -> Condition:
     """Start early enough that the predicted finish (p90 runtimes along the critical path, as
-    ``sla check`` predicts: ``estimate(uid, cycle_start)``) lands ``margin`` before each
+    ``sla check`` predicts: the world's ``estimate(uid, cycle_start)``) lands ``margin`` before each
     deadline, and rebuild before a freshness SLA expires."""
     gap = DEFAULT_MARGIN if margin is None else margin
 
@@ -361,7 +362,8 @@ def keep_slas(margin: float | None, estimate: Callable[[str, float], tuple[float
             schedule = Deadline.parse(sla.deadline, sla.timezone)
             before, due = schedule.latest(now), schedule.next(now)
             if success is None or success <= before:
-                took, path = estimate(asset.uid, before)
+                estimate = asset.world.estimate
+                took, path = estimate(asset.uid, before) if estimate is not None else (0.0, [asset.uid])
                 start = due - gap - took
                 data = {"deadline": iso(due), "estimate": took, "start_by": iso(start), "critical_path": path}
                 if now >= start:

@@ -40,6 +40,7 @@ from dbt_assets.automate.conditions import (
 from dbt_assets.automate.config import AutomateSpec, BuildAfter, Policy
 from dbt_assets.automate.snapshot import World
 from dbt_assets.history.automation import Decided
+from dbt_assets.manifest.decode import paused_gc
 
 Estimate = Callable[[str, float], tuple[float, list[str]]]
 _RETRY_SAYS_MORE = frozenset({"failed_before", "no_condition", "built"})
@@ -47,7 +48,7 @@ _RETRY_SAYS_MORE = frozenset({"failed_before", "no_condition", "built"})
 """``(unique_id, cycle_start) -> (seconds, critical path)``: the work left before a deadline."""
 
 
-def condition_of(policy: Policy, estimate: Estimate) -> tuple[Condition, Condition | None]:
+def condition_of(policy: Policy) -> tuple[Condition, Condition | None]:
     """The condition an asset's policy comes to (see the README's table), and its ``retry``
     apart: after a failure, retry is what starts it again."""
     spec = policy.automate
@@ -68,7 +69,7 @@ def condition_of(policy: Policy, estimate: Estimate) -> tuple[Condition, Conditi
     if spec.eager:
         triggers.append(eager())
     if spec.keep_slas:
-        triggers.append(keep_slas(spec.margin, estimate))
+        triggers.append(keep_slas(spec.margin))
     retry_spec = spec.retry_spec()
     again = None if retry_spec is None else retry(retry_spec.max_failures, retry_spec.pause)
     return first(triggers, never()), again
@@ -103,10 +104,21 @@ class Decisions:
         return next((d for d in self.decided if d.unique_id == unique_id), None)
 
 
-def decide(world: World, policies: Mapping[str, Policy], estimate: Estimate) -> Decisions:
-    """Every asset of ``policies`` decided as of ``world.now``."""
+def decide(
+    world: World,
+    policies: Mapping[str, Policy],
+    conditions: dict[str, tuple[Condition, Condition | None]] | None = None,
+) -> Decisions:
+    """Every asset of ``policies`` decided as of ``world.now``. ``conditions``: each policy's
+    condition (:func:`condition_of`), kept between ticks of one policy set (filled as needed)."""
+    with paused_gc():  # tens of thousands of verdicts and changes, no cycles among them
+        return _decide(world, policies, {} if conditions is None else conditions)
+
+
+def _decide(
+    world: World, policies: Mapping[str, Policy], conditions: dict[str, tuple[Condition, Condition | None]]
+) -> Decisions:
     graph = world.graph
-    conditions: dict[str, tuple[Condition, Condition | None]] = {}
     parents = {uid: world.parents(uid) for uid in policies}
     order = graphlib.TopologicalSorter({uid: [p for p in parents[uid] if p in policies] for uid in policies})
     planned: set[str] = set()
@@ -114,8 +126,10 @@ def decide(world: World, policies: Mapping[str, Policy], estimate: Estimate) -> 
     pulled: dict[str, str] = {}  # an upstream asset keep_slas needs -> the asset that needs it
     for uid in order.static_order():
         policy = policies[uid]
-        condition, again = conditions.setdefault(uid, condition_of(policy, estimate))
-        asset = Asset(uid, policy, world, frozenset(planned))
+        if uid not in conditions:
+            conditions[uid] = condition_of(policy)
+        condition, again = conditions[uid]
+        asset = Asset(uid, policy, world, planned)
         verdict = _gated(asset, condition(asset), parents[uid])
         if again is not None and not verdict.fires:  # after a failure, retry speaks
             retried = again(asset)
@@ -251,7 +265,7 @@ def _needed(
         None,
         "",
     )
-    asset = Asset(uid, chosen, world, frozenset(planned))
+    asset = Asset(uid, chosen, world, planned)
     fresh = never("a view or seed holds no data of its own to refresh")
     if not (chosen.view or chosen.resource_type == "seed"):
         fresh = new_data(BuildAfter(0.0, "any", declared=False))

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from dbt_assets._core.durations import percentile
+from dbt_assets.automate.conditions import Condition
 from dbt_assets.automate.config import Policy
 from dbt_assets.automate.decide import decide
 from dbt_assets.automate.snapshot import World
@@ -166,6 +167,7 @@ class _Clock:
         self.graph, self.policies, self.facts, self.state = graph, policies, facts, state
         self.overhead, self.options, self.loads = overhead, options, loads
         self.pending: list[tuple[float, ResultRow]] = []
+        self.conditions: dict[str, tuple[Condition, Condition | None]] = {}
         self.in_flight: tuple[float, tuple[str, ...]] | None = None
         self.last_check = (
             max((facts[s].last_at or 0.0) if s in facts else 0.0 for s in loads) if loads else 0.0
@@ -237,7 +239,8 @@ class _Clock:
         while now <= end:
             self.advance(now)
             world = self.world(now)
-            decisions = decide(world, self.policies, work_left(self.graph, self.facts, now))
+            world.estimate = work_left(self.graph, self.facts, now)
+            decisions = decide(world, self.policies, self.conditions)
             if decisions.due:
                 finish = self.start(now, decisions.due)
                 reasons = {d.unique_id: d.condition or "" for d in decisions.decided if d.decision == "run"}

@@ -19,6 +19,7 @@ same view and differ only in where the facts and the time come from.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import re
 from collections.abc import Callable, Mapping
@@ -59,20 +60,21 @@ class World:
     max_runs: int = 1
     unobserved: frozenset[str] = frozenset()
     """Sources whose new data cannot be seen (no ``loaded_at_field``, no freshness, never checked)."""
-    code_of: Callable[[str], tuple[str, str]] | None = None
-    """An asset's code now: (dbt's checksum, a fingerprint blind to comments and whitespace)."""
-    _changes: dict[tuple[str, float], Change] = field(default_factory=dict, repr=False)
-    _parents: dict[str, list[str]] = field(default_factory=dict, repr=False)
+    code_of: Callable[[str], str] | None = None
+    """An asset's code now, blind to comments and whitespace (:func:`code_fingerprints`)."""
+    estimate: Callable[[str, float], tuple[float, list[str]]] | None = None
+    """The work left before a deadline, as ``sla check`` predicts it (``keep_slas`` reads it)."""
+    _timelines: dict[str, tuple[list[float], list[str]] | None] = field(default_factory=dict, repr=False)
     _starts: dict[str, float | None] = field(default_factory=dict, repr=False)
 
     def parents(self, unique_id: str) -> list[str]:
-        """The materialized assets and sources it reads (through ephemeral models)."""
-        found = self._parents.get(unique_id)
+        """The materialized assets and sources it reads (through ephemeral models), kept with
+        the graph (ticks of a loop share it)."""
+        known: dict[str, list[str]] = self.graph.memo("automate_parents", dict)
+        found = known.get(unique_id)
         if found is None:
             graph = self.graph
-            found = self._parents[unique_id] = [
-                p for p in materialized_parents(graph, unique_id) if p in graph
-            ]
+            found = known[unique_id] = [p for p in materialized_parents(graph, unique_id) if p in graph]
         return found
 
     def last_build_start(self, unique_id: str) -> float | None:
@@ -88,66 +90,82 @@ class World:
         return self._starts[unique_id]
 
     def change(self, parent: str, since: float) -> Change:
-        """Whether ``parent`` has new data after ``since``."""
-        key = (parent, since)
-        found = self._changes.get(key)
-        if found is None:
-            found = self._changes[key] = self._change(parent, since)
-        return found
+        """Whether ``parent`` has new data after ``since``: its timeline of changes, cut at
+        ``since`` (one bisection: the timeline is worked out once per parent and tick)."""
+        timeline = self._timeline(parent)
+        if timeline is None:
+            return Change(None, via=parent)
+        times, vias = timeline
+        index = bisect.bisect_right(times, since)
+        if index == len(times):
+            return Change(False, via=parent)
+        return Change(True, times[index], times[-1], vias[-1])
 
-    def _change(self, parent: str, since: float) -> Change:
+    def _timeline(self, parent: str) -> tuple[list[float], list[str]] | None:
+        """When ``parent``'s data changed (as far as the facts go), in order, and whose change
+        each was; None when nothing can tell (a source whose loads cannot be seen, or a view
+        over only such sources)."""
+        if parent in self._timelines:
+            return self._timelines[parent]
         record = self.graph.records[parent]
         facts = self.facts.get(parent)
+        found: tuple[list[float], list[str]] | None
         if record.resource_type == "source":
-            if parent in self.unobserved:
-                return Change(None, via=parent)
-            seen = [t for t, _ in (facts.loads if facts else []) if t > since]
-            return Change(bool(seen), min(seen, default=None), max(seen, default=None), parent)
-        materialized = record.config.get("materialized")
-        own = _successes_after(facts, since)
-        if record.resource_type == "model" and materialized in ("view", "ephemeral", "materialized_view"):
-            # no data of its own: what it reads (and, for a view, its own rebuild)
-            changes = [self.change(p, since) for p in record.depends_on.nodes if p in self.graph.records]
-            known = [c for c in changes if c.new is not None]
-            if not known and not own:
-                return Change(None, via=parent)
-            firsts = [c.first_at for c in known if c.new and c.first_at is not None] + own[:1]
-            lasts = [c.last_at for c in known if c.new and c.last_at is not None] + own[-1:]
-            via = next((c.via for c in known if c.new), parent)
-            return Change(bool(firsts), min(firsts, default=None), max(lasts, default=None), via)
-        return Change(bool(own), own[0] if own else None, own[-1] if own else None, parent)
+            seen = sorted(t for t, _ in (facts.loads if facts else []))
+            found = None if parent in self.unobserved else (seen, [parent] * len(seen))
+        else:
+            own = _successes(facts)
+            changes = [(t, parent) for t in own]
+            known = True
+            if record.resource_type == "model" and record.config.get("materialized") in _NO_DATA:
+                # no data of its own: what it reads (and, for a view, its own rebuilds)
+                upstream = [self._timeline(p) for p in record.depends_on.nodes if p in self.graph.records]
+                known = bool(own) or any(u is not None for u in upstream)
+                for timeline in upstream:
+                    if timeline is not None:
+                        changes += zip(*timeline, strict=True)
+            changes.sort()
+            found = ([t for t, _ in changes], [v for _, v in changes]) if known else None
+        self._timelines[parent] = found
+        return found
 
 
-def _successes_after(facts: AssetFacts | None, since: float) -> list[float]:
-    if facts is None or facts.last_success_at is None or facts.last_success_at <= since:
+_NO_DATA = ("view", "ephemeral", "materialized_view")
+
+
+def _successes(facts: AssetFacts | None) -> list[float]:
+    """When it succeeded, as far as the facts keep (the recent successes and the last)."""
+    if facts is None or facts.last_success_at is None:
         return []
-    found = sorted(t for t, _ in facts.recent if t > since)
-    return found or [facts.last_success_at]
+    return sorted({t for t, _ in facts.recent} | {facts.last_success_at})
 
 
 _COMMENTS = re.compile(r"\{#.*?#\}|/\*.*?\*/|--[^\n]*", re.S)
 
 
-def code_fingerprints(graph: AssetGraph) -> Callable[[str], tuple[str, str]]:
-    """An asset's code now, as ``(checksum, fingerprint)``: dbt's checksum of its file, and a
-    hash of that file with SQL and Jinja comments removed and whitespace collapsed, so that a
-    comment or a reformatting is not a change (dbt's checksum alone would say it is). The file
-    is read only when asked (only for assets whose checksum moved since their last build)."""
+def checksum_of(graph: AssetGraph, unique_id: str) -> str:
+    """dbt's checksum of an asset's file, from the manifest."""
+    given = graph.records[unique_id].checksum
+    return str(given.get("checksum") or given.get("SHA256") or "") if isinstance(given, dict) else ""
 
-    def code(unique_id: str) -> tuple[str, str]:
+
+def code_fingerprints(graph: AssetGraph) -> Callable[[str], str]:
+    """An asset's code as a hash of its file with SQL and Jinja comments removed and whitespace
+    collapsed, so that a comment or a reformatting is not a change (dbt's checksum alone would
+    say it is); its checksum where the file cannot be read (or a seed's data). The file is read
+    only when asked: for an asset whose checksum moved since its last build, or one built now."""
+
+    def code(unique_id: str) -> str:
         record = graph.records[unique_id]
-        checksum = (
-            str((record.checksum or {}).get("checksum", "")) if isinstance(record.checksum, dict) else ""
-        )
         text = None
-        if graph.project_dir is not None and record.original_file_path:
+        if graph.project_dir is not None and record.original_file_path and record.resource_type != "seed":
             try:
                 text = (Path(graph.project_dir) / record.original_file_path).read_text(errors="replace")
             except OSError:
                 text = None
-        if text is None or record.resource_type == "seed":
-            return checksum, checksum
+        if text is None:
+            return checksum_of(graph, unique_id)
         plain = " ".join(_COMMENTS.sub(" ", text).split())
-        return checksum, hashlib.sha256(plain.encode()).hexdigest()
+        return hashlib.sha256(plain.encode()).hexdigest()
 
     return code

@@ -25,12 +25,14 @@ from pathlib import Path
 import msgspec
 
 from dbt_assets._core.errors import DbtAssetsError
+from dbt_assets.automate.conditions import Condition
 from dbt_assets.automate.config import Policy, read_policies
 from dbt_assets.automate.decide import Decisions, checks_to_run, decide
-from dbt_assets.automate.snapshot import World, code_fingerprints
+from dbt_assets.automate.snapshot import World, checksum_of, code_fingerprints
 from dbt_assets.history.automation import Decided
 from dbt_assets.history.freshness import record_source_freshness
 from dbt_assets.history.store import History
+from dbt_assets.manifest.decode import paused_gc
 from dbt_assets.manifest.graph import AssetGraph
 from dbt_assets.plan.compile import Plan, plan
 from dbt_assets.run.invocation import RunOptions
@@ -111,6 +113,9 @@ class Automation:
         self.options = options or TickOptions()
         self._cached: tuple[tuple[int, int, str], AssetGraph, dict[str, Policy], frozenset[str]] | None = None
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
+        self._unobserved: frozenset[str] = frozenset()
+        self._conditions: dict[str, tuple[Condition, Condition | None]] = {}
+        """Each policy's condition, kept while the policies are (a loop builds them once)."""
 
     def graph(self) -> tuple[AssetGraph, dict[str, Policy], frozenset[str]]:
         """The project's graph, the policies of what automation decides, and the sources that
@@ -122,7 +127,11 @@ class Automation:
             graph = self.project.graph()
             scope = select(graph, self.options.selection, command="build")
             policies = read_policies(graph, scope)
-            self._cached = (key, graph, policies, fed_sources(graph, policies.values()))
+            fed = _fed_all(graph, policies.values())
+            checkable = frozenset(s for s in fed if _checkable(graph, s))
+            self._cached = (key, graph, policies, checkable)
+            self._unobserved = frozenset(fed - checkable)
+            self._conditions = {}
         return self._cached[1], self._cached[2], self._cached[3]
 
     def tick(
@@ -139,7 +148,8 @@ class Automation:
         records to ``run_history`` when given, else to this history). A tick that changes no
         decision and starts no run is recorded only with ``record_always``."""
         try:
-            return self._tick(at, dry_run, tuple(in_flight), run_history, record_always)
+            with paused_gc():  # a tick makes tens of thousands of small objects and no cycle
+                return self._tick(at, dry_run, tuple(in_flight), run_history, record_always)
         except BaseException:
             if run_history is not None:
                 run_history.close()
@@ -166,10 +176,11 @@ class Automation:
             state=self.history.automation_state(),
             in_flight=tuple(in_flight),
             max_runs=self.options.max_runs,
-            unobserved=frozenset(s for s in _fed_all(graph, policies.values()) if s not in fed),
+            unobserved=self._unobserved,
             code_of=code_fingerprints(graph),
+            estimate=work_left(graph, facts, now),
         )
-        decisions = decide(world, policies, work_left(graph, facts, now))
+        decisions = decide(world, policies, self._conditions)
         due = set(decisions.due)
         planned = None
         if due:
@@ -276,8 +287,8 @@ def _with_code(decided: Decided, world: World) -> Decided:
     """A decision to build, with the code it builds (what ``code_changed`` compares later)."""
     if decided.decision != "run" or world.code_of is None:
         return decided
-    checksum, fingerprint = world.code_of(decided.unique_id)
-    return msgspec.structs.replace(decided, fingerprint=f"{checksum}|{fingerprint}")
+    built = f"{checksum_of(world.graph, decided.unique_id)}|{world.code_of(decided.unique_id)}"
+    return msgspec.structs.replace(decided, fingerprint=built)
 
 
 def _changed(world: World, decided: Decided) -> bool:
