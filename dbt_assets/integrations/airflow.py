@@ -20,9 +20,8 @@ exact compiler.
   assets', when each has one); a deadline becomes a deadline alert of the DAG when its
   schedule is a cron expression that the deadline follows at a fixed distance (the alert
   judges the SLAs from the history and sends them to ``notify_command``/``webhook``);
-- one task per asset: each task is a process of its own, which would pay dbt's start-up
-  (seconds) for one model; while a ``dbt-assets worker`` serves the project (same dbt
-  executable) on the task's host, the tasks run through it, else they start dbt;
+- one task per asset: a task is a process, which would pay dbt's start-up for one model: while a
+  ``dbt-assets worker`` serves the project on the task's host, tasks run through it;
 - a task retry runs only what has not succeeded since the DAG run started (so a group's
   retry re-runs its failed assets and those skipped because of them); a task fails when dbt
   fails, naming the failed assets; all runs go to the run history.
@@ -211,10 +210,8 @@ def run_assets(
     **context: Any,
 ) -> dict[str, str]:
     """The callable of every task: ``dbt COMMAND`` for exactly ``unique_ids`` (on a retry,
-    only those not succeeded since the DAG run started); each asset's dbt status. With
-    ``warm`` (one task per asset), dbt runs in the ``dbt-assets worker`` serving the project
-    when one is running (each task is a process of its own, which would pay dbt's start-up),
-    else as a new dbt process."""
+    only those not succeeded since the DAG run started); each asset's dbt status. ``warm``:
+    through the ``dbt-assets worker`` serving the project, if one runs (module docstring)."""
     project = Project(
         project_dir, profiles_dir=profiles_dir, target=target, dbt_executable=dbt_executable, vars=vars
     )
@@ -299,7 +296,7 @@ def dbt_task_group(
     See the module docstring."""
     graph = project.graph()
     units = _plan_units(project, graph, select, exclude, command, mode, groups, history_path)
-    warm = mode == "asset"
+    warm = mode == "asset"  # a task per asset would pay dbt's start-up per asset
     return _task_group(project, graph, units, command, group_id, history_path, retries, retry_delay, warm)
 
 
