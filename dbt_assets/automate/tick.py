@@ -114,6 +114,8 @@ class Automation:
         self._cached: tuple[tuple[int, int, str], AssetGraph, dict[str, Policy], frozenset[str]] | None = None
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
         self._unobserved: frozenset[str] = frozenset()
+        self._recorded_until = 0.0
+        """The latest moment (on the ticks' clock) this automation recorded anything at."""
         self._conditions: dict[str, tuple[Condition, Condition | None]] = {}
         """Each policy's condition, kept while the policies are (a loop builds them once)."""
 
@@ -164,9 +166,12 @@ class Automation:
         record_always: bool,
     ) -> Tick:
         now = time.time() if at is None else at
-        offset = now - time.time()
+        # what this tick records (a source check, its run) happens after what an earlier tick
+        # recorded, on a clock that is not the wall clock too (two ticks at one moment)
+        offset = max(now, self._recorded_until) - time.time()
         graph, policies, fed = self.graph()
         sources = self._check_sources(graph, fed, now, offset)
+        self._recorded_until = max(self._recorded_until, time.time() + offset)
         facts = self.history.facts()
         world = World(
             graph=graph,
