@@ -613,3 +613,26 @@ def test_no_argument_breaks_the_error_contract(fuzz_place: Path, argv: list[str]
         assert_contract(cli(*argv), codes=(0, 1, 2))
     finally:
         os.chdir(before)
+
+
+def test_selecting_state_modified_prints_nothing_of_dbts_own(tmp_path: Path) -> None:
+    """`ls -s state:modified -o json` (and plan) judge a breaking contract change with dbt's
+    classes, whose warning dbt's default logger prints on stdout: stdout is dbt-assets' output,
+    so nothing of dbt's may be heard there."""
+    from dbt_common.events.event_manager_client import get_event_manager
+
+    from dbt_assets.selection import select
+    from dbt_assets.selection.request import Selection
+
+    previous, current = mini(), mini()
+    _contract(previous["nodes"][ITEMS], {"id": "integer", "label": "varchar"})
+    _contract(current["nodes"][ITEMS], {"id": "varchar"})
+    graph = AssetGraph(read_manifest(_write(tmp_path / "current", current)))
+    state = _write(tmp_path / "prod", previous).parent
+    heard: list[str] = []
+    get_event_manager().add_callback(lambda event: heard.append(event.info.name))
+    try:
+        chosen = select(graph, Selection(["state:modified"], state=state))
+    finally:
+        get_event_manager().callbacks.pop()
+    assert ITEMS in chosen and heard == []

@@ -85,7 +85,7 @@ def build_change(project: Project, review: ChangeReview, *, options: RunOptions 
             "nothing changed: state:modified selects nothing to build", "there is nothing to review"
         )
     from dbt_assets.plan.compile import plan
-    from dbt_assets.selection.changes import quiet_dbt
+    from dbt_assets.selection.dbt_classes import quiet_dbt
 
     with quiet_dbt():  # dbt's own warnings of breaking changes: the review reports them
         if review.selection:

@@ -18,15 +18,14 @@ a versioned contracted model that was deleted (kept in ``removed`` with dbt's wo
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
 
 from dbt_assets._core.errors import SelectionError
+from dbt_assets.selection.dbt_classes import constraint_support, quiet_dbt
 from dbt_assets.selection.modified import Fields, StateComparison
 
 CHANGE_KINDS = ("body", "configs", "relation", "persisted_descriptions", "macros", "contract")
@@ -95,56 +94,6 @@ def contracts_changed(comparison: StateComparison, ids: Iterable[str]) -> bool:
             if new is None or new[1] != old[1]:  # type: ignore[index]
                 return True
     return False
-
-
-@contextmanager
-def quiet_dbt(needed: bool = True) -> Iterator[None]:
-    """dbt's own event output (its warning of a breaking contract change, printed on stdout
-    by dbt's default logger) held back while dbt's classes compare: the review reports those
-    changes itself, and stdout carries its output. ``needed``: dbt may speak at all (importing
-    dbt's event manager to silence it costs a third of a second)."""
-    if not needed and "dbt_common.events.event_manager_client" not in sys.modules:
-        yield
-        return
-    from dbt_common.events.event_manager_client import get_event_manager
-
-    manager = get_event_manager()
-    loggers, callbacks = list(manager.loggers), list(manager.callbacks)
-    manager.loggers.clear()
-    manager.callbacks.clear()
-    try:
-        yield
-    finally:
-        manager.loggers[:] = loggers
-        manager.callbacks[:] = callbacks
-
-
-@contextmanager
-def _constraint_support() -> Iterator[None]:
-    """dbt's check of a changed contract asks the adapter which constraints it enforces, from
-    the adapter a dbt command registers; outside one, the adapter's plugin answers (the same
-    class attribute), loaded on demand."""
-    from dbt.adapters import factory
-    from dbt.contracts.graph import nodes
-
-    def support(name: str | None) -> Any:
-        if name in factory.FACTORY.adapters:
-            return factory.get_adapter_constraint_support(name)
-        try:
-            factory.FACTORY.load_plugin(str(name))
-        except Exception as exc:  # dbt raises its own runtime error, or the import's
-            raise SelectionError(
-                f"comparing a changed contract needs dbt's {name} adapter, which cannot be loaded ({exc})",
-                f"install dbt-{name} next to dbt-assets",
-            ) from exc
-        return factory.FACTORY.plugins[str(name)].adapter.CONSTRAINT_SUPPORT  # type: ignore[attr-defined]
-
-    original = nodes.get_adapter_constraint_support  # type: ignore[attr-defined]
-    nodes.get_adapter_constraint_support = support  # type: ignore[attr-defined]
-    try:
-        yield
-    finally:
-        nodes.get_adapter_constraint_support = original  # type: ignore[attr-defined]
 
 
 _ASSET_TYPES = frozenset(
@@ -275,7 +224,7 @@ def breaking_contract_changes(comparison: StateComparison, unique_id: str) -> li
             "compare manifests written by the same dbt version",
         ) from exc
     try:
-        with quiet_dbt(), _constraint_support():
+        with quiet_dbt(), constraint_support():
             current.same_contract(before, comparison.adapter_type)
     except ContractBreakingChangeError as exc:
         return [_one_line(change) for change in exc.breaking_changes]

@@ -40,6 +40,7 @@ from dbt_assets._core.errors import SelectionError
 from dbt_assets._core.vocab import RECORD_SECTIONS
 from dbt_assets.manifest.crossing import comparable, engine_packages
 from dbt_assets.manifest.fusion import filled_json, is_fusion
+from dbt_assets.selection.dbt_classes import constraint_support, quiet_dbt
 
 STATE_SELECTORS = (
     "new",
@@ -378,39 +379,9 @@ def _dbt_node(section: str, entry: dict[str, Any]) -> Any:
     return node
 
 
-@contextmanager
-def _constraint_support(adapter_type: str | None) -> Iterator[None]:
-    """dbt's check of a changed contract asks the adapter which constraints it enforces, from
-    the adapter dbt ls registers for the project; here the adapter's plugin answers (the same
-    class attribute), loaded when installed."""
-    from dbt.adapters import factory
-    from dbt.contracts.graph import nodes
-
-    def constraint_support(name: str | None) -> dict[str, Any]:
-        if name in factory.FACTORY.adapters:
-            return factory.get_adapter_constraint_support(name)
-        try:
-            factory.FACTORY.load_plugin(str(name))
-        except Exception as exc:  # dbt raises its own runtime error, or the import's
-            raise SelectionError(
-                f"comparing a changed contract needs dbt's {name} adapter, which cannot be loaded ({exc})",
-                f"install dbt-{name} next to dbt-assets",
-            ) from exc
-        adapter: Any = factory.FACTORY.plugins[str(name)].adapter
-        support: dict[str, Any] = adapter.CONSTRAINT_SUPPORT
-        return support
-
-    original = nodes.get_adapter_constraint_support  # type: ignore[attr-defined]
-    nodes.get_adapter_constraint_support = constraint_support  # type: ignore[attr-defined]
-    try:
-        yield
-    finally:
-        nodes.get_adapter_constraint_support = original  # type: ignore[attr-defined]
-
-
 def _dbt_says_modified(selector: str, new: Any, old: Any | None, adapter_type: str | None) -> bool:
     """dbt's StateSelectorMethod checks, with dbt's node classes doing the comparing."""
-    with _constraint_support(adapter_type):
+    with quiet_dbt(), constraint_support(adapter_type):  # dbt's warnings go to stdout: ours
         return _dbt_judges(selector, new, old, adapter_type)
 
 
