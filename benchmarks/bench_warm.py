@@ -12,7 +12,8 @@ On a built copy of the fixture project:
    the plan, the pre-flight, dbt's events), with and without a worker;
 3. (not with --quick) the Airflow DAG of the fixture with one task per asset, run with
    ``dag.test()``: while a ``dbt-assets worker`` serves the project, without one, and the
-   reference, one ``dbt build`` of the same assets by the dbt CLI.
+   reference, one ``dbt build`` of the same assets by the dbt CLI; and the DAG's task callables
+   called in a loop through the worker, without Airflow (what Airflow adds to each task).
 
 The goals (issue 29): a one-model invocation through the worker at most 0.5 s and at least 5x
 less than the CLI; the per-asset DAG with the worker at most 1.5x one ``dbt build``.
@@ -147,7 +148,7 @@ def airflow_dag(project: Path, home: Path, repeat: int) -> dict[str, list[float]
     subprocess.run([airflow, "db", "migrate"], env={**os.environ}, check=True, capture_output=True)
 
     from dbt_assets import Project
-    from dbt_assets.integrations.airflow import dbt_dag
+    from dbt_assets.integrations.airflow import dbt_dag, plan_units, run_assets
 
     def run_dag(dag_id: str) -> Callable[[], None]:
         def call() -> None:
@@ -162,12 +163,21 @@ def airflow_dag(project: Path, home: Path, repeat: int) -> dict[str, list[float]
         argv = [DBT, "build", "--project-dir", str(project), "--profiles-dir", str(project)]
         subprocess.run(argv, cwd=project, env=ENV, check=True, capture_output=True)
 
+    def callables() -> None:  # the same tasks' work in a loop, without Airflow
+        for unit in units:
+            statuses = run_assets(
+                project_dir=str(project), command="build", unique_ids=list(unit.unique_ids), warm=True
+            )
+            assert set(statuses.values()) <= {"success", "pass"}, statuses
+
+    units = plan_units(Project(project))
     times: dict[str, list[float]] = {
         "one dbt build": [],
         "per-asset DAG, dbt CLI": [],
         "per-asset DAG, worker": [],
+        "its tasks' callables, worker": [],
     }
-    tasks = len(dbt_dag(Project(project), dag_id="count").tasks)
+    tasks = len(units)
     for number in range(repeat):
         times["one dbt build"].append(timed(build))
         times["per-asset DAG, dbt CLI"].append(timed(run_dag(f"cli_{number}")))
@@ -180,6 +190,7 @@ def airflow_dag(project: Path, home: Path, repeat: int) -> dict[str, list[float]
         assert "ready on" in ready, ready + server.stderr.read()
         try:
             times["per-asset DAG, worker"].append(timed(run_dag(f"warm_{number}")))
+            times["its tasks' callables, worker"].append(timed(callables))
         finally:
             server.terminate()
             server.wait(timeout=60)

@@ -32,7 +32,7 @@ from dbt_assets.run.worker import NO_WARM_ENV, Worker, warm_disabled
 from dbt_assets.run.worker_process import dbt_python
 from dbt_assets.run.worker_socket import DIR_ENV, WorkerServer, connect, serve, socket_path
 
-from .conftest import cli, run_dbt
+from .conftest import assert_ran_with, cli, run_dbt
 
 
 @pytest.fixture(autouse=True)
@@ -301,6 +301,17 @@ def test_an_idle_worker_leaves_the_warehouse_to_other_processes(built_project: P
         # the CLI wrote target/manifest.json: a manifest written by another process replaces
         # the warm one (which then parses before the run, as the CLI would)
         assert worker.replaced == ["the project changed"] and worker.last["manifest"] == "cached"
+
+
+def test_a_worker_runs_the_dbt_of_another_virtualenv(built_project: Path, separate_dbt: Path) -> None:
+    """The child is started with the Python of the project's dbt executable (another dbt
+    version here) and needs nothing of dbt-assets'."""
+    project = Project(built_project, dbt_executable=str(separate_dbt))
+    with open_history(built_project) as history, open_worker(project) as worker:
+        assert worker.python is not None and Path(worker.python).parent == separate_dbt.parent
+        result = start_run(project, "seed", ["raw_orders"], history=history, worker=worker).run()
+        assert result.status == "success" and worker.invocations == 1
+    assert_ran_with(built_project, separate_dbt)
 
 
 def test_the_memory_cap_replaces_the_warm_process(built_project: Path) -> None:
