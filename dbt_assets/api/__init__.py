@@ -47,7 +47,9 @@ from dbt_assets.api.runs import (
     next_steps,
     not_succeeded_since,
     open_history,
+    open_worker,
     retry_run,
+    running_worker,
     start_run,
 )
 from dbt_assets.api.slas import check_slas, deadline_offsets, explain_sla, run_slas
@@ -76,6 +78,7 @@ __all__ = [
     "next_steps",
     "not_succeeded_since",
     "open_history",
+    "open_worker",
     "openlineage_events",
     "plan_selection",
     "report",
@@ -85,6 +88,7 @@ __all__ = [
     "review_text",
     "run_automation",
     "run_slas",
+    "running_worker",
     "shard_selection",
     "simulate_automation",
     "start_run",

@@ -21,6 +21,7 @@ from dbt_assets.cli import embed as cli_embed
 from dbt_assets.cli import history as cli_history
 from dbt_assets.cli import run as cli_run
 from dbt_assets.cli import sla as cli_sla
+from dbt_assets.cli import worker as cli_worker
 from dbt_assets.cli.common import (
     Group,
     graph_from,
@@ -250,7 +251,7 @@ def graph_command(**kwargs: Any) -> None:
     print_lines([text.rstrip("\n")])
 
 
-for _module in (cli_run, cli_history, cli_sla, cli_embed, cli_diff, cli_automate):
+for _module in (cli_run, cli_history, cli_sla, cli_embed, cli_diff, cli_automate, cli_worker):
     for _command in _module.COMMANDS:
         main.add_command(_command)
 

@@ -58,6 +58,12 @@ def run_options(func: F) -> F:
         LOCK_TIMEOUT,
         click.option("--no-history", is_flag=True, help="Do not record this run."),
         click.option(
+            "--no-warm",
+            is_flag=True,
+            help="Start the dbt CLI even when a `dbt-assets worker` serves the project "
+            "(DBT_ASSETS_NO_WARM=1 does it everywhere).",
+        ),
+        click.option(
             "--output",
             "-o",
             default="text",
@@ -400,7 +406,7 @@ def _make_run_command(command: str, summary: str) -> click.Command:
     @select_ids_option("Run exactly these unique_ids, one per line ('-' reads stdin), instead of --select.")
     @click.option("--dry-run", is_flag=True, help="Print the plan (assets and exact dbt argv); run nothing.")
     def run_command(**kwargs: Any) -> None:
-        from dbt_assets.api import open_history, start_run
+        from dbt_assets.api import open_history, running_worker, start_run
 
         selection = selection_from(kwargs)
         unique_ids = kwargs.pop("unique_ids")
@@ -421,7 +427,12 @@ def _make_run_command(command: str, summary: str) -> click.Command:
             if no_history or dry_run
             else open_history(project.project_dir, history_path, lock_timeout=lock_timeout)
         )
-        run = start_run(project, command, selection, unique_ids=unique_ids, options=options, history=history)
+        worker = None if kwargs.pop("no_warm") or dry_run else running_worker(project)
+        run = start_run(
+            project, command, selection, unique_ids=unique_ids, options=options, history=history,
+            worker=worker,
+        )  # fmt: skip
+        _say_warm(run, worker)
         if dry_run:
             print_plan(run.graph, run.plan, output, run.argv)
             return
@@ -458,7 +469,7 @@ def retry_command(run_id: int | None, **kwargs: Any) -> None:
       dbt-assets retry              # the newest run
       dbt-assets retry 12 --threads 1
     """
-    from dbt_assets.api import open_history, retry_run
+    from dbt_assets.api import open_history, retry_run, running_worker
 
     output = kwargs.pop("output")
     history_path = kwargs.pop("history_path")
@@ -472,7 +483,17 @@ def retry_command(run_id: int | None, **kwargs: Any) -> None:
     history = open_history(
         project.project_dir, history_path, create=False, lock_timeout=kwargs.pop("lock_timeout")
     )
-    execute_run(retry_run(project, history, run_id, options=options), history, output, lineage, report_path)
+    worker = None if kwargs.pop("no_warm") else running_worker(project)
+    run = retry_run(project, history, run_id, options=options, worker=worker)
+    _say_warm(run, worker)
+    execute_run(run, history, output, lineage, report_path)
+
+
+def _say_warm(run: Run, worker: object) -> None:
+    """Tell the user a run goes through a running ``dbt-assets worker`` (and how not to)."""
+    if worker is not None:
+        pid = getattr(worker, "info", {}).get("pid")
+        run.notices.append(f"dbt runs in the dbt-assets worker {pid} (--no-warm: start dbt instead)")
 
 
 # --- history -------------------------------------------------------------------------------

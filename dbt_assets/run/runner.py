@@ -52,6 +52,7 @@ from dbt_assets.run.invocation import RunOptions, RunResult, dbt_argv
 from dbt_assets.run.project import Project
 from dbt_assets.run.recorder import Recorder
 from dbt_assets.run.supervise import DbtProcess
+from dbt_assets.run.worker import DbtWorker, start_dbt
 
 RUN_COMMANDS = ("run", "build", "test", "seed", "snapshot")
 _WAIT_POLL = 1.0
@@ -83,6 +84,7 @@ class Run:
         *,
         history: Recorder | None = None,
         selection: dict[str, Any] | None = None,
+        worker: DbtWorker | None = None,
     ) -> None:
         if plan.empty:
             raise RunError(*plan.why_empty())
@@ -94,6 +96,8 @@ class Run:
         self.options = options or RunOptions()
         self.history = history
         self.selection = selection or {}
+        self.worker = worker
+        """A warm dbt to run through (dbt_assets.run.worker); None: a new dbt CLI process."""
         self.result: RunResult | None = None
         self._cancel_requested = threading.Event()
         self._kill_requested = threading.Event()
@@ -162,9 +166,10 @@ class Run:
                 if self.plan.one_pass and self.plan.state_dir is None:  # a criterion of one pass
                     state_dir = shadow.enter_context(generated_state(self.plan.unique_ids))
                 argv = dbt_argv(self.project, self.plan, self.options, self.argv[0], project_dir, state_dir)
-            self._process = DbtProcess(
+            self._process = start_dbt(
                 argv,
                 self.project.project_dir,
+                worker=self.worker,
                 timeout=self.options.timeout,
                 cancel_grace=self.options.cancel_grace,
                 cancel=self._cancel_requested,
