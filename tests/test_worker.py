@@ -30,7 +30,8 @@ from dbt_assets.run.dbt_cli import find_dbt
 from dbt_assets.run.project import Project
 from dbt_assets.run.worker import NO_WARM_ENV, Worker, warm_disabled
 from dbt_assets.run.worker_process import dbt_python
-from dbt_assets.run.worker_socket import DIR_ENV, WorkerServer, connect, serve, socket_path
+from dbt_assets.run.worker_server import WorkerServer, serve
+from dbt_assets.run.worker_socket import DIR_ENV, connect, socket_path
 
 from .conftest import assert_ran_with, cli, run_dbt
 

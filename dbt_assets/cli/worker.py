@@ -57,7 +57,8 @@ def worker_command(show_status: bool, stop_it: bool, **kwargs: Any) -> None:
     import signal
 
     from dbt_assets.run.project import Project
-    from dbt_assets.run.worker_socket import connect, serve
+    from dbt_assets.run.worker_server import serve
+    from dbt_assets.run.worker_socket import connect
 
     project = Project(
         kwargs["project_dir"] or ".",

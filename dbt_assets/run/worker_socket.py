@@ -3,8 +3,8 @@ project's runs to the other dbt-assets processes of this host, on a unix socket.
 task is a process of its own, and so is each ``dbt-assets run`` from a shell: they run through
 the worker when one serves their project (and their dbt executable), the dbt CLI otherwise.
 
-    >>> serve(Project("fixtures/dbt_project"))                 # doctest: +SKIP (until stopped)
-    >>> connect(Project("fixtures/dbt_project"))               # doctest: +SKIP (another process)
+    >>> serve(Project("fixtures/dbt_project"))     # doctest: +SKIP (worker_server; until stopped)
+    >>> connect(Project("fixtures/dbt_project"))   # doctest: +SKIP (another process)
     <RemoteWorker ...>
 
 A socket that runs dbt is a way in (dbt runs the project's code), so it is its owner's only:
@@ -38,15 +38,15 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from dbt_assets._core.errors import DbtAssetsError, RunError
+from dbt_assets._core.errors import DbtAssetsError
 from dbt_assets.run.dbt_cli import dbt_env, find_dbt
 from dbt_assets.run.project import Project
 from dbt_assets.run.supervise import DbtProcess
-from dbt_assets.run.worker import MEMORY_CAP_MB, Worker, warm_disabled
+from dbt_assets.run.worker import warm_disabled
 from dbt_assets.run.worker_process import MARK, ElsewhereProcess, Invocation
 
 DIR_ENV = "DBT_ASSETS_WORKER_DIR"
@@ -68,7 +68,7 @@ def socket_path(project: Project) -> Path:
     return worker_dir() / f"{key}.sock"
 
 
-def _private(folder: Path) -> bool:
+def private_folder(folder: Path) -> bool:
     """Whether ``folder`` is a directory of this user that nobody else may enter."""
     try:
         found = os.lstat(folder)
@@ -83,10 +83,10 @@ def _ours(path: Path) -> bool:
         found = os.lstat(path)
     except OSError:
         return False
-    return stat.S_ISSOCK(found.st_mode) and found.st_uid == os.getuid() and _private(path.parent)
+    return stat.S_ISSOCK(found.st_mode) and found.st_uid == os.getuid() and private_folder(path.parent)
 
 
-def _same_user(sock: socket.socket) -> bool:
+def same_user(sock: socket.socket) -> bool:
     """Whether the process at the other end runs as this user (true where the system cannot say)."""
     option = getattr(socket, "SO_PEERCRED", None)
     if option is None:
@@ -95,7 +95,7 @@ def _same_user(sock: socket.socket) -> bool:
     return bool(uid == os.getuid())
 
 
-def _send(sock: socket.socket, payload: object) -> None:
+def send_line(sock: socket.socket, payload: object) -> None:
     sock.sendall((payload if isinstance(payload, str) else json.dumps(payload)).encode() + b"\n")
 
 
@@ -134,7 +134,7 @@ class RemoteWorker:
         try:
             sock.settimeout(timeout)
             sock.connect(str(self.path))
-            if not _same_user(sock):
+            if not same_user(sock):
                 raise OSError(f"the worker at {self.path} runs as another user")
         except OSError:
             sock.close()
@@ -144,7 +144,7 @@ class RemoteWorker:
     def request(self, message: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
         """One operation's answer (``status``, ``prepare``, ``stop``)."""
         with self._open(timeout) as sock, sock.makefile("r", encoding="utf-8") as reader:
-            _send(sock, message)
+            send_line(sock, message)
             answer = json.loads(reader.readline())
         if not isinstance(answer, dict):
             raise ValueError("not an answer")
@@ -183,7 +183,7 @@ class RemoteWorker:
             return None  # gone since: the CLI runs it
         reader = sock.makefile("r", encoding="utf-8", errors="replace", newline=None)
         try:
-            _send(sock, request)
+            send_line(sock, request)
             while not select.select([sock], [], [], POLL)[0]:  # one run at a time: this one may wait
                 if cancel.is_set() or kill.is_set():
                     raise InterruptedError("cancelled before dbt started")
@@ -250,7 +250,7 @@ class RemoteProcess(ElsewhereProcess):
         word = {signal.SIGINT: "INT", signal.SIGKILL: "KILL"}.get(signal.Signals(signum))
         if word is not None and self._sock is not None:
             with contextlib.suppress(OSError):
-                _send(self._sock, word)
+                send_line(self._sock, word)
 
     def stop(self) -> None:
         if self.invocation.poll() is None:  # the reader stopped early: stop dbt as the CLI path does
@@ -261,189 +261,3 @@ class RemoteProcess(ElsewhereProcess):
                 self.signal(signal.SIGKILL)
         if self._sock is not None:
             self._sock.close()  # the worker kills a dbt whose client is gone
-
-
-# --- the server ---------------------------------------------------------------------------------
-
-
-class WorkerServer:
-    """The worker's end: one thread per connection, one run at a time (the worker's lock)."""
-
-    def __init__(self, worker: Worker, path: Path, *, idle_timeout: float | None = None) -> None:
-        self.worker = worker
-        self.path = path
-        self.idle_timeout = idle_timeout
-        self._stopping = threading.Event()
-        self._active = 0
-        self._last = time.monotonic()
-        self._lock = threading.Lock()
-
-    def stop(self) -> None:
-        self._stopping.set()
-
-    def serve(self, listener: socket.socket) -> None:
-        """Accept until :meth:`stop` (or idle past the idle timeout)."""
-        listener.settimeout(POLL)
-        while not self._stopping.is_set():
-            try:
-                conn, _ = listener.accept()
-            except TimeoutError:
-                with self._lock:
-                    idle = self._active == 0 and time.monotonic() - self._last
-                if self.idle_timeout is not None and idle and idle > self.idle_timeout:
-                    return
-                continue
-            with self._lock:
-                self._active += 1
-            threading.Thread(target=self._serve_one, args=(conn,), daemon=True).start()
-
-    def _serve_one(self, conn: socket.socket) -> None:
-        try:
-            with conn, conn.makefile("r", encoding="utf-8", errors="replace") as reader:
-                conn.settimeout(None)
-                if not _same_user(conn):
-                    return
-                request = json.loads(reader.readline() or "{}")
-                self._answer(conn, reader, request if isinstance(request, dict) else {})
-        except (OSError, ValueError):
-            pass
-        finally:
-            with self._lock:
-                self._active -= 1
-                self._last = time.monotonic()
-
-    def _answer(self, conn: socket.socket, reader: TextIO, request: dict[str, Any]) -> None:
-        op = request.get("op")
-        worker = self.worker
-        if op == "status":
-            info = {"pid": os.getpid(), "project_dir": str(worker.project.project_dir), "dbt": worker.dbt}
-            info |= {"child": worker.pid, "alive": worker.alive, "invocations": worker.invocations}
-            _send(conn, info | {"started": worker.started, "replaced": worker.replaced, "last": worker.last})
-        elif op == "stop":
-            _send(conn, {"ok": True})
-            self.stop()
-        elif op == "prepare":
-            try:
-                project = Project(
-                    str(request.get("project_dir")), profiles_dir=request.get("profiles_dir"),
-                    target=request.get("target"), vars=request.get("vars"),
-                    dbt_executable=worker.project.dbt_executable,
-                )  # fmt: skip
-            except DbtAssetsError as exc:
-                _send(conn, {"ok": False, "why": exc.message})
-                return
-            worker.prepare(project)
-            _send(conn, {"ok": True})
-        elif op == "run":
-            self._run(conn, reader, request)
-        else:
-            _send(conn, {"accepted": False, "why": f"unknown operation {op!r}"})
-
-    def _run(self, conn: socket.socket, reader: TextIO, request: dict[str, Any]) -> None:
-        argv, cwd, token = (
-            list(request.get("argv") or []),
-            Path(str(request.get("cwd"))),
-            str(request["token"]),
-        )
-        why = self._refused(argv)
-        cancel, kill, done = threading.Event(), threading.Event(), threading.Event()
-        process = None
-        if why is None:
-            env = {str(k): str(v) for k, v in dict(request.get("env") or {}).items()}
-            grace = float(request.get("cancel_grace", 10.0))
-            process = self.worker.process(
-                [self.worker.dbt, *argv],
-                cwd,
-                timeout=None,
-                cancel_grace=grace,
-                cancel=cancel,
-                kill=kill,
-                env=env,
-            )
-            why = "the worker cannot run it (closed, or not this project)" if process is None else None
-        if process is None:
-            _send(conn, {"accepted": False, "why": why})
-            return
-
-        def control() -> None:  # INT / KILL from the client; its end closed: kill (dbt dies with it)
-            try:
-                for line in reader:
-                    (cancel if line.strip() == "INT" else kill).set()
-            except (OSError, ValueError):
-                pass
-            if not done.is_set():
-                kill.set()
-
-        try:
-            _send(conn, {"accepted": True, "pid": process.pid})
-            threading.Thread(target=control, daemon=True).start()
-            for line in process.lines(time.time()):
-                conn.sendall(line.encode())
-            code = process.wait()
-            done.set()
-            _send(conn, f"{MARK}{token} {json.dumps({'exit_code': code})}")
-        except OSError:
-            kill.set()
-        finally:
-            done.set()
-            process.stop()
-
-    def _refused(self, argv: list[str]) -> str | None:
-        """Why the server does not run ``argv`` (None: it does)."""
-        if not argv or argv[0] not in SERVED_COMMANDS:
-            return f"this worker runs only {', '.join(sorted(SERVED_COMMANDS))}"
-        project = self.worker.project
-        given = argv[argv.index("--project-dir") + 1] if "--project-dir" in argv[:-1] else "."
-        own = project.project_dir / "dbt_project.yml"
-        if os.path.realpath(Path(given) / "dbt_project.yml") != os.path.realpath(own):
-            return f"this worker serves {project.project_dir} only"  # a shadow project links to it
-        return None
-
-
-def serve(
-    project: Project,
-    *,
-    memory_cap_mb: float = MEMORY_CAP_MB,
-    idle_timeout: float | None = None,
-    ready: Callable[[Path, Worker], None] | None = None,
-    stopper: Callable[[WorkerServer], None] | None = None,
-) -> None:
-    """Serve ``project``'s runs until stopped (``dbt-assets worker --stop``, or
-    :meth:`WorkerServer.stop`, which ``stopper`` receives, for signal handlers) or idle for
-    ``idle_timeout`` seconds. ``ready`` is called once the worker is warm and listening."""
-    if os.name != "posix":
-        raise RunError("a dbt-assets worker needs unix sockets (Linux, macOS)", "run without a worker")
-    path = socket_path(project)
-    fix = f"remove {path.parent}, or set {DIR_ENV} to a folder of yours"
-    with contextlib.suppress(FileExistsError):
-        path.parent.mkdir(mode=0o700, parents=True)
-    if not _private(path.parent):
-        raise RunError(f"{path.parent} is not a folder only you may enter", fix)
-    if connect(project) is not None:
-        raise RunError(f"a worker already serves {project.project_dir} ({path})", "dbt-assets worker --stop")
-    with contextlib.suppress(FileNotFoundError):
-        path.unlink()  # a worker killed without cleaning up
-    with Worker(project, memory_cap_mb=memory_cap_mb) as worker:
-        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        with listener:
-            umask = os.umask(0o177)
-            try:
-                listener.bind(str(path))
-            except OSError as exc:
-                raise RunError(f"cannot listen on {path}: {exc}", fix) from exc
-            finally:
-                os.umask(umask)
-            os.chmod(path, 0o600)
-            made = os.stat(path).st_ino
-            listener.listen(16)
-            server = WorkerServer(worker, path, idle_timeout=idle_timeout)
-            if stopper is not None:
-                stopper(server)
-            if ready is not None:
-                ready(path, worker)
-            try:
-                server.serve(listener)
-            finally:
-                with contextlib.suppress(OSError):
-                    if os.stat(path).st_ino == made:  # still ours
-                        path.unlink()
