@@ -31,6 +31,7 @@ from dbt_assets.automate.tick import Automation, Tick, TickOptions
 from dbt_assets.history.store import History
 from dbt_assets.run.invocation import RunResult
 from dbt_assets.run.project import Project
+from dbt_assets.run.worker import Worker
 from dbt_assets.sla.schedule import Deadline
 
 H = 3600.0
@@ -98,7 +99,8 @@ def day(built_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
     start = (int(time.time() // 86400) + 2) * 86400.0
     history = History.open(project / ".dbt-assets" / "history.db")
     options = TickOptions(source_check_interval=3 * H)
-    automation = Automation(Project(project), history, options)
+    worker = Worker(Project(project)).open()  # the day's runs go through one warm dbt, as a loop's do
+    automation = Automation(Project(project), history, options, worker=worker)
     automation.graph()  # the changed YAML is parsed before the day starts
     loads = {ORDERS: [start + h * H for h, s in LOADS if s == ORDERS], PAYMENTS: [start + 5.5 * H]}
     predicted = simulate(
@@ -117,6 +119,7 @@ def day(built_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
         steps.append(Step(now, dry, real, result))
     yield Day(project, history, start, steps, predicted)
     history.close()
+    worker.close()
 
 
 def _when(day: Day, uid: str) -> list[float]:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from dbt_assets.automate.tick import Tick, TickOptions
     from dbt_assets.history.store import History
     from dbt_assets.run.invocation import RunOptions
+    from dbt_assets.run.worker import DbtWorker
 
 
 def tick_options(
@@ -57,24 +58,32 @@ def automation_tick(
     at: float | None = None,
     options: TickOptions | None = None,
     dry_run: bool = False,
+    worker: DbtWorker | None = None,
 ) -> Tick:
     """Decide every asset as of ``at`` (default now): ``tick.decisions`` (one per asset, with
     its condition and reason) and ``tick.plan`` (the exact dbt arguments of what is due), without
     running it. Unless ``dry_run``, ``tick.run`` is the run of that plan, not started: iterating
     it (or ``tick.run.run()``) records the decisions with the run's start, in one transaction,
-    and builds. A dry run records no decision and decides exactly as the real tick would (it
-    runs a source freshness check that is due, as the real tick would: an observation, recorded
-    as any ``dbt source freshness``; ``tick_options(check_sources=False)`` leaves it out)."""
+    and builds (through ``worker``, a warm dbt, when given). A dry run records no decision and
+    decides exactly as the real tick would (it runs a source freshness check that is due, as the
+    real tick would: an observation, recorded as any ``dbt source freshness``;
+    ``tick_options(check_sources=False)`` leaves it out)."""
     from dbt_assets.automate.tick import Automation
 
-    return Automation(project, history, options).tick(at, dry_run=dry_run)
+    return Automation(project, history, options, worker=worker).tick(at, dry_run=dry_run)
 
 
 def automate_once(
-    project: Project, history: History, *, at: float | None = None, options: TickOptions | None = None
+    project: Project,
+    history: History,
+    *,
+    at: float | None = None,
+    options: TickOptions | None = None,
+    worker: DbtWorker | None = None,
 ) -> Tick:
-    """One real tick, its run (if anything is due) run to its end: ``tick.run.result``."""
-    tick = automation_tick(project, history, at=at, options=options)
+    """One real tick, its run (if anything is due) run to its end: ``tick.run.result``. With
+    ``worker`` (:func:`open_worker`), the run goes through that warm dbt."""
+    tick = automation_tick(project, history, at=at, options=options, worker=worker)
     if tick.run is not None:
         tick.run.run()
     return tick

@@ -8,7 +8,8 @@
   leader's first tick is always recorded (``automation_ticks.owner``).
 - **Runs go on between ticks.** A due plan starts in a thread of its own (its own history
   connection); the loop keeps ticking, and what the run holds is "running" to the next ticks.
-  At most ``max_runs`` runs at once.
+  At most ``max_runs`` runs at once. They go through one dbt kept warm across ticks (a worker,
+  :mod:`dbt_assets.run.worker`): a tick's run does not pay dbt's start-up.
 - **Nothing stops it but a stop.** A dbt failure is recorded and the loop goes on; a bad
   configuration is said at each tick until it is fixed (a loop whose very first tick fails,
   on a project that cannot be read or a configuration that is wrong, stops with that error).
@@ -37,6 +38,7 @@ from dbt_assets.history.schema import history_path, is_url
 from dbt_assets.history.store import History
 from dbt_assets.run.project import Project
 from dbt_assets.run.runner import Run
+from dbt_assets.run.worker import Worker, warm_disabled
 
 LEADER_LOCK = 0x6462_7441_7574_6F00
 """The PostgreSQL advisory lock the acting scheduler holds ("dbtAuto")."""
@@ -55,6 +57,9 @@ class LoopOptions:
     on_note: Callable[[str], None] | None = None
     """One line on what the loop does (leader, standby, errors)."""
     handle_signals: bool = True
+    warm: bool = True
+    """Keep one dbt warm across ticks (:mod:`dbt_assets.run.worker`; off with
+    ``DBT_ASSETS_NO_WARM=1`` too)."""
 
 
 class Leadership:
@@ -133,9 +138,10 @@ def run_loop(project: Project, location: str | Path | None, options: LoopOptions
     note = chosen.on_note or (lambda _said: None)
     leader = Leadership(where)
     flights: list[_InFlight] = []
+    worker = _warm(project, note) if chosen.warm else None
     try:
         with open_history(where) as history:
-            automation = Automation(project, history, chosen.tick)
+            automation = Automation(project, history, chosen.tick, worker=worker)
             leading = ticked = False
             while not stop.is_set():
                 flights = [f for f in flights if f.thread.is_alive()]
@@ -178,9 +184,23 @@ def run_loop(project: Project, location: str | Path | None, options: LoopOptions
         for flight in flights:
             flight.thread.join()
         leader.release()
+        if worker is not None:
+            worker.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return EXIT_CANCELLED if signalled else 0
+
+
+def _warm(project: Project, note: Callable[[str], None]) -> Worker | None:
+    """One dbt kept warm for the loop's runs; None (the dbt CLI) when it cannot start or warm
+    workers are turned off."""
+    if warm_disabled():
+        return None
+    try:
+        return Worker(project).open()
+    except DbtAssetsError as exc:
+        note(f"runs start the dbt CLI: no warm dbt ({exc.message})")
+        return None
 
 
 def _handle_signals(stop: threading.Event, signalled: list[int]) -> dict[int, Any]:

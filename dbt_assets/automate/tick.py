@@ -38,6 +38,7 @@ from dbt_assets.plan.compile import Plan, plan
 from dbt_assets.run.invocation import RunOptions
 from dbt_assets.run.project import Project
 from dbt_assets.run.runner import Run
+from dbt_assets.run.worker import DbtWorker, Worker
 from dbt_assets.selection import select
 from dbt_assets.selection.request import Selection
 from dbt_assets.sla.judge import work_left
@@ -107,10 +108,20 @@ class Automation:
     """Ticks over one project and history; keeps the policies while the manifest is unchanged
     (a loop decides in milliseconds, not the time of reading the project again)."""
 
-    def __init__(self, project: Project, history: History, options: TickOptions | None = None) -> None:
+    def __init__(
+        self,
+        project: Project,
+        history: History,
+        options: TickOptions | None = None,
+        *,
+        worker: DbtWorker | None = None,
+    ) -> None:
         self.project = project
         self.history = history
         self.options = options or TickOptions()
+        self.worker = worker
+        """A warm dbt the ticks' runs go through (a loop keeps one across ticks); None: the
+        dbt CLI."""
         self._cached: tuple[tuple[int, int, str], AssetGraph, dict[str, Policy], frozenset[str]] | None = None
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
         self._unobserved: frozenset[str] = frozenset()
@@ -122,6 +133,8 @@ class Automation:
     def graph(self) -> tuple[AssetGraph, dict[str, Policy], frozenset[str]]:
         """The project's graph, the policies of what automation decides, and the sources that
         feed a condition, read again only when the manifest changed."""
+        if self.worker is not None:
+            self.worker.prepare(self.project)  # a stale manifest is parsed there, warm
         path = self.project.ensure_manifest()
         stat = path.stat()
         key = (stat.st_mtime_ns, stat.st_size, str(path))
@@ -206,7 +219,9 @@ class Automation:
             return tick
         recorder = run_history or self.history
         tick.run_history = run_history
-        run = Run(self.project, graph, planned, self.options.run_options, history=recorder)
+        run = Run(
+            self.project, graph, planned, self.options.run_options, history=recorder, worker=self.worker
+        )
         run.time_offset = offset
         run.selection = {"automate": {"due": len(due), "at": now}}
         state, owner = world.state, self.owner
@@ -235,7 +250,13 @@ class Automation:
             return check
         words = [_source_word(graph, s) for s in sorted(fed)]
         try:
-            check.run_id = record_source_freshness(self.project, self.history, words, time_offset=offset)
+            check.run_id = record_source_freshness(
+                self.project,
+                self.history,
+                words,
+                time_offset=offset,
+                worker=self.worker if isinstance(self.worker, Worker) else None,
+            )
             check.checked = True
             check.next_at = now + self.options.source_check_interval
         except DbtAssetsError as exc:

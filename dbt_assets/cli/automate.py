@@ -84,6 +84,12 @@ def _duration(ctx: click.Context, param: click.Parameter, value: Any) -> float |
 )
 @click.option("--no-source-check", is_flag=True, help="Decide on the last recorded freshness checks only.")
 @click.option("--no-tests", is_flag=True, help="Build the due assets without their tests.")
+@click.option(
+    "--no-warm",
+    is_flag=True,
+    help="Start the dbt CLI for each run (the loop otherwise keeps one dbt warm across ticks; "
+    "--once uses a running `dbt-assets worker`). Env: DBT_ASSETS_NO_WARM=1.",
+)
 @click.option("--threads", type=click.IntRange(min=1), help="dbt --threads for the runs.")
 @click.option(
     "--cancel-grace",
@@ -172,7 +178,10 @@ def automate_command(**kwargs: Any) -> None:
             tick = automation_tick(project, history, at=at, options=options, dry_run=True)
             print_lines(_decisions(tick, output, dry=True))
             return
-        tick = automation_tick(project, history, options=options)
+        from dbt_assets.api import running_worker
+
+        worker = None if kwargs["no_warm"] else running_worker(project)
+        tick = automation_tick(project, history, options=options, worker=worker)
         print_lines(_decisions(tick, output, dry=False))
         if tick.run is None:
             return
@@ -206,7 +215,12 @@ def _loop(project: Any, kwargs: dict[str, Any], options: Any) -> None:
         click.echo(f"dbt-assets: {one_line(said)}", err=True)
 
     loop = LoopOptions(
-        interval=kwargs["interval"], tick=options, on_tick=on_tick, on_run=on_run, on_note=on_note
+        interval=kwargs["interval"],
+        tick=options,
+        on_tick=on_tick,
+        on_run=on_run,
+        on_note=on_note,
+        warm=not kwargs["no_warm"],
     )
     sys.exit(run_automation(project, kwargs["history_path"], loop))
 
