@@ -145,8 +145,10 @@ def test_two_concurrent_runs_on_one_history(parsed_template: Path, tmp_path: Pat
     history = tmp_path / "shared-history.db"
     # parsed copies, so the two runs overlap in dbt's work, not in dbt parse
     projects = [Path(shutil.copytree(parsed_template, tmp_path / f"p{i}")) for i in range(2)]
-    # one run per asset and target: the second builds the same assets for its own target
+    # one run per asset and target: the second builds the same assets for its own target, its
+    # project parsed for that target first (so that the two overlap in dbt's work, not a parse)
     targets: list[tuple[str, ...]] = [(), ("--target", "ci")]
+    Project(projects[1], target="ci").parse()
     processes = [
         _start_cli(p, "build", "--history", str(history), *t) for p, t in zip(projects, targets, strict=True)
     ]
