@@ -264,7 +264,8 @@ def test_plan_text_json_and_select_ids(shop_project: Path) -> None:
     assert text.startswith("dbt run would run 8 assets (8 model):\n")
     assert text.endswith("arguments (rewritten):\n  dbt run --select orders+\n")
     data = json.loads(cli(*p, "--command", "build", "-s", "owner:finance@*", "-o", "json").stdout)
-    assert set(data) == {"command", "argv", "unique_ids", "empty"} and data["empty"] is False
+    assert set(data) == {"command", "argv", "unique_ids", "empty", "runnable"} and data["empty"] is False
+    assert data["runnable"] is True  # an explicit plan: its argv runs as printed
     assert data["command"] == "build" and data["argv"][:2] == ["dbt", "build"]
     assert "model.shop.revenue_by_category" in data["unique_ids"]
     ids = "model.shop.orders\nmodel.shop.customers\n"
