@@ -24,7 +24,8 @@ import msgspec
 from dbt_assets._core.errors import ManifestError, ManifestVersionError
 from dbt_assets._core.settled import read_settled
 from dbt_assets._core.vocab import ASSET_RESOURCE_TYPES, RECORD_SECTIONS
-from dbt_assets.manifest.fusion import FUSION_SCHEMA_TAG, filled_json, is_fusion, posix_path
+from dbt_assets.manifest.fusion import FUSION_SCHEMA_TAG, filled_json, is_fusion
+from dbt_assets.manifest.fusion_tests import posix_path
 
 SUPPORTED_SCHEMA_VERSIONS = (10, 11, 12)
 """Manifest schema versions we read: v10 (dbt 1.6), v11 (dbt 1.7), v12 (dbt 1.8 to 1.11, and

@@ -20,14 +20,11 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import msgspec
 
 from dbt_assets._core.errors import AssetsBusyError, HistoryError, RunError
-from dbt_assets._core.outputs import write_atomic
-from dbt_assets._core.vocab import CHECK_TYPES
 from dbt_assets.manifest.graph import AssetGraph
 from dbt_assets.plan.compile import Plan
 from dbt_assets.plan.long_selection import shadow_project
@@ -49,6 +46,7 @@ from dbt_assets.run.events import (
     meaningful_lines,
 )
 from dbt_assets.run.invocation import RunOptions, RunResult, dbt_argv
+from dbt_assets.run.outcome import checks_of, save_unrecorded, skip_causes
 from dbt_assets.run.project import Project
 from dbt_assets.run.recorder import Recorder
 from dbt_assets.run.supervise import DbtProcess
@@ -152,7 +150,7 @@ class Run:
             run_id, self.plan.command, ["dbt", *self.argv[1:]], list(self.plan.unique_ids), started_at
         )
         state = _State()
-        reader = LogReader(self._checks_of())
+        reader = LogReader(checks_of(self.graph, self.plan.unique_ids))
         outcome: tuple[str, int, str | None] | None = None
         shadow = contextlib.ExitStack()
         try:
@@ -233,7 +231,13 @@ class Run:
                 elif not self.history.still_there():
                     self.result.unrecorded_because = "was removed or replaced during the run"
                 if self.result.unrecorded_because is not None:
-                    saved = self._save_unrecorded(run_id)
+                    saved, self.result.unrecorded_because = save_unrecorded(
+                        self.result,
+                        run_id,
+                        self.project,
+                        self.history.path,
+                        failed=self._history_failed is not None,
+                    )
                     self.result.unrecorded = None if saved is None else str(saved)
             if self.project.target_path.is_dir():
                 self.project.stamp_manifest()
@@ -333,47 +337,6 @@ class Run:
             or "KeyboardInterrupt" in event.message
         )
 
-    def _save_unrecorded(self, run_id: int) -> Path | None:
-        """The run's results, kept for recovery: dbt's run_results.json of this invocation
-        (and beside it the run as dbt-assets saw it: how it ended, dbt's exit status), or the
-        results as dbt-assets saw them, each written whole or not at all (a temporary file,
-        renamed). For a history that failed during the run, in the project's .dbt-assets
-        (where ``history recover`` reads it), else beside where the history file was (its
-        folder made again if need be); the other folder when that one cannot be written. When
-        neither can (a full disk), dbt's own run_results.json if it is this invocation's
-        (recovery reads it too), else None; ``unrecorded_because`` then says why."""
-        assert self.history is not None and self.result is not None
-        where = self.history.path
-        own = self.project.project_dir / ".dbt-assets"
-        beside = where.parent if isinstance(where, Path) else own
-        folders = [own, beside] if self._history_failed is not None else [beside, own]
-        dbt_results = self.project.target_path / "run_results.json"
-        try:
-            data = dbt_results.read_bytes()
-            written = msgspec.json.decode(data)
-            same = written.get("metadata", {}).get("invocation_id") == self.result.invocation_id
-        except (OSError, msgspec.DecodeError, AttributeError):
-            same = False
-        if same and self.result.invocation_id:
-            name = f"unrecorded-run_results-{self.result.invocation_id}.json"
-        else:
-            name = f"unrecorded-run-{run_id}-{int(self.result.finished_at)}.json"
-            data = msgspec.json.encode(self.result)
-        failure = ""
-        for folder in dict.fromkeys(folders):
-            try:
-                folder.mkdir(parents=True, exist_ok=True)
-                write_atomic(folder / name, data)
-                if name != (ended := f"unrecorded-run-{run_id}-{int(self.result.finished_at)}.json"):
-                    with contextlib.suppress(OSError):  # how the run ended, which dbt's file does not say
-                        write_atomic(folder / ended, msgspec.json.encode(self.result))
-                return folder / name
-            except OSError as exc:
-                failure = f"{exc.strerror or exc}: {folder / name}"
-        because = self.result.unrecorded_because or "failed"
-        self.result.unrecorded_because = f"{because}; saving its results failed too ({failure})"
-        return dbt_results if same and self.result.invocation_id else None
-
     def _interrupted_at(self) -> float | None:
         """When dbt was first told to stop (SIGINT): assets that end in error after it were
         interrupted, and dbt's KeyboardInterrupt traceback is not an error to show."""
@@ -427,7 +390,7 @@ class Run:
             if event.status in FAILURE_STATUSES:
                 state.failed.add(event.unique_id)
             elif event.status == "skipped":
-                causes = self._skip_causes(event.unique_id, state)
+                causes = skip_causes(self.graph, event.unique_id, state.failed, state.skip_causes)
                 event = msgspec.structs.replace(event, skipped_because=sorted(causes))
             state.results[event.unique_id] = event
             if history is not None and run_id is not None:
@@ -449,56 +412,13 @@ class Run:
     def _write(self, write: Callable[[], object]) -> None:
         """One write to the history during the run. When the history fails (its server gone,
         its disk full), dbt is not stopped for it: the run goes on unrecorded and its results
-        are saved to a file at the end (:meth:`_save_unrecorded`), never lost."""
+        are saved to a file at the end (:func:`~dbt_assets.run.outcome.save_unrecorded`), never lost."""
         if self._history_failed is not None:
             return
         try:
             write()
         except HistoryError as exc:
             self._history_failed = exc.message
-
-    def _skip_causes(self, uid: str, state: _State) -> frozenset[str]:
-        """The failed assets (or failed tests of them) upstream of ``uid`` in this run, the
-        nearest on each path."""
-        memo = state.skip_causes
-        records = self.graph.records
-        stack = [uid]
-        while stack:
-            node = stack[-1]
-            if node in memo:
-                stack.pop()
-                continue
-            parents = records[node].depends_on.nodes if node in records else []
-            pending = [p for p in parents if p not in memo and p not in state.failed and p in records]
-            if pending:
-                stack.extend(pending)
-                continue
-            causes: set[str] = set()
-            for parent in parents:
-                if parent in state.failed:
-                    causes.add(parent)
-                elif parent in memo:
-                    causes |= memo[parent]
-                causes |= {c for c in self.graph.checks(parent) if c in state.failed and c != node}
-            memo[node] = frozenset(causes)
-            stack.pop()
-        return memo[uid]
-
-    def _checks_of(self) -> dict[str, list[str]]:
-        checks: dict[str, list[str]] = {}
-        for uid in self.plan.unique_ids:
-            record = self.graph.records.get(uid)
-            if record is None or record.resource_type not in CHECK_TYPES:
-                continue
-            if record.attached_node:
-                checks[uid] = [record.attached_node]
-            else:
-                checks[uid] = [
-                    p
-                    for p in record.depends_on.nodes
-                    if p in self.graph.records and self.graph.records[p].resource_type not in CHECK_TYPES
-                ]
-        return checks
 
 
 def _dbt_error(logs: Sequence[DbtLog]) -> str | None:

@@ -13,7 +13,7 @@ from typing import Any
 from dbt_assets._core.errors import SelectionError
 from dbt_assets._core.vocab import KNOWN_RESOURCE_TYPES, PARSED_TYPES
 from dbt_assets.manifest.decode import NodeRecord
-from dbt_assets.manifest.fusion import posix_path
+from dbt_assets.manifest.fusion_tests import posix_path
 from dbt_assets.manifest.graph import AssetGraph
 from dbt_assets.selection.registry import Method, MethodContext, register
 from dbt_assets.selection.state import (
