@@ -94,3 +94,32 @@ def test_dbts_error_is_kept_whole_on_one_line() -> None:
     )
     summary = dbt_error_summary(output)
     assert summary.endswith("- dev - ci") and "target named 'prod'" in summary
+
+
+def test_a_signal_ignored_at_start_stays_ignored() -> None:
+    """`nohup` starts dbt-assets with SIGHUP ignored (a script's background job: SIGINT): the
+    scheduler's handlers, as every command's (``_core.signals.handle``), leave an ignored signal
+    ignored, so `nohup dbt-assets automate &` outlives its terminal, and handle the others."""
+    import signal
+    import threading
+
+    from dbt_assets.automate.loop import _handle_signals
+
+    assert threading.current_thread() is threading.main_thread()  # handlers are installed there only
+    kept = {sig: signal.getsignal(sig) for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT)}
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        stop, signalled = threading.Event(), []
+        previous = _handle_signals(stop, signalled)
+        try:
+            assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+            assert set(previous) == {signal.SIGTERM, signal.SIGINT}
+            signal.raise_signal(signal.SIGTERM)  # still handled: the loop stops
+            assert stop.is_set() and signalled == [signal.SIGTERM]
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        assert signal.getsignal(signal.SIGTERM) is kept[signal.SIGTERM]
+    finally:
+        for sig, handler in kept.items():
+            signal.signal(sig, handler)

@@ -31,12 +31,21 @@ from .conftest import REPO, cli
 pytestmark = pytest.mark.slow
 
 
-def _start_cli(project: Path, *args: str) -> subprocess.Popen[str]:
+def _start_cli(project: Path, *args: str, ignoring: tuple[int, ...] = ()) -> subprocess.Popen[str]:
+    """The CLI with the signals a terminal sends at their default (whatever the suite was
+    started under: `nohup` ignores SIGHUP), but those of ``ignoring``, ignored as `nohup` does."""
     env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     return subprocess.Popen(
         [CLI, *args, "--project-dir", str(project), "--output", "json"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        preexec_fn=lambda: signal_dispositions(ignoring),
     )  # fmt: skip
+
+
+def signal_dispositions(ignoring: tuple[int, ...] = ()) -> None:
+    """In a child before it starts: SIGHUP, SIGINT and SIGTERM at their default, but ``ignoring``."""
+    for sig in (signal.SIGHUP, signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN if sig in ignoring else signal.SIG_DFL)
 
 
 def _wait_for_start(process: subprocess.Popen[str], uid: str) -> tuple[int, list[dict[str, object]]]:

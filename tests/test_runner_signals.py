@@ -20,7 +20,13 @@ from pathlib import Path
 import pytest
 
 from tests.test_runner import CLI, _history, _json_lines
-from tests.test_runner_faults import _gone_soon, _slow_sql_project, _start_cli, _wait_for_start
+from tests.test_runner_faults import (
+    _gone_soon,
+    _slow_sql_project,
+    _start_cli,
+    _wait_for_start,
+    signal_dispositions,
+)
 
 from .conftest import cli, run_dbt
 
@@ -177,6 +183,7 @@ def test_a_closed_terminal_cancels_the_run(stoppable_project: Path) -> None:
     leader, follower = os.openpty()
 
     def controlling_terminal() -> None:  # in the child, after setsid(): the pty is its terminal
+        signal_dispositions()  # a hang-up as a terminal sends it, even to a suite run under nohup
         fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
     env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
@@ -205,6 +212,26 @@ def test_a_closed_terminal_cancels_the_run(stoppable_project: Path) -> None:
         results = {r.unique_id: r.status for r in history.results(run.run_id)}
     assert run.status == "cancelled" and run.exit_code == 130
     assert results == {"model.shop.slow_sql": "cancelled", "model.shop.after_slow": "not_reached"}
+
+
+def test_a_hang_up_under_nohup_leaves_the_run_going(stoppable_project: Path) -> None:
+    """`nohup dbt-assets run ...`: SIGHUP was ignored when dbt-assets started, so the hang-up
+    of the terminal it was started from leaves the run going to its end (it cancelled the run
+    before); SIGINT and SIGTERM still cancel it (the tests above)."""
+    gate = stoppable_project / "gate"
+    gate.unlink(missing_ok=True)
+    try:
+        process = _start_cli(stoppable_project, "run", "-s", "gated", ignoring=(signal.SIGHUP,))
+        _wait_for_start(process, "model.shop.gated")
+        process.send_signal(signal.SIGHUP)
+        time.sleep(1.0)  # a cancel would have told dbt to stop by now
+        assert process.poll() is None, "a hang-up stopped a run started under nohup"
+        gate.touch()
+        out, err = process.communicate(timeout=120)
+    finally:
+        gate.unlink(missing_ok=True)
+    assert process.returncode == 0, err
+    assert _json_lines(out)[-1]["counts"] == {"success": 1}
 
 
 def test_a_full_disk_mid_run(stoppable_project: Path) -> None:

@@ -376,8 +376,8 @@ def keep_slas(margin: float | None) -> Condition:
                 said = f"for the deadline {iso(due)}: starts at {iso(start)}"
                 said += f" (about {duration_text(took) or '0s'} of work)"
                 return Verdict(False, "keep_slas", "deadline_ahead", said, data)
-        if sla is not None and sla.freshness is not None and success is not None:
-            took = percentile(t for _, t in facts.recent) or 0.0 if facts is not None else 0.0
+        if sla is not None and sla.freshness is not None and facts is not None and success is not None:
+            took = percentile(t for _, t in facts.recent) or 0.0
             start = success + sla.freshness - gap - took
             data = {"stale_at": iso(success + sla.freshness), "start_by": iso(start)}
             if now >= start:

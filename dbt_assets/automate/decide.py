@@ -18,7 +18,7 @@ new data and joins the same dbt invocation where its own rule allows. Then the g
 from __future__ import annotations
 
 import graphlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from dbt_assets._core.vocab import FAILURE_STATUSES
@@ -42,10 +42,8 @@ from dbt_assets.automate.snapshot import World
 from dbt_assets.history.automation import Decided
 from dbt_assets.manifest.decode import paused_gc
 
-Estimate = Callable[[str, float], tuple[float, list[str]]]
 _RETRY_SAYS_MORE = frozenset({"failed_before", "no_condition", "built"})
 """Skips after which a declared ``retry`` says more (whether, and when, it runs again)."""
-"""``(unique_id, cycle_start) -> (seconds, critical path)``: the work left before a deadline."""
 
 
 def condition_of(policy: Policy) -> tuple[Condition, Condition | None]:

@@ -14,7 +14,8 @@
   configuration is said at each tick until it is fixed (a loop whose very first tick fails,
   on a project that cannot be read or a configuration that is wrong, stops with that error).
   SIGTERM, SIGINT and SIGHUP stop it: the running dbt is cancelled (SIGINT, then killed after
-  ``cancel_grace``) and recorded as such.
+  ``cancel_grace``) and recorded as such. A signal ignored when it started stays ignored
+  (``nohup dbt-assets automate &`` outlives its terminal).
 - **Recovery.** At each tick the leader closes the runs of dead dbt-assets processes of this
   host (a killed scheduler's run), so that what they held is free again and their results kept.
 """
@@ -23,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import os
 import signal
 import threading
 from collections.abc import Callable
@@ -32,17 +32,17 @@ from pathlib import Path
 from typing import IO, Any
 
 from dbt_assets._core.errors import DbtAssetsError, HistoryError
+from dbt_assets._core.signals import handle, restore
 from dbt_assets.automate.tick import Automation, Tick, TickOptions
 from dbt_assets.history.recovery import open_history, recover_interrupted
 from dbt_assets.history.schema import history_path, is_url
 from dbt_assets.history.store import History
 from dbt_assets.run.project import Project
-from dbt_assets.run.runner import Run
+from dbt_assets.run.runner import EXIT_CANCELLED, Run
 from dbt_assets.run.worker import Worker, warm_disabled
 
 LEADER_LOCK = 0x6462_7441_7574_6F00
 """The PostgreSQL advisory lock the acting scheduler holds ("dbtAuto")."""
-EXIT_CANCELLED = 130
 
 
 @dataclass
@@ -186,8 +186,7 @@ def run_loop(project: Project, location: str | Path | None, options: LoopOptions
         leader.release()
         if worker is not None:
             worker.close()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        restore(previous)
     return EXIT_CANCELLED if signalled else 0
 
 
@@ -211,10 +210,4 @@ def _handle_signals(stop: threading.Event, signalled: list[int]) -> dict[int, An
         signalled.append(signum)
         stop.set()
 
-    return {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
-
-
-def owner() -> str:
-    import socket
-
-    return f"{socket.gethostname()}:{os.getpid()}"
+    return handle((signal.SIGTERM, signal.SIGINT, signal.SIGHUP), handler)

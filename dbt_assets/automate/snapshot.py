@@ -31,6 +31,10 @@ from dbt_assets.history.claims import Holder
 from dbt_assets.history.facts import AssetFacts
 from dbt_assets.manifest.graph import AssetGraph, materialized_parents
 
+Estimate = Callable[[str, float], tuple[float, list[str]]]
+"""``(unique_id, cycle_start) -> (seconds, critical path)``: the work left before a deadline,
+as ``sla check`` predicts it."""
+
 
 @dataclass(frozen=True)
 class Change:
@@ -62,8 +66,8 @@ class World:
     """Sources whose new data cannot be seen (no ``loaded_at_field``, no freshness, never checked)."""
     code_of: Callable[[str], str] | None = None
     """An asset's code now, blind to comments and whitespace (:func:`code_fingerprints`)."""
-    estimate: Callable[[str, float], tuple[float, list[str]]] | None = None
-    """The work left before a deadline, as ``sla check`` predicts it (``keep_slas`` reads it)."""
+    estimate: Estimate | None = None
+    """The work left before a deadline (``keep_slas`` reads it)."""
     _timelines: dict[str, tuple[list[float], list[str]] | None] = field(default_factory=dict, repr=False)
     _starts: dict[str, float | None] = field(default_factory=dict, repr=False)
 

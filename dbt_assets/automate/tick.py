@@ -227,7 +227,7 @@ class Automation:
         state, owner = world.state, self.owner
 
         def record(run_id: int) -> None:  # in the transaction that records the run's start
-            tick.tick_id = recorder._write_tick(now, time.time(), owner, decided, summary, state, run_id)
+            tick.tick_id = recorder.write_tick(now, time.time(), owner, decided, summary, state, run_id)
 
         run.on_start = record
         tick.run = run
@@ -262,13 +262,6 @@ class Automation:
         except DbtAssetsError as exc:
             check.error = exc.message
         return check
-
-
-def fed_sources(graph: AssetGraph, policies: Iterable[Policy]) -> frozenset[str]:
-    """The sources whose new data a condition reads (through views and ephemeral models) and
-    whose freshness dbt can check (a ``loaded_at_field`` or ``loaded_at_query``, and
-    freshness criteria)."""
-    return frozenset(s for s in _fed_all(graph, policies) if _checkable(graph, s))
 
 
 def _fed_all(graph: AssetGraph, policies: Iterable[Policy]) -> set[str]:

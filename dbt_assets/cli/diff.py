@@ -161,22 +161,20 @@ class _history:
 def _build(project: Project, review: ChangeReview, threads: int | None) -> ChangeReview:
     import signal
 
+    from dbt_assets._core.signals import handle, restore
     from dbt_assets.api import build_change, compare_change
     from dbt_assets.cli.progress import make_display
     from dbt_assets.run.invocation import RunOptions
 
     run: Run = build_change(project, review, options=RunOptions(threads=threads))
     display = make_display(run.graph, run.plan, "text", stream=sys.stderr)
-    previous = {
-        sig: signal.signal(sig, lambda *_: run.cancel("cancelled")) for sig in (signal.SIGINT, signal.SIGTERM)
-    }
+    previous = handle((signal.SIGINT, signal.SIGTERM), lambda *_: run.cancel("cancelled"))
     try:
         for event in run:
             display.handle(event)
     finally:
         display.close()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        restore(previous)
     assert run.result is not None
     if run.result.exit_code == 2:
         from dbt_assets._core.errors import RunError

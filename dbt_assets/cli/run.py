@@ -168,6 +168,7 @@ def execute_run(
     ``report_path``: where to write the HTML report when it ends (either failing: exit 2)."""
     import signal
 
+    from dbt_assets._core.signals import handle, restore
     from dbt_assets.api import next_steps
     from dbt_assets.cli.progress import make_display, render_summary
 
@@ -187,7 +188,7 @@ def execute_run(
         what = "killing dbt" if again else "stopping dbt (again to kill it now)"
         click.echo(f"\ndbt-assets: {name}: {what}", err=True)
 
-    previous = {sig: signal.signal(sig, cancel) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    previous = handle((signal.SIGINT, signal.SIGTERM, signal.SIGHUP), cancel)  # nohup: SIGHUP stays ignored
     closed = False  # stdout closed under us (`dbt-assets run | head`)
     watching, gone = watch_output(run)
     try:
@@ -207,8 +208,7 @@ def execute_run(
         except BrokenPipeError:
             closed = True
             detach_stdout()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        restore(previous)
     result = run.result
     assert result is not None  # the iteration ran to its end
     if gone.is_set() and not closed:

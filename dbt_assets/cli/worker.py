@@ -56,6 +56,7 @@ def worker_command(show_status: bool, stop_it: bool, **kwargs: Any) -> None:
     import os
     import signal
 
+    from dbt_assets._core.signals import handle
     from dbt_assets.run.project import Project
     from dbt_assets.run.worker_server import serve
     from dbt_assets.run.worker_socket import connect
@@ -102,8 +103,7 @@ def worker_command(show_status: bool, stop_it: bool, **kwargs: Any) -> None:
         def stop(_signum: int, _frame: Any) -> None:
             server.stop()
 
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, stop)
+        handle((signal.SIGINT, signal.SIGTERM), stop)
 
     serve(
         project,

@@ -118,11 +118,11 @@ class AutomationRecords(Database):
 
         def action() -> int:
             with self._transaction():
-                return self._write_tick(at, decided_at, owner, decisions, summary, previous, None)
+                return self.write_tick(at, decided_at, owner, decisions, summary, previous, None)
 
         return self._retry(action)
 
-    def _write_tick(
+    def write_tick(
         self,
         at: float,
         decided_at: float,
