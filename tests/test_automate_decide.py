@@ -424,3 +424,24 @@ def test_keep_slas_pulls_the_chain_it_needs_parents_first(tmp_path: Path) -> Non
     decisions = decide(world, policies)
     assert decisions.due == ("model.p.a", "model.p.b", "model.p.late")
     assert verdict(decisions, "model.p.b") == ("run", "keep_slas", "needed")
+
+
+def test_keep_slas_checks_the_sources_upstream_of_what_it_keeps(tmp_path: Path) -> None:
+    """A late asset pulls the upstream assets that have new data; a source's new data is seen
+    only through `dbt source freshness`, so the sources upstream of a ``keep_slas`` asset are
+    checked (through tables too), also where what reads them declares no rule on new data (a
+    cron replaces dbt's default ``build_after``): they were left unchecked, and never pulled."""
+    from dbt_assets.automate.tick import _fed_all
+
+    slas = {"meta": {"dbt_assets": {"sla": {"deadline": "06:00"}, "automate": {"keep_slas": True}}}}
+    graph = graph_of(
+        tmp_path,
+        source("orders"),
+        source("events"),
+        node("stg_orders", deps=("source.p.raw.orders",), **meta(cron="0 3 * * *")),
+        node("orders", deps=("model.p.stg_orders",), **meta(cron="0 4 * * *")),
+        node("late", deps=("model.p.orders",), **slas),
+        node("other", deps=("source.p.raw.events",), **meta(on_missing=True)),
+    )
+    policies = read_policies(graph, graph.records)
+    assert _fed_all(graph, policies.values()) == {"source.p.raw.orders"}

@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import socket
 import time
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -264,8 +264,23 @@ class Automation:
         return check
 
 
-def _fed_all(graph: AssetGraph, policies: Iterable[Policy]) -> set[str]:
+def _fed_all(graph: AssetGraph, policies: Collection[Policy]) -> set[str]:
+    """The sources whose new data a condition reads: those a ``build_after``, ``lag_tolerance``
+    or ``eager`` asset reads (through views and ephemeral models), and every source upstream of a
+    ``keep_slas`` asset (whose late assets pull the upstream assets that have new data)."""
     found: set[str] = set()
+    pulling = [p.unique_id for p in policies if p.automate.keep_slas]
+    walked: set[str] = set()
+    while pulling:  # one walk for them all
+        node = pulling.pop()
+        if node in walked or node not in graph.records:
+            continue
+        walked.add(node)
+        record = graph.records[node]
+        if record.resource_type == "source":
+            found.add(node)
+        else:
+            pulling.extend(record.depends_on.nodes)
     for policy in policies:
         if policy.lag is None and policy.build_after is None and not policy.automate.eager:
             continue
