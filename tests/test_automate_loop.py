@@ -17,19 +17,22 @@ import pytest
 
 from dbt_assets.history.store import History
 from tests.conftest import FIXTURE_PROJECT, copy_project, run_dbt
+from tests.test_runner_faults import signal_dispositions
 
 CLI = str(Path(sys.executable).with_name("dbt-assets"))
 SCOPE = ("-s", "+customers", "--no-tests", "--no-source-check")
 """A small part of the fixture (seeds, views, customers and what it reads): a run of seconds."""
 
 
-def _scheduler(project: Path, *args: str) -> subprocess.Popen[str]:
+def _scheduler(project: Path, *args: str, ignoring: tuple[int, ...] = ()) -> subprocess.Popen[str]:
+    """A scheduler in a session of its own; ``ignoring``: signals it starts with ignored."""
     return subprocess.Popen(
         [CLI, "automate", "--project-dir", str(project), "--interval", "1s", *SCOPE, *args],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        preexec_fn=lambda: signal_dispositions(ignoring),
     )
 
 
@@ -63,7 +66,9 @@ def test_a_scheduler_killed_mid_run_loses_nothing_and_the_next_goes_on(
         reported = {
             r.unique_id: r.status for run in history.runs(limit=None) for r in history.results(run.run_id)
         }
-    second = _scheduler(project)
+    # the next one starts with SIGTERM ignored, as a Dagster process leaves it to what it
+    # starts: SIGTERM stops it all the same (below), as it stops any scheduler
+    second = _scheduler(project, ignoring=(signal.SIGTERM,))
     try:
         _wait(lambda: _leads(history_path, second.pid), 120, "the next scheduler to lead")
         _wait(lambda: _all_built(history_path), 240, "the next scheduler to build the rest")

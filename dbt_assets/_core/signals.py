@@ -1,7 +1,10 @@
-"""Signal handlers that keep what the caller chose: a signal that was set to be ignored when
-dbt-assets started stays ignored. ``nohup`` ignores SIGHUP, and a shell's background job
+"""Signal handlers that keep what the caller chose: SIGHUP or SIGINT set to be ignored when
+dbt-assets started stays ignored. ``nohup`` ignores SIGHUP and a script's background job
 ignores SIGINT: ``nohup dbt-assets automate &`` must outlive the terminal it was started from,
-and a run started that way must not be cancelled when the terminal closes.
+and a run started that way must not be cancelled when the terminal closes. SIGTERM is always
+handled: it is how a service manager or an orchestrator stops a process, and an ignored
+SIGTERM is inherited from a parent that leaked it (Dagster's in-process runs leave it ignored),
+not a choice; honouring it would leave a scheduler that only SIGKILL stops.
 
     >>> previous = handle((signal.SIGINT, signal.SIGTERM, signal.SIGHUP), cancel)  # doctest: +SKIP
     >>> ...                                                                         # doctest: +SKIP
@@ -16,13 +19,17 @@ from types import FrameType
 from typing import Any
 
 Handler = Callable[[int, FrameType | None], Any]
+KEPT_IGNORED = frozenset({signal.SIGHUP, signal.SIGINT})
+"""The signals left ignored when they were ignored at start."""
 
 
 def handle(signals: Iterable[int], handler: Handler) -> dict[int, Any]:
-    """Install ``handler`` for each of ``signals`` that is not ignored now; the handlers it
-    replaced, for :func:`restore`."""
+    """Install ``handler`` for each of ``signals`` but SIGHUP or SIGINT ignored now; the
+    handlers it replaced, for :func:`restore`."""
     return {
-        sig: signal.signal(sig, handler) for sig in signals if signal.getsignal(sig) is not signal.SIG_IGN
+        sig: signal.signal(sig, handler)
+        for sig in signals
+        if not (sig in KEPT_IGNORED and signal.getsignal(sig) is signal.SIG_IGN)
     }
 
 

@@ -14,8 +14,8 @@
   configuration is said at each tick until it is fixed (a loop whose very first tick fails,
   on a project that cannot be read or a configuration that is wrong, stops with that error).
   SIGTERM, SIGINT and SIGHUP stop it: the running dbt is cancelled (SIGINT, then killed after
-  ``cancel_grace``) and recorded as such. A signal ignored when it started stays ignored
-  (``nohup dbt-assets automate &`` outlives its terminal).
+  ``cancel_grace``) and recorded as such. SIGHUP or SIGINT ignored when it started stays
+  ignored (``nohup dbt-assets automate &`` outlives its terminal); SIGTERM is always handled.
 - **Recovery.** At each tick the leader closes the runs of dead dbt-assets processes of this
   host (a killed scheduler's run), so that what they held is free again and their results kept.
 """
