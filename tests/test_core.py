@@ -128,3 +128,36 @@ def test_hup_and_int_ignored_at_start_stay_ignored_term_is_always_handled() -> N
     finally:
         for sig, handler in kept.items():
             signal.signal(sig, handler)
+
+
+@pytest.mark.parametrize(
+    ("signum", "at_start", "stops"),
+    [
+        ("SIGTERM", "SIG_DFL", True),
+        ("SIGTERM", "SIG_IGN", True),  # a parent's leak: handled all the same
+        ("SIGHUP", "SIG_DFL", True),
+        ("SIGHUP", "SIG_IGN", False),  # nohup: left ignored
+    ],
+)
+def test_a_signal_while_dbt_works_stops_the_wait(signum: str, at_start: str, stops: bool) -> None:
+    """While dbt-assets waits for a dbt (the parse before a run, a source check), SIGTERM and
+    SIGHUP stop the wait as Ctrl-C does, where nothing else handles them; SIGHUP ignored at
+    start (nohup) stays ignored, SIGTERM ignored at start does not."""
+    import signal
+
+    from dbt_assets.run.dbt_cli import Stopped, _signals_interrupt
+
+    sig = signal.Signals[signum]
+    kept = signal.getsignal(sig)
+    signal.signal(sig, getattr(signal, at_start))
+    try:
+        with _signals_interrupt():
+            try:
+                signal.raise_signal(sig)
+                stopped = False
+            except Stopped:
+                stopped = True
+        assert stopped is stops
+        assert signal.getsignal(sig) is getattr(signal, at_start)  # put back
+    finally:
+        signal.signal(sig, kept)

@@ -33,6 +33,13 @@ def handle(signals: Iterable[int], handler: Handler) -> dict[int, Any]:
     }
 
 
+def unhandled(sig: int) -> bool:
+    """Whether nothing handles ``sig`` now (its default action, or a SIGTERM ignored at start),
+    so that dbt-assets may handle it without taking it from whoever embeds it."""
+    current = signal.getsignal(sig)
+    return current is signal.SIG_DFL or (current is signal.SIG_IGN and sig not in KEPT_IGNORED)
+
+
 def restore(previous: Mapping[int, Any]) -> None:
     """Put back the handlers :func:`handle` replaced."""
     for sig, handler in previous.items():

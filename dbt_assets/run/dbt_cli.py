@@ -15,6 +15,7 @@ from pathlib import Path
 
 from dbt_assets._core.errors import DbtCommandError, DbtNotFoundError
 from dbt_assets._core.quoting import cut
+from dbt_assets._core.signals import unhandled
 
 DBT_EXECUTABLE_ENV = "DBT_ASSETS_DBT_EXECUTABLE"
 
@@ -135,7 +136,8 @@ class Stopped(KeyboardInterrupt):
 @contextlib.contextmanager
 def _signals_interrupt() -> Iterator[None]:
     """While dbt runs: SIGTERM and SIGHUP raise :class:`Stopped` in the main thread instead of
-    ending the process at once, where nothing else handles them (their default action)."""
+    ending the process at once, where nothing else handles them (their default action, or a
+    SIGTERM ignored at start: :func:`~dbt_assets._core.signals.unhandled`)."""
     import threading
 
     if threading.current_thread() is not threading.main_thread():
@@ -147,7 +149,7 @@ def _signals_interrupt() -> Iterator[None]:
         raise Stopped(signal.Signals(signum).name)
 
     for sig in (signal.SIGTERM, signal.SIGHUP):
-        if signal.getsignal(sig) is signal.SIG_DFL:
+        if unhandled(sig):
             previous[sig] = signal.signal(sig, stop)
     try:
         yield
