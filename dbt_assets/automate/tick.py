@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import socket
 import time
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,7 +32,7 @@ from dbt_assets.automate.snapshot import World, checksum_of, code_fingerprints
 from dbt_assets.history.automation import Decided
 from dbt_assets.history.freshness import record_source_freshness
 from dbt_assets.history.store import History
-from dbt_assets.manifest.decode import paused_gc
+from dbt_assets.manifest.decode import NodeRecord, paused_gc
 from dbt_assets.manifest.graph import AssetGraph
 from dbt_assets.plan.compile import Plan, plan
 from dbt_assets.run.invocation import RunOptions
@@ -268,37 +268,40 @@ def _fed_all(graph: AssetGraph, policies: Collection[Policy]) -> set[str]:
     """The sources whose new data a condition reads: those a ``build_after``, ``lag_tolerance``
     or ``eager`` asset reads (through views and ephemeral models), and every source upstream of a
     ``keep_slas`` asset (whose late assets pull the upstream assets that have new data)."""
-    found: set[str] = set()
+    reading = [
+        parent
+        for p in policies
+        if p.lag is not None or p.build_after is not None or p.automate.eager
+        for parent in graph.records[p.unique_id].depends_on.nodes
+    ]
     pulling = [p.unique_id for p in policies if p.automate.keep_slas]
+    return _sources_reached(graph, reading, _holds_no_data) | _sources_reached(
+        graph, pulling, lambda _record: True
+    )
+
+
+def _holds_no_data(record: NodeRecord) -> bool:
+    return record.resource_type == "model" and record.config.get("materialized") in ("view", "ephemeral")
+
+
+def _sources_reached(
+    graph: AssetGraph, starts: Iterable[str], through: Callable[[NodeRecord], bool]
+) -> set[str]:
+    """The sources found walking up from ``starts`` (one walk for them all), going on past
+    the nodes ``through`` accepts."""
+    found: set[str] = set()
     walked: set[str] = set()
-    while pulling:  # one walk for them all
-        node = pulling.pop()
+    todo = list(starts)
+    while todo:
+        node = todo.pop()
         if node in walked or node not in graph.records:
             continue
         walked.add(node)
         record = graph.records[node]
         if record.resource_type == "source":
             found.add(node)
-        else:
-            pulling.extend(record.depends_on.nodes)
-    for policy in policies:
-        if policy.lag is None and policy.build_after is None and not policy.automate.eager:
-            continue
-        todo = list(graph.records[policy.unique_id].depends_on.nodes)
-        seen: set[str] = set()
-        while todo:
-            node = todo.pop()
-            if node in seen or node not in graph.records:
-                continue
-            seen.add(node)
-            record = graph.records[node]
-            if record.resource_type == "source":
-                found.add(node)
-            elif record.resource_type == "model" and record.config.get("materialized") in (
-                "view",
-                "ephemeral",
-            ):
-                todo.extend(record.depends_on.nodes)
+        elif through(record):
+            todo.extend(record.depends_on.nodes)
     return found
 
 
