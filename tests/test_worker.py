@@ -221,6 +221,37 @@ def test_a_kept_manifest_follows_the_environment_it_was_parsed_in(monkeypatch: p
 
 
 @pytest.mark.unit
+def test_the_next_copy_is_made_while_idle_and_only_of_what_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    unpickled: list[bytes] = []
+    loads = pickle.loads
+    monkeypatch.setattr(worker_child.pickle, "loads", lambda blob: (unpickled.append(blob), loads(blob))[1])
+    kept = worker_child.Manifests()
+    manifest, other = {"nodes": ["model.shop.orders"]}, {"nodes": ["model.shop.customers"]}
+    kept.make_ahead()  # nothing kept: nothing made
+    kept.keep("k", pickle.dumps(manifest), {})
+    kept.make_ahead()
+    kept.make_ahead()  # one copy waits at a time
+    assert len(unpickled) == 1
+    first = kept.take("k")
+    assert first == manifest and len(unpickled) == 1, "the invocation took the copy made ahead"
+    second = kept.take("k")
+    assert second == manifest and second is not first and len(unpickled) == 2, "a copy serves one use"
+    kept.make_ahead()
+    kept.keep("k", pickle.dumps(other), {})  # parsed again: the copy made ahead is of the old one
+    assert kept.take("k") == other
+    monkeypatch.setenv("SHOP_SCHEMA", "main")
+    kept.keep("e", pickle.dumps(manifest), {"SHOP_SCHEMA": "main"})
+    kept.make_ahead()
+    monkeypatch.setenv("SHOP_SCHEMA", "other")
+    assert kept.take("e") is None, "a copy made ahead is taken only as a kept manifest is"
+    monkeypatch.setattr(worker_child, "AHEAD_MAX_BYTES", 0)
+    del unpickled[:]
+    kept.make_ahead()
+    assert unpickled == [], "too big to hold twice: copied when taken"
+    assert kept.take("k") == other and len(unpickled) == 1
+
+
+@pytest.mark.unit
 def test_a_socket_anyone_else_may_reach_is_neither_served_nor_used(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, worker_dir: Path
 ) -> None:

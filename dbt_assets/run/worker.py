@@ -18,7 +18,8 @@ crash; when its memory passes the cap after an invocation; and when the project 
 under the project's paths, ``profiles.yml``, installed packages, the dbt executable, or a
 manifest written by anything but the worker. ``DBT_ASSETS_NO_WARM=1`` turns every worker off
 (runs then start the dbt CLI). What the child keeps between invocations: dbt's imported modules,
-and the parsed manifests (each invocation runs on its own copy; see ``worker_child.py``).
+and the parsed manifests (each invocation runs on its own copy, made while the child is idle;
+see ``worker_child.py``).
 """
 
 from __future__ import annotations

@@ -21,12 +21,12 @@ ephemeral models, merging a deferred state), so one object serves one invocation
 first invocation for a set of parse options parses as the CLI does and the manifest is kept
 pickled as dbt returned it (before anything ran on it); later invocations with the same options
 get a fresh unpickled copy (the deep copy dbt's own ``__reduce_ex__`` defines, flat graph
-included). The parse options are every dbt flag except those only read at run time
-(``--select``, ``--threads``, ``--log-level``, ...), the working directory and the ``DBT_*``
-environment; a kept manifest is also dropped when an environment variable it read while parsing
-(``env_var()`` in the project, its YAML or the profile) has another value now. After each
-invocation the adapters' connections are closed: an idle warm process must not hold a DuckDB
-file that other processes want to open.
+included), the next one made while the child waits for the next request. The parse options
+are every dbt flag except those only read at run time (``--select``, ``--threads``,
+``--log-level``, ...), the working directory and the ``DBT_*`` environment; a kept manifest is
+also dropped when an environment variable it read while parsing (``env_var()`` in the project,
+its YAML or the profile) has another value now. After each invocation the adapters' connections
+are closed: an idle warm process must not hold a DuckDB file that other processes want to open.
 """
 
 from __future__ import annotations
@@ -69,25 +69,35 @@ UNKEYED_ENV = ("DBT_ASSETS_", "DBT_ENV_CUSTOM_ENV_", "DBT_ENV_SECRET_")
 secrets, which dbt allows only where they are read at run time)."""
 KEPT = 4
 """Manifests kept at most (the least recently used one goes first)."""
+AHEAD_MAX_BYTES = 64 * 2**20
+"""A copy is made ahead, while the child is idle, only of a kept manifest whose pickle is at
+most this big: the copy held in waiting costs the memory of one more manifest."""
 PLACEHOLDER = "DBT_DEFAULT_PLACEHOLDER"
 """What dbt records for an ``env_var()`` that took its default (dbt.constants)."""
 
 
 class Manifests:
-    """The manifests parsed so far, by their parse options: each use gets its own copy."""
+    """The manifests parsed so far, by their parse options: each use gets its own copy. The
+    copy for the next use of the manifest used last is made while the child is idle
+    (:meth:`make_ahead`), off the time of the invocation that takes it."""
 
     def __init__(self) -> None:
         self._kept: OrderedDict[str, tuple[bytes, dict[str, str]]] = OrderedDict()
+        self._ahead: tuple[bytes, Any] | None = None
+        """A copy made ahead: the pickle it was made from (a kept one), and the copy."""
 
     def take(self, key: str | None) -> Any:
         """A fresh copy of the manifest kept for ``key``, or None (then dbt parses)."""
         if key is None or key not in self._kept:
             return None
         blob, read_env = self._kept[key]
+        ahead, self._ahead = self._ahead, None
         if any(os.environ.get(name, PLACEHOLDER) != value for name, value in read_env.items()):
             del self._kept[key]  # parsed with another value of a variable it read
             return None
         self._kept.move_to_end(key)
+        if ahead is not None and ahead[0] is blob:
+            return ahead[1]
         return pickle.loads(blob)
 
     def keep(self, key: str, blob: bytes, read_env: dict[str, str]) -> None:
@@ -95,6 +105,15 @@ class Manifests:
         self._kept.move_to_end(key)
         while len(self._kept) > KEPT:
             self._kept.popitem(last=False)
+
+    def make_ahead(self) -> None:
+        """Unpickle the next copy of the manifest used last, unless one is waiting or it is
+        too big to hold twice (:data:`AHEAD_MAX_BYTES`)."""
+        if self._ahead is not None or not self._kept:
+            return
+        blob = self._kept[next(reversed(self._kept))][0]
+        if len(blob) <= AHEAD_MAX_BYTES:
+            self._ahead = (blob, pickle.loads(blob))
 
 
 _parsed: list[tuple[bytes, dict[str, str]]] = []
@@ -328,6 +347,8 @@ def main() -> None:
             traceback.print_exc()
         release_connections()
         reply(request["token"], {"exit_code": code, "rss": rss(), "manifest": manifest})
+        with contextlib.suppress(KeyboardInterrupt):  # a cancel that came late: nothing runs
+            manifests.make_ahead()
 
 
 if __name__ == "__main__":
