@@ -347,8 +347,7 @@ def main() -> None:
             traceback.print_exc()
         release_connections()
         reply(request["token"], {"exit_code": code, "rss": rss(), "manifest": manifest})
-        with contextlib.suppress(KeyboardInterrupt):  # a cancel that came late: nothing runs
-            manifests.make_ahead()
+        manifests.make_ahead()  # a SIGINT here ends the child, as one while it waits does
 
 
 if __name__ == "__main__":
