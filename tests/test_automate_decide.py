@@ -19,6 +19,7 @@ from dbt_assets.history.claims import Holder
 from dbt_assets.history.facts import AssetFacts, ResultRow, fold
 from dbt_assets.manifest.decode import read_manifest
 from dbt_assets.manifest.graph import AssetGraph
+from dbt_assets.sla.judge import work_left
 from dbt_assets.sla.schedule import Deadline
 
 pytestmark = pytest.mark.unit
@@ -424,6 +425,35 @@ def test_keep_slas_pulls_the_chain_it_needs_parents_first(tmp_path: Path) -> Non
     decisions = decide(world, policies)
     assert decisions.due == ("model.p.a", "model.p.b", "model.p.late")
     assert verdict(decisions, "model.p.b") == ("run", "keep_slas", "needed")
+
+
+def test_an_ephemeral_model_is_no_work_on_the_critical_path_and_gets_no_decision(tmp_path: Path) -> None:
+    """dbt compiles an ephemeral model into what reads it; its events may still carry a time of
+    its own (the fixture's do), which made the day test fail when that time put it on the
+    longest chain: a decision recorded for an asset automation does not decide for."""
+    slas = {"meta": {"dbt_assets": {"sla": {"deadline": "06:00"}, "automate": {"keep_slas": True}}}}
+    graph = graph_of(
+        tmp_path,
+        node("s", kind="seed", mat="seed"),
+        node("e", deps=("seed.p.s",), mat="ephemeral"),
+        node("a", deps=("seed.p.s",)),
+        node("late", deps=("model.p.e", "model.p.a"), **slas),
+    )
+    facts = built(
+        ("seed.p.s", 0, 1, "success"),
+        ("model.p.e", 2, 7, "success"),  # 5 s of its own, the longest
+        ("model.p.a", 2, 3, "success"),
+        ("model.p.late", 8, 9, "success"),
+        ("seed.p.s", 10, 11, "success"),
+    )
+    deadline = Deadline.parse("06:00").next(T0)
+    estimate = work_left(graph, facts, deadline - 60)
+    took, path = estimate("model.p.late", Deadline.parse("06:00").latest(deadline - 60))
+    assert "model.p.e" not in path and took == pytest.approx(3.0), (took, path)  # s, a, late
+    world = World(graph, deadline - 60, facts, {}, {}, estimate=estimate)
+    decisions = decide(world, read_policies(graph, graph.records))
+    assert decisions.of("model.p.e") is None
+    assert decisions.due == ("model.p.a", "model.p.late")  # a seed is not rebuilt for new data
 
 
 def test_keep_slas_checks_the_sources_upstream_of_what_it_keeps(tmp_path: Path) -> None:

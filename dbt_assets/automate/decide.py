@@ -37,7 +37,7 @@ from dbt_assets.automate.conditions import (
     on_cron,
     retry,
 )
-from dbt_assets.automate.config import AutomateSpec, BuildAfter, Policy
+from dbt_assets.automate.config import AutomateSpec, BuildAfter, Policy, automated
 from dbt_assets.automate.snapshot import World
 from dbt_assets.history.automation import Decided
 from dbt_assets.manifest.decode import paused_gc
@@ -142,8 +142,8 @@ def _decide(
                 pulled.setdefault(needed, uid)
     upstream_first = sorted(pulled, key=lambda u: (len(graph.upstream(u) & pulled.keys()), u))
     for needed in upstream_first:  # what a late asset needs, if it can be built, parents first
-        if needed in planned or needed not in graph.records:
-            continue
+        if needed in planned or not automated(graph, [needed]):
+            continue  # an ephemeral model, a source: built by no run, decided by no tick
         verdict = _needed(world, policies.get(needed), needed, pulled[needed], parents.get(needed), planned)
         verdicts[needed] = verdict
         if verdict.fires:
@@ -248,11 +248,6 @@ def _needed(
     """An upstream asset a late asset needs (keep_slas): built when it was never built or has
     new data, unless something stops it (held, its parent running, paused)."""
     record = world.graph.records[uid]
-    if (
-        record.resource_type not in ("model", "seed", "snapshot")
-        or record.config.get("materialized") == "ephemeral"
-    ):
-        return Verdict(False, None, "not_built", "not an asset dbt builds")
     chosen = policy or Policy(
         uid,
         record.resource_type,

@@ -281,15 +281,17 @@ class _Judge:
 
     def cost(self, uid: str, cycle_start: float) -> float:
         """What running ``uid`` now still takes: nothing when it is done since the cycle
-        started (or is not run by dbt), else the p90 of its recent execution times, less
-        what it has run already when it is running."""
+        started (or is not run by dbt: an ephemeral model is compiled into what reads it, even
+        where its events carry a time), else the p90 of its recent execution times, less what
+        it has run already when it is running."""
         key = (uid, cycle_start)
         if key not in self.costs:
             self.costs[key] = self._cost(uid, cycle_start)
         return self.costs[key]
 
     def _cost(self, uid: str, cycle_start: float) -> float:
-        if self.graph.records[uid].resource_type not in MATERIALIZED_TYPES:
+        record = self.graph.records[uid]
+        if record.resource_type not in MATERIALIZED_TYPES or record.config.get("materialized") == "ephemeral":
             return 0.0
         facts = self.facts.get(uid)
         if facts is None:
