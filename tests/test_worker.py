@@ -6,6 +6,7 @@ in a row: test_worker_soak.py; cancel, kill and crashes: test_worker_faults.py."
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 import shutil
@@ -25,7 +26,7 @@ from hypothesis import strategies as st
 
 from dbt_assets._core.errors import RunError
 from dbt_assets.api import open_history, open_worker, running_worker, start_run
-from dbt_assets.run import worker_child
+from dbt_assets.run import worker_child, worker_child_artifacts
 from dbt_assets.run.dbt_cli import find_dbt
 from dbt_assets.run.project import Project
 from dbt_assets.run.worker import NO_WARM_ENV, Worker, warm_disabled
@@ -252,6 +253,48 @@ def test_the_next_copy_is_made_while_idle_and_only_of_what_is_kept(monkeypatch: 
 
 
 @pytest.mark.unit
+def test_a_manifest_written_after_the_answer_is_written_whole_dated_and_in_place(tmp_path: Path) -> None:
+    target = Path(os.path.realpath(tmp_path)) / "target"
+    target.mkdir()
+    manifest = target / "manifest.json"
+    manifest.write_text('{"old": true}')
+    manifest.chmod(0o640)
+    shadow = tmp_path / "shadow-target"  # how a shadow project reaches the project's target
+    shadow.symlink_to(target)
+
+    def writes(content: Any) -> Any:  # as dbt writes its manifest, or fails to
+        def write(path: str) -> None:
+            if content is None:
+                raise OSError(28, "No space left on device")
+            Path(path).write_text(json.dumps(content))
+
+        return write
+
+    worker_child_artifacts.deferred[:] = [(writes({"new": True}), str(shadow / "manifest.json"))]
+    pending, at, errors = worker_child_artifacts.begin_writes()
+    shadow.unlink()  # the shadow project is gone before the manifest is written
+    assert errors == [] and at is not None and manifest.read_text() == '{"old": true}'
+    assert worker_child_artifacts.finish_writes(pending, at, errors) == {
+        "written": [str(manifest)],
+        "errors": [],
+    }
+    assert json.loads(manifest.read_text()) == {"new": True}
+    assert manifest.stat().st_mtime_ns == at, "dated when the answer was given, as announced"
+    assert stat.S_IMODE(manifest.stat().st_mode) == 0o640, "the mode of the file it replaced"
+    assert [p.name for p in target.iterdir()] == ["manifest.json"], "no temporary file left"
+
+    worker_child_artifacts.deferred[:] = [(writes(None), str(manifest))]
+    said = worker_child_artifacts.finish_writes(*worker_child_artifacts.begin_writes())
+    assert said["written"] == [] and "No space left on device" in said["errors"][0]
+    assert json.loads(manifest.read_text()) == {"new": True}, "the manifest before it, whole"
+    assert [p.name for p in target.iterdir()] == ["manifest.json"]
+
+    worker_child_artifacts.deferred[:] = [(writes({"x": 1}), str(manifest / "manifest.json"))]  # under a file
+    pending, at, errors = worker_child_artifacts.begin_writes()
+    assert pending == [] and at is None and len(errors) == 1 and worker_child_artifacts.deferred == []
+
+
+@pytest.mark.unit
 def test_a_socket_anyone_else_may_reach_is_neither_served_nor_used(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, worker_dir: Path
 ) -> None:
@@ -333,6 +376,36 @@ def test_an_idle_worker_leaves_the_warehouse_to_other_processes(built_project: P
         # the CLI wrote target/manifest.json: a manifest written by another process replaces
         # the warm one (which then parses before the run, as the CLI would)
         assert worker.replaced == ["the project changed"] and worker.last["manifest"] == "cached"
+
+
+def test_a_warm_run_leaves_the_manifest_the_cli_leaves(built_project: Path) -> None:
+    """The warm dbt writes dbt's manifest.json just after its answer: a run ends once it is
+    written (unless told not to wait), with the run's invocation id (a kept manifest carried
+    its parse's), dated as the parse stamp says; its own writes never replace the warm dbt,
+    and closing the worker waits for the last one."""
+    project = Project(built_project, target="dev")
+    manifest = project.manifest_path
+
+    def written_by() -> str:
+        return str(json.loads(manifest.read_text())["metadata"]["invocation_id"])
+
+    with open_history(built_project) as history, open_worker(project) as worker:
+        first = start_run(project, "run", ["stg_orders"], history=history, worker=worker).run()
+        assert first.status == "success" and written_by() == first.invocation_id
+        assert project.stale_reason() is None, "the stamp dates the manifest the worker wrote"
+        runs = []
+        for _ in range(2):
+            run = start_run(project, "run", ["orders"], history=history, worker=worker)
+            run.wait_for_manifest = False
+            runs.append(run.run())
+        assert worker.replaced == [] and worker.last["manifest"] == "cached"
+        worker.settle()
+        assert written_by() == runs[-1].invocation_id and project.stale_reason() is None
+        last = start_run(project, "run", ["customers"], history=history, worker=worker)
+        last.wait_for_manifest = False
+        assert last.run().status == "success"
+    assert written_by() == last.result.invocation_id, "closing the worker waited for its write"  # type: ignore[union-attr]
+    assert not [p.name for p in project.target_path.iterdir() if p.name.endswith(".tmp")]
 
 
 def test_a_worker_runs_the_dbt_of_another_virtualenv(built_project: Path, separate_dbt: Path) -> None:

@@ -11,6 +11,7 @@ must reach neither the runs after it nor another target's warehouse."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from collections.abc import Callable
@@ -107,6 +108,15 @@ def _history(project: Path) -> list[tuple[Any, ...]]:
     return recorded
 
 
+def _last_invocation(project: Path) -> str | None:
+    with History.open(project / ".dbt-assets" / "history.db", create=False) as history:
+        return max(history.runs(limit=None), key=lambda r: r.run_id).invocation_id
+
+
+def _manifest_written_by(project: Path) -> str:
+    return str(json.loads((project / "target" / "manifest.json").read_text())["metadata"]["invocation_id"])
+
+
 def _message(message: str | None) -> str | None:
     """A failure's message without its numbers of times and rows (dbt's own, in both)."""
     return None if message is None else re.sub(r"\d+(\.\d+)?s\b|\d+ rows?", "<n>", message)
@@ -146,6 +156,8 @@ def test_a_worker_gives_the_clis_answers(tmp_path: Path) -> None:
             assert "dbt runs in the dbt-assets worker" in through.stderr, step.name
             assert worker.invocations == number, f"{step.name} did not run in the worker"
             assert _history(warm)[-1] == _history(by_cli)[-1], step.name
+            for project in (by_cli, warm):  # manifest.json is the run's when the command ends
+                assert _manifest_written_by(project) == _last_invocation(project), step.name
         # a changed file replaced the warm dbt before the runs that follow it, and only then
         assert worker.replaced == ["the project changed", "the project changed"]
     assert _history(warm) == _history(by_cli)

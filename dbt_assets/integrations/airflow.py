@@ -226,6 +226,7 @@ def run_assets(
             )
         worker = running_worker(project) if warm else None
         run = start_run(project, command, unique_ids=wanted, history=history, worker=worker)
+        run.wait_for_manifest = False  # the next task's run through the worker waits for it
         through = " (in the dbt-assets worker)" if worker is not None else ""
         print(f"dbt-assets: dbt {' '.join(run.plan.argv)}{through}")
         statuses: dict[str, str] = {}

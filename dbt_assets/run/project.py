@@ -165,13 +165,13 @@ class Project:
         options = ["--target", self.target] if self.target is not None else []
         return options + (["--vars", self.vars] if self.vars is not None else [])
 
-    def stamp_manifest(self) -> None:
+    def stamp_manifest(self, mtime_ns: int | None = None) -> None:
         """Remember that the current manifest was written for this target and these vars
-        (after ``dbt parse``, or after a dbt command dbt-assets ran rewrote it). Whole or not
-        at all, and only a help: when it cannot be written (a full disk), the next command
-        parses again."""
+        (after ``dbt parse``, or after a dbt command dbt-assets ran rewrote it; ``mtime_ns``:
+        the time of one a warm dbt is writing). Whole or not at all, and only a help: when it
+        cannot be written (a full disk), the next command parses again."""
         try:
-            mtime = self.manifest_path.stat().st_mtime_ns
+            mtime = self.manifest_path.stat().st_mtime_ns if mtime_ns is None else mtime_ns
             stamp = {"target": self.target, "vars": self.vars, "manifest_mtime_ns": mtime}
             write_atomic(self.target_path / PARSE_STAMP, json.dumps(stamp).encode())
         except OSError:

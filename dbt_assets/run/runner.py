@@ -96,6 +96,10 @@ class Run:
         self.selection = selection or {}
         self.worker = worker
         """A warm dbt to run through (dbt_assets.run.worker); None: a new dbt CLI process."""
+        self.wait_for_manifest = True
+        """Through a warm dbt, which writes dbt's manifest.json just after its answer: whether
+        the run ends only once it is written, as the dbt CLI leaves it (False: at once; what
+        goes through the same worker next waits for it all the same)."""
         self.result: RunResult | None = None
         self._cancel_requested = threading.Event()
         self._kill_requested = threading.Event()
@@ -182,8 +186,12 @@ class Run:
             outcome = ("error", EXIT_ERROR, str(exc))
             raise
         finally:
+            written_at = None
             if self._process is not None:
                 self._process.stop()
+                written_at = self._process.manifest_mtime_ns
+                if written_at is not None and self.wait_for_manifest and self.worker is not None:
+                    self.worker.settle()
             shadow.close()
             if outcome is None:  # the consumer stopped iterating, or something raised
                 outcome = ("cancelled", EXIT_CANCELLED, "the run was interrupted")
@@ -240,7 +248,7 @@ class Run:
                     )
                     self.result.unrecorded = None if saved is None else str(saved)
             if self.project.target_path.is_dir():
-                self.project.stamp_manifest()
+                self.project.stamp_manifest(written_at)
         yield from state.closing.values()
         yield RunFinished(run_id, status, exit_code, self.result.counts, finished_at - started_at, message)
 

@@ -31,6 +31,12 @@ EXITED_QUIET = 2.0
 class DbtProcess:
     """One running dbt: :meth:`lines` until it ends, then :meth:`stop` (always)."""
 
+    @property
+    def manifest_mtime_ns(self) -> int | None:
+        """When dbt's manifest.json is written after dbt has ended (a warm dbt writes it just
+        after its answer): the modification time it will carry; None when dbt wrote it itself."""
+        return None
+
     def __init__(
         self,
         argv: Sequence[str],

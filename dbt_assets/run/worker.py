@@ -19,7 +19,9 @@ under the project's paths, ``profiles.yml``, installed packages, the dbt executa
 manifest written by anything but the worker. ``DBT_ASSETS_NO_WARM=1`` turns every worker off
 (runs then start the dbt CLI). What the child keeps between invocations: dbt's imported modules,
 and the parsed manifests (each invocation runs on its own copy, made while the child is idle;
-see ``worker_child.py``).
+see ``worker_child.py``). dbt's end-of-run manifest.json is written just after the child's
+answer (``worker_child_artifacts.py``), dated as the answer says; :meth:`Worker.settle`, the
+next invocation and closing the worker wait for it.
 """
 
 from __future__ import annotations
@@ -77,6 +79,10 @@ class DbtWorker(Protocol):
     ) -> DbtProcess | None:
         """``argv`` (the dbt executable first) run by the warm dbt; None when this worker does
         not run it (another project or dbt, turned off, closed): the caller starts the CLI."""
+
+    def settle(self) -> None:
+        """Return once dbt's manifest of the last run is written (the warm dbt writes it just
+        after its answer; anything sent to the worker next waits for it too)."""
 
 
 def start_dbt(
@@ -168,12 +174,19 @@ class Worker:
         return None if self._child is None else self._child.pid
 
     def close(self) -> None:
-        """End the child; later runs given this worker start the dbt CLI."""
+        """End the child (once it has written the last run's manifest); later runs given this
+        worker start the dbt CLI."""
         self._closed = True
         with self._busy:
             if self._child is not None:
                 self._child.close()
                 self._child = None
+
+    def settle(self) -> None:
+        """Return once the child has written the last run's manifest (see :class:`DbtWorker`)."""
+        with self._busy:
+            if self._child is not None:
+                self._settle(self._child)
 
     def serves(self, argv: Sequence[str], cwd: Path) -> bool:
         """Whether this worker runs ``argv`` from ``cwd``: its dbt, its project."""
@@ -253,6 +266,8 @@ class Worker:
         or the project changed; with ``project``, parsed for it when new or stale."""
         if self._closed:
             raise RunError("the worker is closed")
+        if self._child is not None:
+            self._settle(self._child)
         child = self._child
         sources = self._source_state()
         if child is not None and not child.alive:
@@ -315,10 +330,22 @@ class Worker:
                 )
             elif self._source_state() != self._sources:
                 self._replace("the project changed during a run")
-            else:  # dbt wrote the manifest itself: not a change
-                self._manifest = self._manifest_state()
+            else:  # dbt wrote the manifest itself (or writes it now, dated so): not a change
+                written_at = self.last.get("manifest_mtime_ns")
+                self._manifest = written_at if written_at is not None else self._manifest_state()
         finally:
             self._busy.release()
+
+    def _settle(self, child: Child) -> None:
+        """Wait (under ``_busy``) for the child to write the last run's manifest; a child that
+        takes longer than its boot timeout is replaced, one that could not write is kept (the
+        manifest on disk then stays the one before, and is taken as it is)."""
+        said = child.settled(self.boot_timeout)
+        if said is None:
+            self._replace("writing dbt's manifest did not finish")
+        elif said.get("errors"):
+            _log.warning("dbt-assets: the warm dbt could not write %s", "; ".join(map(str, said["errors"])))
+            self._manifest = self._manifest_state()
 
     def _replace(self, reason: str) -> None:
         if self._child is not None:

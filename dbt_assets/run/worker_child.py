@@ -13,6 +13,9 @@ The protocol, one JSON object per line:
   ``dbt ARGV`` runs from ``cwd`` with exactly ``env`` as its environment, its output on stdout
   (stderr joined to it, as dbt-assets reads the CLI), then the child writes
   ``\\x1eT {"exit_code": N, "rss": BYTES, "manifest": "cached" | "parsed" | "none"}``;
+  when dbt's end-of-run ``manifest.json`` is still to be written (below), the reply also
+  says ``"settling": true`` and the time the file will carry (``"manifest_mtime_ns"``), and
+  once it is written the child writes ``\\x1eT+ {"written": [...], "errors": [...]}``;
 - stdin closed (dbt-assets closed it, or died however it died): the child kills its process
   group at once, dbt and whatever dbt started with it.
 
@@ -27,6 +30,7 @@ are every dbt flag except those only read at run time (``--select``, ``--threads
 also dropped when an environment variable it read while parsing (``env_var()`` in the project,
 its YAML or the profile) has another value now. After each invocation the adapters' connections
 are closed: an idle warm process must not hold a DuckDB file that other processes want to open.
+dbt's end-of-run manifest.json is written just after the reply (``worker_child_artifacts.py``).
 """
 
 from __future__ import annotations
@@ -46,6 +50,9 @@ import traceback
 from collections import OrderedDict
 from typing import Any
 
+artifacts: Any = importlib.import_module(  # standalone too: beside it when run as a script
+    f"{__package__}.worker_child_artifacts" if __package__ else "worker_child_artifacts"
+)
 MARK = "\x1e"
 PARSING_COMMANDS = frozenset({"run", "build", "test", "seed", "snapshot", "parse"})
 """Commands that parse the project; all but ``parse`` take a kept manifest."""
@@ -212,7 +219,9 @@ def invoke(cli: Any, argv: list[str], manifests: Manifests) -> tuple[int, str]:
     manifest = manifests.take(key) if argv[0] != "parse" else None
     obj: dict[str, Any] = {"manifest": manifest, "callbacks": [], "dbt_runner_command_args": list(argv)}
     del _parsed[:]
+    del artifacts.deferred[:]
     reset_warnings()
+    artifacts.current.update(obj=obj)
     try:
         cli.main(args=list(argv), prog_name="dbt", standalone_mode=True, obj=obj)
         code = 0
@@ -221,6 +230,8 @@ def invoke(cli: Any, argv: list[str], manifests: Manifests) -> tuple[int, str]:
     except BaseException:  # raised outside dbt's own handling: what Python prints and exits with
         traceback.print_exc()
         code = 1
+    finally:
+        artifacts.current.clear()
     if key is not None and _parsed and not obj.get("catalogs"):  # catalogs: registered only by a parse
         blob, read_env = _parsed[-1]
         config = obj.get("runtime_config")
@@ -328,6 +339,7 @@ def main() -> None:
         from dbt.cli.main import cli
 
         hook_parsing()
+        artifacts.defer_manifest_writes()
         cache_plugin_scan()
     except BaseException as exc:
         traceback.print_exc()
@@ -346,8 +358,16 @@ def main() -> None:
         except Exception:  # a working directory gone: what the CLI would say, in its words
             traceback.print_exc()
         release_connections()
-        reply(request["token"], {"exit_code": code, "rss": rss(), "manifest": manifest})
-        manifests.make_ahead()  # a SIGINT here ends the child, as one while it waits does
+        pending, at, errors = artifacts.begin_writes()
+        said: dict[str, Any] = {"exit_code": code, "rss": rss(), "manifest": manifest}
+        settling = bool(pending or errors)
+        if settling:
+            said |= {"settling": True, "manifest_mtime_ns": at}
+        reply(request["token"], said)
+        # a SIGINT from here on ends the child, as one while it waits does
+        if settling:
+            reply(request["token"] + "+", artifacts.finish_writes(pending, at, errors))
+        manifests.make_ahead()
 
 
 if __name__ == "__main__":

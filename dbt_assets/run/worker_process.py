@@ -87,7 +87,8 @@ class Invocation:
 
 class Child:
     """A started ``worker_child.py``: its requests, and the one thread reading its output,
-    which hands each line to the request it belongs to."""
+    which hands each line to the request it belongs to, and tells when what the child writes
+    after an answer (dbt's manifest) is written (:meth:`settled`)."""
 
     def __init__(self, python: str, cwd: Path, boot_timeout: float) -> None:
         boot = Invocation(secrets.token_hex(16), 0)
@@ -113,6 +114,12 @@ class Child:
         self._lock = threading.Lock()
         self._current: Invocation | None = boot
         self.dead = False
+        self.boot_timeout = boot_timeout
+        self._settling: str | None = None
+        """The token of the answered request whose manifest the child is writing."""
+        self._settled = threading.Event()
+        self._settled.set()
+        self._settle_info: dict[str, Any] = {}
         threading.Thread(target=self._pump, name=f"dbt-worker-{self.pid}", daemon=True).start()
         try:
             boot.wait(boot_timeout)
@@ -130,6 +137,16 @@ class Child:
     @property
     def alive(self) -> bool:
         return not self.dead and self.popen.poll() is None
+
+    def settled(self, timeout: float | None) -> dict[str, Any] | None:
+        """Once the child has written what it writes after its last answer (at once when it
+        writes nothing, or is dead): what it said (``written``, ``errors``); None when that
+        took longer than ``timeout``. What it said is given once, then ``{}``."""
+        if not self._settled.wait(timeout):
+            return None
+        with self._lock:  # said once
+            info, self._settle_info = self._settle_info, {}
+        return info
 
     def request(self, argv: Sequence[str], cwd: Path, env: Mapping[str, str]) -> Invocation:
         """Send ``dbt ARGV`` (without the executable) to the child."""
@@ -154,7 +171,10 @@ class Child:
         assert stdout is not None
         for line in stdout:
             with self._lock:
-                current = self._current
+                current, settling = self._current, self._settling
+            if settling is not None and line.startswith(f"{MARK}{settling}+ "):
+                self._settle(line[len(settling) + 3 :])
+                continue
             if current is None:
                 continue  # a dbt thread still printing after its request ended: nobody's
             mark = f"{MARK}{current.token} "
@@ -170,15 +190,31 @@ class Child:
                 info = {}
             with self._lock:
                 self._current = None
+                if info.get("settling"):
+                    self._settling = current.token
+                    self._settled.clear()
             current.finish(int(info.get("exit_code", 0)), info)
         code = self.popen.wait()
         with self._lock:
             current, self._current, self.dead = self._current, None, True
         if current is not None:
             current.finish(code, {})
+        self._settle("{}")
+
+    def _settle(self, said: str) -> None:
+        try:
+            info = json.loads(said)
+        except ValueError:
+            info = {}
+        with self._lock:
+            self._settling = None
+            self._settle_info = info if isinstance(info, dict) else {}
+        self._settled.set()
 
     def close(self) -> None:
-        """End the child: closing its stdin makes it kill its group; SIGKILL if it lingers."""
+        """End the child, once it has written what it writes after its last answer (within
+        its boot timeout): closing its stdin makes it kill its group; SIGKILL if it lingers."""
+        self.settled(self.boot_timeout)
         stdin = self.popen.stdin
         if stdin is not None:
             with contextlib.suppress(OSError):
@@ -232,6 +268,11 @@ class ElsewhereProcess(DbtProcess):
         )
         process.interrupted_at = time.time()
         return process
+
+    @property
+    def manifest_mtime_ns(self) -> int | None:
+        at = self.invocation.info.get("manifest_mtime_ns")
+        return at if isinstance(at, int) else None
 
     def signal(self, signum: int) -> None:
         if self.invocation.pid <= 0:  # nothing runs: no process group to signal (0 is ours)

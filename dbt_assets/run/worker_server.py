@@ -99,6 +99,9 @@ class WorkerServer:
                 return
             worker.prepare(project)
             send_line(conn, {"ok": True})
+        elif op == "settle":
+            worker.settle()
+            send_line(conn, {"ok": True})
         elif op == "run":
             self._run(conn, reader, request)
         else:
@@ -146,7 +149,8 @@ class WorkerServer:
                 conn.sendall(line.encode())
             code = process.wait()
             done.set()
-            send_line(conn, f"{MARK}{token} {json.dumps({'exit_code': code})}")
+            said = {"exit_code": code, "manifest_mtime_ns": process.manifest_mtime_ns}
+            send_line(conn, f"{MARK}{token} {json.dumps(said)}")
         except OSError:
             kill.set()
         finally:
