@@ -295,6 +295,29 @@ def test_a_manifest_written_after_the_answer_is_written_whole_dated_and_in_place
 
 
 @pytest.mark.unit
+def test_a_child_that_does_not_finish_writing_is_killed_not_waited_for_again() -> None:
+    class Stuck:  # a warm dbt that answered and never says its manifest is written
+        alive, killed, closed = True, False, False
+
+        def settled(self, timeout: float | None) -> None:
+            return None  # the timeout passed
+
+        def kill(self) -> None:
+            self.killed = True
+
+        def close(self) -> None:
+            assert self.killed, "closed while alive: it would be waited for a second time"
+            self.closed = True
+
+    worker = Worker(Project(Path(__file__).parent.parent / "fixtures" / "dbt_project"), boot_timeout=0.01)
+    stuck = Stuck()
+    worker._child = stuck  # type: ignore[assignment]
+    worker.settle()
+    assert stuck.killed and stuck.closed and worker.pid is None
+    assert worker.replaced == ["writing dbt's manifest did not finish"]
+
+
+@pytest.mark.unit
 def test_a_socket_anyone_else_may_reach_is_neither_served_nor_used(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, worker_dir: Path
 ) -> None:

@@ -342,6 +342,7 @@ class Worker:
         manifest on disk then stays the one before, and is taken as it is)."""
         said = child.settled(self.boot_timeout)
         if said is None:
+            child.kill()  # not waited for again
             self._replace("writing dbt's manifest did not finish")
         elif said.get("errors"):
             _log.warning("dbt-assets: the warm dbt could not write %s", "; ".join(map(str, said["errors"])))
