@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 
 from dbt_assets._core.errors import RunError
 from dbt_assets.api import open_history, open_worker, running_worker, start_run
+from dbt_assets.history.freshness import record_source_freshness
 from dbt_assets.run import worker_child, worker_child_artifacts
 from dbt_assets.run.dbt_cli import find_dbt
 from dbt_assets.run.project import Project
@@ -252,6 +253,16 @@ def test_the_next_copy_is_made_while_idle_and_only_of_what_is_kept(monkeypatch: 
     assert kept.take("k") == other and len(unpickled) == 1
 
 
+def _a_process(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 @pytest.mark.unit
 def test_a_manifest_written_after_the_answer_is_written_whole_dated_and_in_place(tmp_path: Path) -> None:
     target = Path(os.path.realpath(tmp_path)) / "target"
@@ -293,14 +304,65 @@ def test_a_manifest_written_after_the_answer_is_written_whole_dated_and_in_place
     pending, at, errors = worker_child_artifacts.begin_writes()
     assert pending == [] and at is None and len(errors) == 1 and worker_child_artifacts.deferred == []
 
+    gone = next(pid for pid in range(4_000_000, 1, -1) if not _a_process(pid))  # a child killed while
+    (target / f".manifest.json.dbt-assets-{gone}-x1.tmp").write_text("{half")  # it wrote left this
+    (target / f".manifest.json.dbt-assets-{os.getpid()}-x2.tmp").write_text("{mine")  # alive: kept
+    worker_child_artifacts.deferred[:] = [(writes({"newer": True}), str(manifest))]
+    pending, at, errors = worker_child_artifacts.begin_writes()
+    names = sorted(p.name for p in target.iterdir())
+    assert f".manifest.json.dbt-assets-{gone}-x1.tmp" not in names and len(names) == 3
+    worker_child_artifacts.discard(pending)  # the child stops before it writes: nothing left of it
+    assert sorted(p.name for p in target.iterdir()) == [
+        f".manifest.json.dbt-assets-{os.getpid()}-x2.tmp",
+        "manifest.json",
+    ]
+
+
+def test_dbt_writes_its_end_of_run_manifest_after_the_answer_unless_it_uploads_it(
+    parsed_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a manifest dbt parsed: the end-of-run write is left for later (a parse's, or one
+    dbt uploads to dbt Cloud before the invocation ends, is written at once)."""
+    import importlib
+    from types import SimpleNamespace
+
+    from dbt.cli.main import dbtRunner
+
+    done = dbtRunner().invoke(
+        ["parse", "--project-dir", str(parsed_project), "--profiles-dir", str(parsed_project), "--quiet"]
+    )
+    runnable = importlib.import_module("dbt.task.runnable")
+    graph = importlib.import_module("dbt.contracts.graph.manifest")
+    flags = importlib.import_module("dbt.flags")
+    monkeypatch.setattr(runnable, "write_manifest", runnable.write_manifest)  # both put back after
+    monkeypatch.setattr(graph.Manifest, "writable_manifest", graph.Manifest.writable_manifest)
+    worker_child_artifacts.defer_manifest_writes()
+    for upload, target in ((False, tmp_path / "later"), (True, tmp_path / "uploaded")):
+        target.mkdir()
+        monkeypatch.setattr(
+            flags, "get_flags", lambda up=upload: SimpleNamespace(UPLOAD_TO_ARTIFACTS_INGEST_API=up)
+        )
+        runnable.write_manifest(done.result, str(target))
+        assert (target / "manifest.json").exists() == upload
+        assert len(worker_child_artifacts.deferred) == 1, "the first left for later, the second not"
+    pending, at, errors = worker_child_artifacts.begin_writes()
+    worker_child_artifacts.finish_writes(pending, at, errors)
+    later, uploaded = (
+        json.loads((tmp_path / name / "manifest.json").read_text()) for name in ("later", "uploaded")
+    )
+    assert later["nodes"] == uploaded["nodes"] and later["metadata"] == uploaded["metadata"]
+
 
 @pytest.mark.unit
 def test_a_child_that_does_not_finish_writing_is_killed_not_waited_for_again() -> None:
     class Stuck:  # a warm dbt that answered and never says its manifest is written
-        alive, killed, closed = True, False, False
+        alive, killed, closed, pid = True, False, False, 4321
 
         def settled(self, timeout: float | None) -> None:
             return None  # the timeout passed
+
+        def wait_settled(self, timeout: float | None) -> bool:
+            return False
 
         def kill(self) -> None:
             self.killed = True
@@ -312,9 +374,41 @@ def test_a_child_that_does_not_finish_writing_is_killed_not_waited_for_again() -
     worker = Worker(Project(Path(__file__).parent.parent / "fixtures" / "dbt_project"), boot_timeout=0.01)
     stuck = Stuck()
     worker._child = stuck  # type: ignore[assignment]
-    worker.settle()
+    worker.settle()  # waits no more than the timeout, and leaves the child to the next run
+    assert not stuck.killed and worker.pid is not None
+    with worker._busy:
+        worker._settle(stuck)  # type: ignore[arg-type]  # what the next run does first
     assert stuck.killed and stuck.closed and worker.pid is None
     assert worker.replaced == ["writing dbt's manifest did not finish"]
+
+
+@pytest.mark.unit
+def test_waiting_for_the_manifest_does_not_wait_for_the_run_another_thread_starts() -> None:
+    class Writing:  # a warm dbt writing the last run's manifest
+        alive = True
+
+        def __init__(self) -> None:
+            self.written = threading.Event()
+
+        def wait_settled(self, timeout: float | None) -> bool:
+            return self.written.wait(timeout)
+
+    worker = Worker(Project(Path(__file__).parent.parent / "fixtures" / "dbt_project"))
+    child = Writing()
+    worker._child = child  # type: ignore[assignment]
+    worker._busy.acquire()  # another run holds the worker
+    try:
+        for call in (worker.settle, lambda: worker.prepare(worker.project)):
+            waiter = threading.Thread(target=call, daemon=True)
+            waiter.start()
+            waiter.join(0.2)
+            assert waiter.is_alive(), "it waits for the manifest to be written"
+            child.written.set()
+            waiter.join(5)
+            assert not waiter.is_alive(), "and not for the run that holds the worker"
+            child.written.clear()
+    finally:
+        worker._busy.release()
 
 
 @pytest.mark.unit
@@ -422,6 +516,13 @@ def test_a_warm_run_leaves_the_manifest_the_cli_leaves(built_project: Path) -> N
             run.wait_for_manifest = False
             runs.append(run.run())
         assert worker.replaced == [] and worker.last["manifest"] == "cached"
+        elsewhere = worker.invoke(["run", "-s", "stg_orders", "--target-path", "other-target"])
+        assert elsewhere.exit_code == 0 and (built_project / "other-target" / "manifest.json").is_file()
+        assert start_run(project, "run", ["orders"], history=history, worker=worker).run().status == "success"
+        assert worker.replaced == [], "a manifest written elsewhere is no change to the project's"
+        run = start_run(project, "run", ["orders"], history=history, worker=worker)
+        run.wait_for_manifest = False
+        runs.append(run.run())
         worker.settle()
         assert written_by() == runs[-1].invocation_id and project.stale_reason() is None
         last = start_run(project, "run", ["customers"], history=history, worker=worker)
@@ -429,6 +530,48 @@ def test_a_warm_run_leaves_the_manifest_the_cli_leaves(built_project: Path) -> N
         assert last.run().status == "success"
     assert written_by() == last.result.invocation_id, "closing the worker waited for its write"  # type: ignore[union-attr]
     assert not [p.name for p in project.target_path.iterdir() if p.name.endswith(".tmp")]
+
+
+FAKE_CHILD = r"""
+import json, os, sys
+token = sys.argv[1]
+os.write(1, ("\x1e%s %s\n" % (token, json.dumps({"ready": True, "pid": os.getpid()}))).encode())
+for line in sys.stdin:
+    mark = "\x1e" + json.loads(line)["token"]
+    os.write(1, ("%s %s\n" % (mark, json.dumps({"exit_code": 0, "settling": True}))).encode())
+    os.write(1, ("half a line of a dbt thread%s+ %s\n" % (mark, json.dumps({"written": ["m"]}))).encode())
+"""
+
+
+def test_the_line_that_says_the_manifest_is_written_is_found_after_stray_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dbt_assets.run import worker_process
+
+    fake = tmp_path / "fake_child.py"  # a warm dbt whose thread left half a line before the mark
+    fake.write_text(FAKE_CHILD)
+    monkeypatch.setattr(worker_process, "CHILD", fake)
+    child = worker_process.Child(sys.executable, tmp_path, 30.0)
+    try:
+        assert child.request(["run"], tmp_path, {}).wait(30) == 0
+        assert child.settled(10) == {"written": ["m"]}
+    finally:
+        child.kill()
+
+
+def test_a_source_check_through_the_worker_leaves_the_manifest_fresh(built_project: Path) -> None:
+    """``dbt source freshness`` in the warm dbt: its manifest is written when the check
+    returns, so the parse stamp written then is that manifest's."""
+    project = Project(built_project, target="dev")
+    with open_history(built_project) as history, open_worker(project) as worker:
+        settle, waited = worker.settle, []
+        worker.settle = lambda: (settle(), waited.append(project.manifest_path.stat().st_mtime_ns))[0]  # type: ignore[method-assign]
+        assert record_source_freshness(project, history, worker=worker) is not None
+        assert worker.invocations == 1 and worker.last.get("settling")
+        assert waited == [worker.last["manifest_mtime_ns"]], (
+            "the check returned once the manifest was written"
+        )
+        assert project.stale_reason() is None
 
 
 def test_a_worker_runs_the_dbt_of_another_virtualenv(built_project: Path, separate_dbt: Path) -> None:

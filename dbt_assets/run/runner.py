@@ -16,6 +16,7 @@ process is left behind.
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -189,8 +190,9 @@ class Run:
             written_at = None
             if self._process is not None:
                 self._process.stop()
-                written_at = self._process.manifest_mtime_ns
-                if written_at is not None and self.wait_for_manifest and self.worker is not None:
+                written = self._process.manifest_written
+                written_at = written.get(os.path.realpath(self.project.manifest_path))
+                if written and self.wait_for_manifest and self.worker is not None:
                     self.worker.settle()
             shadow.close()
             if outcome is None:  # the consumer stopped iterating, or something raised

@@ -32,10 +32,11 @@ class DbtProcess:
     """One running dbt: :meth:`lines` until it ends, then :meth:`stop` (always)."""
 
     @property
-    def manifest_mtime_ns(self) -> int | None:
-        """When dbt's manifest.json is written after dbt has ended (a warm dbt writes it just
-        after its answer): the modification time it will carry; None when dbt wrote it itself."""
-        return None
+    def manifest_written(self) -> dict[str, int]:
+        """The manifests written after dbt has ended (a warm dbt writes its end-of-run
+        manifest.json just after its answer), by real path, each with the modification time it
+        will carry; empty when dbt wrote them itself."""
+        return {}
 
     def __init__(
         self,

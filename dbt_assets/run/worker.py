@@ -183,10 +183,12 @@ class Worker:
                 self._child = None
 
     def settle(self) -> None:
-        """Return once the child has written the last run's manifest (see :class:`DbtWorker`)."""
-        with self._busy:
-            if self._child is not None:
-                self._settle(self._child)
+        """Return once the child has written the last run's manifest (see :class:`DbtWorker`),
+        without waiting for a run another thread starts meanwhile (a child that never says so
+        is replaced by the next run)."""
+        child = self._child
+        if child is not None:
+            child.wait_settled(self.boot_timeout)
 
     def serves(self, argv: Sequence[str], cwd: Path) -> bool:
         """Whether this worker runs ``argv`` from ``cwd``: its dbt, its project."""
@@ -200,7 +202,10 @@ class Worker:
         while the worker runs dbt for another run (this run then waits for it, in :meth:`process`)."""
         if self._closed or self.python is None or project.project_dir != self.project.project_dir:
             return
-        if warm_disabled() or not self._busy.acquire(blocking=False):
+        if warm_disabled():
+            return
+        if not self._busy.acquire(blocking=False):
+            self.settle()  # the manifest the last run writes is on disk before it is read
             return
         try:
             self._ready(project)
@@ -243,8 +248,9 @@ class Worker:
         )  # fmt: skip
 
     def invoke(self, args: Sequence[str], *, timeout: float | None = None) -> Invoked:
-        """``dbt ARGS`` through the worker, from the project directory, to its end (for a run
-        with events and a history, pass the worker to ``start_run`` instead)."""
+        """``dbt ARGS`` through the worker, from the project directory, to its end (the
+        manifest it writes included; for a run with events and a history, pass the worker to
+        ``start_run`` instead)."""
         cancel, kill = threading.Event(), threading.Event()
         process = self.process(
             [self.dbt, *args], self.project.project_dir, timeout=timeout, cancel_grace=10.0, cancel=cancel,
@@ -257,6 +263,7 @@ class Worker:
             code = process.wait()
         finally:
             process.stop()
+        self.settle()
         return Invoked(code, lines, str(process.invocation.info.get("manifest", "none")))
 
     # --- the child's life ---------------------------------------------------------------
@@ -331,8 +338,8 @@ class Worker:
             elif self._source_state() != self._sources:
                 self._replace("the project changed during a run")
             else:  # dbt wrote the manifest itself (or writes it now, dated so): not a change
-                written_at = self.last.get("manifest_mtime_ns")
-                self._manifest = written_at if written_at is not None else self._manifest_state()
+                mine = process.manifest_written.get(os.path.realpath(self.project.manifest_path))
+                self._manifest = mine if mine is not None else self._manifest_state()
         finally:
             self._busy.release()
 

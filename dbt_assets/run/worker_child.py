@@ -14,8 +14,9 @@ The protocol, one JSON object per line:
   (stderr joined to it, as dbt-assets reads the CLI), then the child writes
   ``\\x1eT {"exit_code": N, "rss": BYTES, "manifest": "cached" | "parsed" | "none"}``;
   when dbt's end-of-run ``manifest.json`` is still to be written (below), the reply also
-  says ``"settling": true`` and the time the file will carry (``"manifest_mtime_ns"``), and
-  once it is written the child writes ``\\x1eT+ {"written": [...], "errors": [...]}``;
+  says ``"settling": true``, the files and the time they will carry (``"manifest_paths"``,
+  ``"manifest_mtime_ns"``), and once they are written the child writes
+  ``\\x1eT+ {"written": [...], "errors": [...]}``;
 - stdin closed (dbt-assets closed it, or died however it died): the child kills its process
   group at once, dbt and whatever dbt started with it.
 
@@ -362,11 +363,15 @@ def main() -> None:
         said: dict[str, Any] = {"exit_code": code, "rss": rss(), "manifest": manifest}
         settling = bool(pending or errors)
         if settling:
-            said |= {"settling": True, "manifest_mtime_ns": at}
-        reply(request["token"], said)
-        # a SIGINT from here on ends the child, as one while it waits does
-        if settling:
-            reply(request["token"] + "+", artifacts.finish_writes(pending, at, errors))
+            written = [final for _write, _temporary, final in pending]
+            said |= {"settling": True, "manifest_mtime_ns": at, "manifest_paths": written}
+        try:  # a SIGINT from here on ends the child, as one while it waits does
+            reply(request["token"], said)
+            if settling:
+                reply(request["token"] + "+", artifacts.finish_writes(pending, at, errors))
+        except BaseException:
+            artifacts.discard(pending)
+            raise
         manifests.make_ahead()
 
 

@@ -33,8 +33,8 @@ def defer_manifest_writes() -> None:
     ``dbt.task.runnable``) for after the reply: dbt is handed a stand-in for its writable
     manifest, named as it, whose ``write`` leaves making the writable manifest and writing it
     to :func:`begin_writes` and :func:`finish_writes`; dbt says it wrote it, as it does. The
-    manifest a parse writes is written at once (it is read next). Where dbt differs, nothing
-    is left for later."""
+    manifest a parse writes is written at once (it is read next), and so is one dbt uploads
+    to dbt Cloud at the end of the invocation. Where dbt differs, nothing is left for later."""
     runnable: Any = importlib.import_module("dbt.task.runnable")
     graph: Any = importlib.import_module("dbt.contracts.graph.manifest")
     end_of_run: Any = getattr(runnable, "write_manifest", None)
@@ -57,6 +57,9 @@ def defer_manifest_writes() -> None:
 
     def write_manifest(manifest: Any, *args: Any, **kwargs: Any) -> Any:
         this_invocation(manifest)
+        flags: Any = importlib.import_module("dbt.flags").get_flags()
+        if getattr(flags, "UPLOAD_TO_ARTIFACTS_INGEST_API", False):  # uploaded before the reply
+            return end_of_run(manifest, *args, **kwargs)
         _deferring.set()
         try:
             return end_of_run(manifest, *args, **kwargs)
@@ -94,8 +97,9 @@ def begin_writes() -> tuple[Pending, int | None, list[str]]:
         final = os.path.realpath(path)
         try:
             os.makedirs(os.path.dirname(final), exist_ok=True)
+            _remove_left_behind(final)
             handle, temporary = tempfile.mkstemp(
-                prefix=f".{os.path.basename(final)}.", suffix=".tmp", dir=os.path.dirname(final)
+                prefix=f"{_temporary_prefix(final)}{os.getpid()}-", suffix=".tmp", dir=os.path.dirname(final)
             )
             os.close(handle)
             at = at if at is not None else os.stat(temporary).st_mtime_ns
@@ -105,6 +109,40 @@ def begin_writes() -> tuple[Pending, int | None, list[str]]:
         pending.append((write, temporary, final))
     del deferred[:]
     return pending, at, errors
+
+
+def _temporary_prefix(final: str) -> str:
+    return f".{os.path.basename(final)}.dbt-assets-"
+
+
+def _remove_left_behind(final: str) -> None:
+    """The temporary files of children that died writing (killed: nothing of theirs could
+    clean up), known by the process id in their names."""
+    prefix, folder = _temporary_prefix(final), os.path.dirname(final)
+    for name in os.listdir(folder):
+        pid = (
+            name[len(prefix) :].split("-", 1)[0] if name.startswith(prefix) and name.endswith(".tmp") else ""
+        )
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(folder, name))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process
+        return True
+    return True
+
+
+def discard(pending: Pending) -> None:
+    """The temporary files of writes that will not be finished (the child is stopping)."""
+    for _write, temporary, _final in pending:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
 
 
 def finish_writes(pending: Pending, at: int | None, errors: list[str]) -> dict[str, Any]:

@@ -138,6 +138,11 @@ class Child:
     def alive(self) -> bool:
         return not self.dead and self.popen.poll() is None
 
+    def wait_settled(self, timeout: float | None) -> bool:
+        """Whether the child has written what it writes after its last answer, waiting at
+        most ``timeout`` seconds (what it said is left for :meth:`settled`)."""
+        return self._settled.wait(timeout)
+
     def settled(self, timeout: float | None) -> dict[str, Any] | None:
         """Once the child has written what it writes after its last answer (at once when it
         writes nothing, or is dead): what it said (``written``, ``errors``); None when that
@@ -172,8 +177,9 @@ class Child:
         for line in stdout:
             with self._lock:
                 current, settling = self._current, self._settling
-            if settling is not None and line.startswith(f"{MARK}{settling}+ "):
-                self._settle(line[len(settling) + 3 :])
+            at = -1 if settling is None else line.find(f"{MARK}{settling}+ ")
+            if settling is not None and at >= 0:  # after a dbt thread's unfinished line, maybe
+                self._settle(line[at + len(settling) + 3 :])
                 continue
             if current is None:
                 continue  # a dbt thread still printing after its request ended: nobody's
@@ -270,9 +276,12 @@ class ElsewhereProcess(DbtProcess):
         return process
 
     @property
-    def manifest_mtime_ns(self) -> int | None:
-        at = self.invocation.info.get("manifest_mtime_ns")
-        return at if isinstance(at, int) else None
+    def manifest_written(self) -> dict[str, int]:
+        info = self.invocation.info
+        at, paths = info.get("manifest_mtime_ns"), info.get("manifest_paths")
+        if not isinstance(at, int) or not isinstance(paths, list):
+            return {}
+        return {str(path): at for path in paths}
 
     def signal(self, signum: int) -> None:
         if self.invocation.pid <= 0:  # nothing runs: no process group to signal (0 is ours)

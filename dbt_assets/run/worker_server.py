@@ -149,7 +149,10 @@ class WorkerServer:
                 conn.sendall(line.encode())
             code = process.wait()
             done.set()
-            said = {"exit_code": code, "manifest_mtime_ns": process.manifest_mtime_ns}
+            info = process.invocation.info
+            said = {"exit_code": code} | {
+                key: info[key] for key in ("manifest_mtime_ns", "manifest_paths") if key in info
+            }
             send_line(conn, f"{MARK}{token} {json.dumps(said)}")
         except OSError:
             kill.set()

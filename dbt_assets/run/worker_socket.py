@@ -16,11 +16,11 @@ other end runs as the same user. The server runs only dbt's run commands for its
 The protocol, JSON lines: the client sends ``{"op": "run", "token", "argv", "cwd", "env",
 "cancel_grace"}`` (argv without the executable); the server answers ``{"accepted": true,
 "pid": ...}`` once the worker is free (runs are served one at a time), then sends dbt's
-output lines, then ``\\x1eTOKEN {"exit_code": N, "manifest_mtime_ns": ...}`` (the time of the
-manifest it writes next, if any). Meanwhile the client may send ``INT`` (stop, as Ctrl-C) or
-``KILL``; a client that goes away kills its dbt, as dbt dies with dbt-assets. Other
-operations: ``status``, ``prepare`` (a project's manifest made fresh there), ``settle`` (answered
-once the last run's manifest is written) and ``stop``.
+output lines, then ``\\x1eTOKEN {"exit_code": N, "manifest_paths": [...], "manifest_mtime_ns": ...}``
+(the manifests written just after, if any, and the time they will carry). Meanwhile the client
+may send ``INT`` (stop, as Ctrl-C) or ``KILL``; a client that goes away kills its dbt, as dbt
+dies with dbt-assets. Other operations: ``status``, ``prepare`` (a project's manifest made fresh
+there), ``settle`` (answered once the last run's manifest is written) and ``stop``.
 """
 
 from __future__ import annotations
