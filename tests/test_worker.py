@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 from dbt_assets._core.errors import RunError
 from dbt_assets.api import open_history, open_worker, running_worker, start_run
 from dbt_assets.history.freshness import record_source_freshness
+from dbt_assets.history.schema import process_alive
 from dbt_assets.run import worker_child, worker_child_artifacts
 from dbt_assets.run.dbt_cli import find_dbt
 from dbt_assets.run.project import Project
@@ -253,16 +254,6 @@ def test_the_next_copy_is_made_while_idle_and_only_of_what_is_kept(monkeypatch: 
     assert kept.take("k") == other and len(unpickled) == 1
 
 
-def _a_process(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 @pytest.mark.unit
 def test_a_manifest_written_after_the_answer_is_written_whole_dated_and_in_place(tmp_path: Path) -> None:
     target = Path(os.path.realpath(tmp_path)) / "target"
@@ -304,7 +295,7 @@ def test_a_manifest_written_after_the_answer_is_written_whole_dated_and_in_place
     pending, at, errors = worker_child_artifacts.begin_writes()
     assert pending == [] and at is None and len(errors) == 1 and worker_child_artifacts.deferred == []
 
-    gone = next(pid for pid in range(4_000_000, 1, -1) if not _a_process(pid))  # a child killed while
+    gone = next(pid for pid in range(4_000_000, 1, -1) if not process_alive(pid))  # a child killed while
     (target / f".manifest.json.dbt-assets-{gone}-x1.tmp").write_text("{half")  # it wrote left this
     (target / f".manifest.json.dbt-assets-{os.getpid()}-x2.tmp").write_text("{mine")  # alive: kept
     worker_child_artifacts.deferred[:] = [(writes({"newer": True}), str(manifest))]

@@ -129,6 +129,7 @@ def _remove_left_behind(final: str) -> None:
 
 
 def _alive(pid: int) -> bool:
+    """``history.schema.process_alive``'s twin: this module imports nothing of dbt-assets."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
