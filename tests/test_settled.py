@@ -102,3 +102,33 @@ def test_the_wait_is_bounded(tmp_path: Path) -> None:
     stop.set()
     toucher.join()
     assert time.monotonic() - started < 1.5
+
+
+def test_a_yaml_file_read_again_is_the_same_and_a_copy_of_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """read_yaml parses a text once and keeps it by the text, not by the file's time or size:
+    a file rewritten within the same clock tick (same size, same mtime) is read anew; the value
+    a caller changes is not what the next caller gets; a broken text is never kept."""
+    import yaml
+
+    parses: list[str] = []
+    load = yaml.load
+    monkeypatch.setattr(yaml, "load", lambda text, **kw: parses.append(text) or load(text, **kw))
+    path = tmp_path / "dbt_project.yml"
+    path.write_text(f"name: shop\nvars: {{a: [1, 2]}}\n# {tmp_path}\n")
+    first = settled.read_yaml(path, ManifestError)
+    first["vars"]["a"].append(3)
+    again = settled.read_yaml(path, ManifestError)
+    assert again == {"name": "shop", "vars": {"a": [1, 2]}}
+    again["name"] = "changed by a caller"
+    assert settled.read_yaml(path, ManifestError)["name"] == "shop"
+    assert len(parses) == 1, "the same text is parsed once"
+    stat = path.stat()
+    path.write_text(f"name: shap\nvars: {{a: [1, 2]}}\n# {tmp_path}\n")  # the same size
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # and the same time
+    assert settled.read_yaml(path, ManifestError)["name"] == "shap"
+    path.write_text("name: [shop\n")
+    for _ in range(2):
+        with pytest.raises(ManifestError, match="not valid YAML"):
+            settled.read_yaml(path, ManifestError)

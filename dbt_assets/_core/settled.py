@@ -10,6 +10,9 @@ error worth waiting out. A file that stays broken is an error at once.
 
 from __future__ import annotations
 
+import copy
+import hashlib
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -107,8 +110,13 @@ def read_yaml(path: Path, error: Callable[[str, str], Exception]) -> Any:
             f"{path}: not UTF-8 text (byte {exc.start}: {exc.object[exc.start : exc.start + 1]!r})",
             "save the file as UTF-8",
         ) from exc
+    digest = hashlib.blake2b(raw, digest_size=16).digest()
+    with _READ_LOCK:
+        kept = _READ.get(digest, _READ)
+    if kept is not _READ:
+        return copy.deepcopy(kept)
     try:
-        return yaml.load(text, Loader=_bounded_loader())
+        value = yaml.load(text, Loader=_bounded_loader())
     except _Expansion as exc:
         raise error(f"{path}: {exc}", "write the values out, or use fewer nested aliases") from exc
     except yaml.YAMLError as exc:
@@ -118,6 +126,22 @@ def read_yaml(path: Path, error: Callable[[str, str], Exception]) -> Any:
         raise error(f"{path}: a value that cannot be read: {first}", "fix the value") from exc
     except RecursionError as exc:
         raise error(f"{path}: nested too deeply to read", "flatten the YAML") from exc
+    if len(raw) <= _READ_MAX_BYTES:
+        with _READ_LOCK:
+            _READ[digest] = copy.deepcopy(value)
+            while len(_READ) > _READ_KEPT:
+                del _READ[next(iter(_READ))]
+    return value
+
+
+_READ: dict[bytes, Any] = {}
+"""What :func:`read_yaml` read, by the digest of the text (the same text is the same value,
+whichever file and whenever): a process that reads ``dbt_project.yml`` at every run (a warm
+worker's server, an automation loop) parses it once. Callers get copies of their own."""
+_READ_KEPT = 32
+_READ_MAX_BYTES = 1 << 20
+"""Files kept: at most this many, each at most this big."""
+_READ_LOCK = threading.Lock()
 
 
 class _Expansion(Exception):

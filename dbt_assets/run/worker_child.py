@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import gc
 import importlib
 import io
 import json
@@ -187,6 +188,15 @@ def cache_plugin_scan() -> None:
         return seen["modules"]
 
     manager.get_prefixed_modules = classmethod(get_prefixed_modules)
+
+
+def freeze_imports() -> None:
+    """Leave what is alive now (dbt and its dependencies, imported once and kept for the
+    child's life: most of its objects) out of the garbage collector's passes. A full pass
+    walked them all, about 0.2 s each, once every three or four one-model runs; objects made
+    later (the manifests, each invocation's own) are collected as before."""
+    gc.collect()
+    gc.freeze()
 
 
 def _mtime(path: str) -> int | None:
@@ -342,6 +352,7 @@ def main() -> None:
         hook_parsing()
         artifacts.defer_manifest_writes()
         cache_plugin_scan()
+        freeze_imports()
     except BaseException as exc:
         traceback.print_exc()
         reply(token, {"ready": False, "error": f"{type(exc).__name__}: {exc}"})
