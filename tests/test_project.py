@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -14,7 +15,7 @@ from dbt_assets._core.errors import (
     ProfilesNotFoundError,
     ProjectNotFoundError,
 )
-from dbt_assets.run.project import Project
+from dbt_assets.run.project import PARSE_STAMP, Project
 
 
 def _age(path: Path, seconds: float) -> None:
@@ -171,3 +172,24 @@ def test_other_vars_reparse(parsed_project: Path) -> None:
     with_vars.ensure_manifest()
     assert with_vars.stale_reason() is None
     assert Project(parsed_project).stale_reason() is not None
+
+
+@pytest.mark.unit
+def test_the_parse_stamp_is_written_whole_but_not_synced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stamp a run leaves beside the manifest is only a help (lost, the next command parses
+    again): replaced whole, without waiting for the disk, which waits for whatever else the
+    machine is writing (a warm dbt's manifest.json, at that very moment)."""
+    (tmp_path / "dbt_project.yml").write_text("name: shop\nprofile: shop\n")
+    (tmp_path / "target").mkdir()
+    (tmp_path / "target" / "manifest.json").write_text("{}")
+    synced: list[int] = []
+    fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), fsync(fd))[1])
+    project = Project(tmp_path, target="ci", vars="{a: 1}")
+    project.stamp_manifest(123)
+    assert synced == []
+    stamp = json.loads((tmp_path / "target" / PARSE_STAMP).read_text())
+    assert stamp == {"target": "ci", "vars": "{a: 1}", "manifest_mtime_ns": 123}
+    assert sorted(p.name for p in (tmp_path / "target").iterdir()) == sorted(["manifest.json", PARSE_STAMP])

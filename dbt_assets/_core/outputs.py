@@ -150,10 +150,12 @@ def write_output(path: str | Path, data: str | bytes, *, option: str, append: bo
     return target.path
 
 
-def write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes, *, sync: bool = True) -> None:
     """Replace ``path`` with ``data`` whole or not at all: a temporary file beside it, synced,
     then renamed over it (keeping the replaced file's permissions). On failure (a full disk)
-    the temporary file is removed and ``path`` is as it was; the OSError is raised."""
+    the temporary file is removed and ``path`` is as it was; the OSError is raised.
+    ``sync=False`` for a file whose loss to a power cut costs nothing but work done again (the
+    rename may then reach the disk before the data: the file reads as empty)."""
     partial = path.with_name(f".{path.name}.{secrets.token_hex(4)}.partial")
     fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies, as to any file
     try:
@@ -161,7 +163,8 @@ def write_atomic(path: Path, data: bytes) -> None:
             _write_all(fd, data)
             with contextlib.suppress(OSError):
                 os.fchmod(fd, stat.S_IMODE(path.stat().st_mode))
-            os.fsync(fd)
+            if sync:
+                os.fsync(fd)
         finally:
             os.close(fd)
         os.replace(partial, path)

@@ -169,11 +169,12 @@ class Project:
         """Remember that the current manifest was written for this target and these vars
         (after ``dbt parse``, or after a dbt command dbt-assets ran rewrote it; ``mtime_ns``:
         the time of one a warm dbt is writing). Whole or not at all, and only a help: when it
-        cannot be written (a full disk), the next command parses again."""
+        cannot be written (a full disk), or is lost to a power cut (not synced: a run's 4 ms),
+        the next command parses again."""
         try:
             mtime = self.manifest_path.stat().st_mtime_ns if mtime_ns is None else mtime_ns
             stamp = {"target": self.target, "vars": self.vars, "manifest_mtime_ns": mtime}
-            write_atomic(self.target_path / PARSE_STAMP, json.dumps(stamp).encode())
+            write_atomic(self.target_path / PARSE_STAMP, json.dumps(stamp).encode(), sync=False)
         except OSError:
             with contextlib.suppress(OSError):  # a stamp of an older manifest would mislead
                 (self.target_path / PARSE_STAMP).unlink(missing_ok=True)
