@@ -495,6 +495,8 @@ def test_an_idle_worker_leaves_the_warehouse_to_other_processes(built_project: P
 
     project = Project(built_project)
     with open_history(built_project) as history, open_worker(project) as worker:
+        asked, prepare = [], worker.prepare
+        worker.prepare = lambda p: (asked.append(p.stale_reason()), prepare(p))[1]  # type: ignore[method-assign]
         first = start_run(project, "run", ["stg_orders"], history=history, worker=worker).run()
         assert first.status == "success" and worker.invocations == 1
         run_dbt(built_project, "run", "-s", "stg_customers")  # the CLI, while the worker idles
@@ -506,8 +508,18 @@ def test_an_idle_worker_leaves_the_warehouse_to_other_processes(built_project: P
         again = start_run(project, "run", ["stg_orders", "orders"], history=history, worker=worker).run()
         assert again.status == "success" and worker.invocations == 2
         # the CLI wrote target/manifest.json: a manifest written by another process replaces
-        # the warm one (which then parses before the run, as the CLI would)
-        assert worker.replaced == ["the project changed"] and worker.last["manifest"] == "cached"
+        # the warm one (which then parses in the run, as the CLI would)
+        assert worker.replaced == ["the project changed"] and worker.last["manifest"] == "parsed"
+        assert asked == [], "a fresh manifest costs no round trip to the worker"
+        model = built_project / "models" / "staging" / "stg_orders.sql"
+        model.write_text(model.read_text() + "\n-- changed\n")
+        third = start_run(project, "run", ["stg_orders"], history=history, worker=worker).run()
+        assert third.status == "success" and worker.invocations == 3
+        assert len(asked) == 1 and "stg_orders.sql changed" in str(asked[0]), asked
+        assert worker.replaced[-1] == "the project changed" and worker.last["manifest"] == "cached", (
+            "a stale manifest was parsed in the worker before the run, not by a new dbt"
+        )
+        assert project.stale_reason() is None
 
 
 def test_a_warm_run_leaves_the_manifest_the_cli_leaves(built_project: Path) -> None:
