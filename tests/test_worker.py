@@ -15,6 +15,7 @@ import stat
 import sys
 import tempfile
 import threading
+import types
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -266,14 +267,23 @@ def test_what_the_child_imported_is_left_out_of_the_collectors_passes() -> None:
         me: object = None
 
     try:
-        worker_child.freeze_imports()
-        assert gc.get_freeze_count() > 0
+        seen = worker_child.freeze_imports()
+        frozen = gc.get_freeze_count()
+        assert frozen > 0 and seen == len(sys.modules)
         made = Cycle()
         made.me = made
         gone = weakref.ref(made)
         del made
         gc.collect()
         assert gone() is None, "an object made after the freeze is collected as before"
+        kept = [Cycle()]  # alive, and no module imported since: not frozen
+        assert worker_child.freeze_imports(seen) == seen and gc.get_freeze_count() == frozen
+        sys.modules["dbt_assets_test_imported"] = types.ModuleType("dbt_assets_test_imported")
+        try:
+            assert worker_child.freeze_imports(seen) == seen + 1 and gc.get_freeze_count() > frozen
+        finally:
+            del sys.modules["dbt_assets_test_imported"]
+        assert kept
     finally:
         gc.unfreeze()
 

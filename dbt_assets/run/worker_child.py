@@ -190,13 +190,17 @@ def cache_plugin_scan() -> None:
     manager.get_prefixed_modules = classmethod(get_prefixed_modules)
 
 
-def freeze_imports() -> None:
+def freeze_imports(seen: int = -1) -> int:
     """Leave what is alive now (dbt and its dependencies, imported once and kept for the
     child's life: most of its objects) out of the garbage collector's passes. A full pass
     walked them all, about 0.2 s each, once every three or four one-model runs; objects made
-    later (the manifests, each invocation's own) are collected as before."""
-    gc.collect()
-    gc.freeze()
+    later (the manifests, each invocation's own) are collected as before. Called again after
+    each invocation, it does this only when modules were imported since (``seen``: how many
+    there were then; the adapter is imported by the first run): what it returns."""
+    if len(sys.modules) != seen:
+        gc.collect()
+        gc.freeze()
+    return len(sys.modules)
 
 
 def _mtime(path: str) -> int | None:
@@ -352,7 +356,7 @@ def main() -> None:
         hook_parsing()
         artifacts.defer_manifest_writes()
         cache_plugin_scan()
-        freeze_imports()
+        imported = freeze_imports()
     except BaseException as exc:
         traceback.print_exc()
         reply(token, {"ready": False, "error": f"{type(exc).__name__}: {exc}"})
@@ -383,6 +387,8 @@ def main() -> None:
         except BaseException:
             artifacts.discard(pending)
             raise
+        del pending  # nothing of this run alive but what dbt keeps: frozen, it would never go
+        imported = freeze_imports(imported)
         manifests.make_ahead()
 
 
