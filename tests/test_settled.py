@@ -107,9 +107,10 @@ def test_the_wait_is_bounded(tmp_path: Path) -> None:
 def test_a_yaml_file_read_again_is_the_same_and_a_copy_of_its_own(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """read_yaml parses a text once and keeps it by the text, not by the file's time or size:
-    a file rewritten within the same clock tick (same size, same mtime) is read anew; the value
-    a caller changes is not what the next caller gets; a broken text is never kept."""
+    """read_yaml(keep=True) parses a text once and keeps it by the text, not by the file's time
+    or size: a file rewritten within the same clock tick (same size, same mtime) is read anew;
+    the value a caller changes is not what the next caller gets; a broken text is never kept;
+    without keep (profiles.yml, with its secrets), nothing is kept."""
     import yaml
 
     parses: list[str] = []
@@ -117,18 +118,23 @@ def test_a_yaml_file_read_again_is_the_same_and_a_copy_of_its_own(
     monkeypatch.setattr(yaml, "load", lambda text, **kw: parses.append(text) or load(text, **kw))
     path = tmp_path / "dbt_project.yml"
     path.write_text(f"name: shop\nvars: {{a: [1, 2]}}\n# {tmp_path}\n")
-    first = settled.read_yaml(path, ManifestError)
+    first = settled.read_yaml(path, ManifestError, keep=True)
     first["vars"]["a"].append(3)
-    again = settled.read_yaml(path, ManifestError)
+    again = settled.read_yaml(path, ManifestError, keep=True)
     assert again == {"name": "shop", "vars": {"a": [1, 2]}}
     again["name"] = "changed by a caller"
-    assert settled.read_yaml(path, ManifestError)["name"] == "shop"
+    assert settled.read_yaml(path, ManifestError, keep=True)["name"] == "shop"
     assert len(parses) == 1, "the same text is parsed once"
+    profiles = tmp_path / "profiles.yml"
+    profiles.write_text(f"shop: {{outputs: {{dev: {{password: secret}}}}}}\n# {tmp_path}\n")
+    for _ in range(2):
+        settled.read_yaml(profiles, ManifestError)
+    assert len(parses) == 3 and all("secret" not in str(v) for v in settled._READ.values())
     stat = path.stat()
     path.write_text(f"name: shap\nvars: {{a: [1, 2]}}\n# {tmp_path}\n")  # the same size
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # and the same time
-    assert settled.read_yaml(path, ManifestError)["name"] == "shap"
+    assert settled.read_yaml(path, ManifestError, keep=True)["name"] == "shap"
     path.write_text("name: [shop\n")
     for _ in range(2):
         with pytest.raises(ManifestError, match="not valid YAML"):
-            settled.read_yaml(path, ManifestError)
+            settled.read_yaml(path, ManifestError, keep=True)

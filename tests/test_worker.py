@@ -15,7 +15,6 @@ import stat
 import sys
 import tempfile
 import threading
-import types
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -255,35 +254,35 @@ def test_the_next_copy_is_made_while_idle_and_only_of_what_is_kept(monkeypatch: 
     assert kept.take("k") == other and len(unpickled) == 1
 
 
+class Cycle:
+    """An object in a reference cycle (only the collector frees it), that pickles."""
+
+    def __init__(self) -> None:
+        self.me = self
+
+
 @pytest.mark.unit
 def test_what_the_child_imported_is_left_out_of_the_collectors_passes() -> None:
-    """Once dbt is imported the child freezes what is alive (a full pass of the collector
-    walked it all, about 0.2 s, once every few one-model runs); what is made later, a cycle included,
-    is still collected."""
+    """The child freezes what is alive once dbt is imported, and again after a run that
+    imported modules (a full pass of the collector walked it all, about 0.2 s, every few runs).
+    The manifest copy made ahead is dropped before a freeze: frozen, it would never be
+    collected. What is made later, a cycle included, is collected as before."""
     import gc
     import weakref
 
-    class Cycle:
-        me: object = None
-
+    kept = worker_child.Manifests()
+    kept.keep("k", pickle.dumps(Cycle()), {})
+    kept.make_ahead()
+    assert kept._ahead is not None
+    ahead = weakref.ref(kept._ahead[1])
     try:
-        seen = worker_child.freeze_imports()
-        frozen = gc.get_freeze_count()
-        assert frozen > 0 and seen == len(sys.modules)
+        assert worker_child.freeze_imports(kept) == len(sys.modules) and gc.get_freeze_count() > 0
+        assert kept._ahead is None and ahead() is None, "the copy made ahead is gone, not frozen"
         made = Cycle()
-        made.me = made
         gone = weakref.ref(made)
         del made
         gc.collect()
-        assert gone() is None, "an object made after the freeze is collected as before"
-        kept = [Cycle()]  # alive, and no module imported since: not frozen
-        assert worker_child.freeze_imports(seen) == seen and gc.get_freeze_count() == frozen
-        sys.modules["dbt_assets_test_imported"] = types.ModuleType("dbt_assets_test_imported")
-        try:
-            assert worker_child.freeze_imports(seen) == seen + 1 and gc.get_freeze_count() > frozen
-        finally:
-            del sys.modules["dbt_assets_test_imported"]
-        assert kept
+        assert gone() is None, "what is made after the freeze is collected"
     finally:
         gc.unfreeze()
 
@@ -437,6 +436,42 @@ def test_waiting_for_the_manifest_does_not_wait_for_the_run_another_thread_start
 
 
 @pytest.mark.unit
+def test_a_client_asks_the_worker_to_parse_only_what_it_cannot_vouch_for(tmp_path: Path) -> None:
+    """Before a run, a client of ``dbt-assets worker`` asks it to parse (a round trip, 10 ms of
+    a per-asset task) unless the manifest is fresh by the project's files, is the one dbt-assets
+    stamped for this target and vars, and is newer than profiles.yml and the installed packages
+    (a change there replaces the worker's dbt, which must parse before the run is planned)."""
+    from dbt_assets.run.worker_socket import _fresh_here
+
+    project_dir = shutil.copytree(
+        Path(__file__).parent.parent / "fixtures" / "dbt_project",
+        tmp_path / "p",
+        ignore=shutil.ignore_patterns("target", "logs", ".dbt-assets"),
+    )
+    (project_dir / "dbt_packages" / "some_package").mkdir(parents=True)
+    manifest = project_dir / "target" / "manifest.json"
+    manifest.parent.mkdir()
+    manifest.write_text("{}")
+    project = Project(project_dir)
+    assert not _fresh_here(project), "a manifest dbt-assets did not stamp (another process wrote it)"
+    project.stamp_manifest()
+    assert _fresh_here(project)
+    assert not _fresh_here(Project(project_dir, target="ci")), "stamped for another target"
+
+    def later(path: Path) -> None:
+        os.utime(path, ns=(manifest.stat().st_mtime_ns + 10**9,) * 2)
+
+    for changed in (project_dir / "profiles.yml", project_dir / "dbt_packages" / "some_package"):
+        later(changed)
+        assert not _fresh_here(project), changed
+        os.utime(manifest, ns=(changed.stat().st_mtime_ns + 10**9,) * 2)
+        project.stamp_manifest()
+        assert _fresh_here(project)
+    later(project_dir / "models" / "staging" / "stg_orders.sql")
+    assert project.stale_reason() is not None and not _fresh_here(project)
+
+
+@pytest.mark.unit
 def test_a_socket_anyone_else_may_reach_is_neither_served_nor_used(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, worker_dir: Path
 ) -> None:
@@ -505,8 +540,6 @@ def test_an_idle_worker_leaves_the_warehouse_to_other_processes(built_project: P
 
     project = Project(built_project)
     with open_history(built_project) as history, open_worker(project) as worker:
-        asked, prepare = [], worker.prepare
-        worker.prepare = lambda p: (asked.append(p.stale_reason()), prepare(p))[1]  # type: ignore[method-assign]
         first = start_run(project, "run", ["stg_orders"], history=history, worker=worker).run()
         assert first.status == "success" and worker.invocations == 1
         run_dbt(built_project, "run", "-s", "stg_customers")  # the CLI, while the worker idles
@@ -518,18 +551,8 @@ def test_an_idle_worker_leaves_the_warehouse_to_other_processes(built_project: P
         again = start_run(project, "run", ["stg_orders", "orders"], history=history, worker=worker).run()
         assert again.status == "success" and worker.invocations == 2
         # the CLI wrote target/manifest.json: a manifest written by another process replaces
-        # the warm one (which then parses in the run, as the CLI would)
-        assert worker.replaced == ["the project changed"] and worker.last["manifest"] == "parsed"
-        assert asked == [], "a fresh manifest costs no round trip to the worker"
-        model = built_project / "models" / "staging" / "stg_orders.sql"
-        model.write_text(model.read_text() + "\n-- changed\n")
-        third = start_run(project, "run", ["stg_orders"], history=history, worker=worker).run()
-        assert third.status == "success" and worker.invocations == 3
-        assert len(asked) == 1 and "stg_orders.sql changed" in str(asked[0]), asked
-        assert worker.replaced[-1] == "the project changed" and worker.last["manifest"] == "cached", (
-            "a stale manifest was parsed in the worker before the run, not by a new dbt"
-        )
-        assert project.stale_reason() is None
+        # the warm one (which then parses before the run, as the CLI would)
+        assert worker.replaced == ["the project changed"] and worker.last["manifest"] == "cached"
 
 
 def test_a_warm_run_leaves_the_manifest_the_cli_leaves(built_project: Path) -> None:

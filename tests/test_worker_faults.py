@@ -182,6 +182,11 @@ def test_a_client_of_the_worker_stops_or_dies_and_so_does_its_dbt(built_project:
             results = {r.unique_id: r.status for r in history.results(run.run_id)}
         assert run.status == "cancelled" and results == {"model.shop.slow_sql": "cancelled"}
         assert _gone_soon(dbt_pid) and worker.replaced == ["a run was cancelled"]
+        for _ in range(1200):  # the replaced dbt is started again at once, off the next run's time
+            if worker.alive:
+                break
+            time.sleep(0.1)
+        assert worker.alive and worker.pid != dbt_pid and worker.started == 2
 
         client = _start_cli(built_project, "run", "-s", "slow_sql")
         dbt_pid, _ = _wait_for_start(client, "model.shop.slow_sql")

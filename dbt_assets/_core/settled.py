@@ -86,12 +86,13 @@ YAML_EXPANSION = 1_000_000
 file is refused before it is built (an alias bomb, a few lines that expand to millions)."""
 
 
-def read_yaml(path: Path, error: Callable[[str, str], Exception]) -> Any:
+def read_yaml(path: Path, error: Callable[[str, str], Exception], *, keep: bool = False) -> Any:
     """A YAML file of the project (``dbt_project.yml``, ``selectors.yml``, ``dbt_assets.yml``),
     every way it can be unreadable an ``error(message, hint)`` naming the file: not UTF-8,
     not YAML, nested too deeply, larger than :data:`YAML_BYTES`, aliases that expand past
     :data:`YAML_EXPANSION` values or into themselves. Bounded work for any file. A missing
-    file is left to the caller (``FileNotFoundError``)."""
+    file is left to the caller (``FileNotFoundError``). ``keep``: parse the same text once in
+    this process (:data:`_READ`)."""
     import yaml
 
     try:
@@ -112,7 +113,9 @@ def read_yaml(path: Path, error: Callable[[str, str], Exception]) -> Any:
         ) from exc
     digest = hashlib.blake2b(raw, digest_size=16).digest()
     with _READ_LOCK:
-        kept = _READ.get(digest, _READ)
+        kept = _READ.pop(digest, _READ) if keep else _READ
+        if kept is not _READ:
+            _READ[digest] = kept  # the most recently used, last
     if kept is not _READ:
         return copy.deepcopy(kept)
     try:
@@ -126,7 +129,7 @@ def read_yaml(path: Path, error: Callable[[str, str], Exception]) -> Any:
         raise error(f"{path}: a value that cannot be read: {first}", "fix the value") from exc
     except RecursionError as exc:
         raise error(f"{path}: nested too deeply to read", "flatten the YAML") from exc
-    if len(raw) <= _READ_MAX_BYTES:
+    if keep and len(raw) <= _READ_MAX_BYTES:
         with _READ_LOCK:
             _READ[digest] = copy.deepcopy(value)
             while len(_READ) > _READ_KEPT:
@@ -135,9 +138,10 @@ def read_yaml(path: Path, error: Callable[[str, str], Exception]) -> Any:
 
 
 _READ: dict[bytes, Any] = {}
-"""What :func:`read_yaml` read, by the digest of the text (the same text is the same value,
-whichever file and whenever): a process that reads ``dbt_project.yml`` at every run (a warm
-worker's server, an automation loop) parses it once. Callers get copies of their own."""
+"""What :func:`read_yaml` read with ``keep``, by the digest of the text (the same text is the
+same value, whichever file and whenever): a process that reads ``dbt_project.yml`` at every run
+(a warm worker's server, an automation loop) parses it once. Callers get copies of their own.
+Only where asked: profiles.yml, with its secrets, is never kept."""
 _READ_KEPT = 32
 _READ_MAX_BYTES = 1 << 20
 """Files kept: at most this many, each at most this big."""

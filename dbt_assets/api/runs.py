@@ -62,7 +62,8 @@ def start_run(
     """
     from dbt_assets.run.runner import Run
 
-    _parse_warm(project, worker)
+    if worker is not None:
+        worker.prepare(project)  # a stale manifest is parsed there, not by a new dbt
     graph = project.graph()
     chosen = Selection.of(selection)
     ids = None if unique_ids is None else list(unique_ids)
@@ -72,17 +73,6 @@ def start_run(
     if command != "test":  # dbt test builds nothing; a missing relation fails its own tests
         run.notices.extend(preflight_notices(project, graph, planned.unique_ids, history))
     return run
-
-
-def _parse_warm(project: Project, worker: DbtWorker | None) -> None:
-    """A stale manifest is parsed in ``worker``, not by a new dbt (``project.graph()`` would
-    start one). Asked only when the manifest looks stale: a fresh one costs no round trip to a
-    ``dbt-assets worker`` (about 10 ms of each task of a per-asset Airflow DAG). A manifest
-    the worker is still writing after the last run is read whole, the one before it or it
-    (renamed into place); with a target or vars, the parse stamp already dates the new one, so
-    the old one looks stale and the worker is asked, which waits for the write."""
-    if worker is not None and project.stale_reason() is not None:
-        worker.prepare(project)
 
 
 def open_worker(project: Project, *, memory_cap_mb: float | None = None) -> Worker:
@@ -256,7 +246,8 @@ def retry_run(
             f"run {record.run_id} ({record.command}) has nothing to retry: every asset succeeded",
             "`dbt-assets history show RUN_ID` shows a run's assets",
         )
-    _parse_warm(project, worker)
+    if worker is not None:
+        worker.prepare(project)
     graph = project.graph()
     gone = [uid for uid in wanted if uid not in graph]
     present = [uid for uid in wanted if uid in graph]

@@ -88,7 +88,7 @@ class Project:
         """``dbt_project.yml`` as a dict (read once)."""
         if self._config is None:
             path = self.project_dir / "dbt_project.yml"
-            loaded = read_yaml(path, ProjectNotFoundError)
+            loaded = read_yaml(path, ProjectNotFoundError, keep=True)
             if not isinstance(loaded, dict):
                 raise ProjectNotFoundError(f"{path}: expected a mapping at the top level")
             self._config = loaded
@@ -142,6 +142,22 @@ class Project:
             return f"{self._rel(manifest)} was not parsed for {self._parse_options(wanted)}"
         return None
 
+    @property
+    def packages_dir(self) -> Path:
+        """Where ``dbt deps`` installs the project's packages."""
+        return self.project_dir / str(self.config.get("packages-install-path", "dbt_packages"))
+
+    def stamped(self) -> bool:
+        """Whether the manifest on disk is the one dbt-assets last stamped (a ``dbt parse`` or a
+        run it ran), for this target and these vars: not one another process wrote since."""
+        try:
+            mtime = self.manifest_path.stat().st_mtime_ns
+        except OSError:
+            return False
+        stamp = self._read_stamp()
+        wanted = {"manifest_mtime_ns": mtime, "target": self.target, "vars": self.vars}
+        return all(stamp.get(key) == value for key, value in wanted.items())
+
     @staticmethod
     def _parse_options(options: dict[str, Any]) -> str:
         target = f"target '{options['target']}'" if options.get("target") else "the default target"
@@ -170,7 +186,7 @@ class Project:
         (after ``dbt parse``, or after a dbt command dbt-assets ran rewrote it; ``mtime_ns``:
         the time of one a warm dbt is writing). Whole or not at all, and only a help: when it
         cannot be written (a full disk), or is lost to a power cut (not synced: a run's 4 ms),
-        the next command parses again."""
+        the next command with a target or vars parses again."""
         try:
             mtime = self.manifest_path.stat().st_mtime_ns if mtime_ns is None else mtime_ns
             stamp = {"target": self.target, "vars": self.vars, "manifest_mtime_ns": mtime}

@@ -368,9 +368,8 @@ class Worker:
         paths = list(project.source_files())
         with contextlib.suppress(DbtAssetsError):
             paths.append(project.profiles_dir / "profiles.yml")
-        packages = project.project_dir / str(project.config.get("packages-install-path", "dbt_packages"))
-        if packages.is_dir():
-            paths += list(packages.iterdir())
+        if project.packages_dir.is_dir():
+            paths += list(project.packages_dir.iterdir())
         paths.append(Path(self.dbt))
         return hash(tuple((str(path), _mtime(path)) for path in paths))
 

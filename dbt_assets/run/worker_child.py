@@ -115,6 +115,9 @@ class Manifests:
         while len(self._kept) > KEPT:
             self._kept.popitem(last=False)
 
+    def drop_ahead(self) -> None:
+        self._ahead = None
+
     def make_ahead(self) -> None:
         """Unpickle the next copy of the manifest used last, unless one is waiting or it is
         too big to hold twice (:data:`AHEAD_MAX_BYTES`)."""
@@ -190,16 +193,19 @@ def cache_plugin_scan() -> None:
     manager.get_prefixed_modules = classmethod(get_prefixed_modules)
 
 
-def freeze_imports(seen: int = -1) -> int:
+def freeze_imports(manifests: Manifests | None = None) -> int:
     """Leave what is alive now (dbt and its dependencies, imported once and kept for the
-    child's life: most of its objects) out of the garbage collector's passes. A full pass
-    walked them all, about 0.2 s each, once every three or four one-model runs; objects made
-    later (the manifests, each invocation's own) are collected as before. Called again after
-    each invocation, it does this only when modules were imported since (``seen``: how many
-    there were then; the adapter is imported by the first run): what it returns."""
-    if len(sys.modules) != seen:
-        gc.collect()
-        gc.freeze()
+    child's life: most of its objects) out of the garbage collector's passes: a full pass
+    walked them all, about 0.2 s each, once every three or four one-model runs. Done once dbt is
+    imported, and again after a run that imported modules (the adapter, at the first run); what
+    dbt keeps of that run is frozen with them (a few objects, at the few runs that import). The
+    copy of a manifest made ahead is dropped first (frozen, it would never be collected);
+    objects made later, the manifests and each invocation's own, are collected as before.
+    Returns how many modules there are."""
+    if manifests is not None:
+        manifests.drop_ahead()
+    gc.collect()
+    gc.freeze()
     return len(sys.modules)
 
 
@@ -387,8 +393,9 @@ def main() -> None:
         except BaseException:
             artifacts.discard(pending)
             raise
-        del pending  # nothing of this run alive but what dbt keeps: frozen, it would never go
-        imported = freeze_imports(imported)
+        del pending  # this run's manifest: not to be frozen
+        if len(sys.modules) != imported:
+            imported = freeze_imports(manifests)
         manifests.make_ahead()
 
 

@@ -159,6 +159,9 @@ class WorkerServer:
         finally:
             done.set()
             process.stop()
+        if not self.worker.alive:  # replaced (a cancel, a crash, its memory cap): started again now,
+            # off the next run's time (its own prepare asks nothing while the manifest is fresh)
+            threading.Thread(target=self.worker.prepare, args=(self.worker.project,), daemon=True).start()
 
     def _refused(self, argv: list[str]) -> str | None:
         """Why the server does not run ``argv`` (None: it does)."""
