@@ -288,6 +288,48 @@ def test_what_the_child_imported_is_left_out_of_the_collectors_passes() -> None:
 
 
 @pytest.mark.unit
+def test_the_child_makes_each_json_log_line_once_for_dbts_loggers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With ``--log-format json`` dbt's file log is JSON too: the child formats an event once
+    and writes the same line to stdout and dbt.log (formatting twice cost about 15 ms of a
+    one-model run's 200). What is written does not change: each line is what dbt's own
+    formatter makes of that event, secrets scrubbed; a logger with another scrubber gets its
+    own line."""
+    import io
+
+    from dbt_common.events import functions, logger
+    from dbt_common.events.base_types import EventLevel
+    from dbt_common.events.event_manager import EventManager
+    from dbt_common.events.types import Note
+
+    dbts_own = logger._JsonLogger.create_line
+    monkeypatch.setattr(logger._JsonLogger, "create_line", dbts_own)  # restored after the test
+    made = []
+    to_dict = functions.msg_to_dict
+    monkeypatch.setattr(functions, "msg_to_dict", lambda msg: made.append(msg) or to_dict(msg))
+    monkeypatch.setenv("DBT_ENV_SECRET_TOKEN", "hunter2")
+    worker_child.format_json_lines_once()
+
+    streams = [io.StringIO() for _ in range(3)]
+    manager, fired = EventManager(), []
+    scrubbers = [functions.env_scrubber, functions.env_scrubber, str.upper]
+    for stream, scrubber in zip(streams, scrubbers, strict=True):
+        config = logger.LoggerConfig(
+            name=f"test-{id(stream)}", line_format=logger.LineFormat.Json, level=EventLevel.DEBUG,
+            scrubber=scrubber, output_stream=stream,
+        )  # fmt: skip
+        manager.add_logger(config)
+    manager.add_callback(fired.append)
+    for text in ("one", "the token is hunter2", "three"):
+        manager.fire_event(Note(msg=text))
+    assert len(made) == 2 * len(fired) == 6, "once for both env-scrubbed loggers, once for the other"
+
+    lines = [stream.getvalue().splitlines() for stream in streams]
+    assert lines[0] == lines[1] == [dbts_own(manager.loggers[0], msg) for msg in fired]
+    assert "hunter2" not in lines[0][1] and "*****" in lines[0][1]
+    assert lines[2] == [dbts_own(manager.loggers[2], msg) for msg in fired] and "HUNTER2" in lines[2][1]
+
+
+@pytest.mark.unit
 def test_a_manifest_written_after_the_answer_is_written_whole_dated_and_in_place(tmp_path: Path) -> None:
     target = Path(os.path.realpath(tmp_path)) / "target"
     target.mkdir()
