@@ -2,6 +2,7 @@
 
     python benchmarks/bench_warm.py             # 50 one-model invocations each, and the Airflow DAG
     python benchmarks/bench_warm.py --quick     # 10 each, no DAG; ends with a one-line summary
+    python benchmarks/bench_warm.py --dag-only --repeat 5   # the DAG with the worker and its builds
 
 On a built copy of the fixture project:
 
@@ -132,13 +133,13 @@ dag = dbt_dag(Project(os.environ["BENCH_WARM_PROJECT"]), dag_id=os.environ["BENC
 """
 
 
-def airflow_dag(project: Path, home: Path, repeat: int) -> dict[str, list[float]]:
+def airflow_dag(project: Path, home: Path, repeat: int, cli: bool = True) -> dict[str, list[float]]:
     """The fixture's one-task-per-asset DAG (dag.test()) while a ``dbt-assets worker`` serves
     the project, each run paired with the reference, one ``dbt build`` (on a copy of the
     project: a manifest the CLI writes into the served one would replace the worker's dbt),
     so that both are timed in the same minute of a machine whose speed drifts; the first DAG
     after the worker starts (Airflow's first ``dag.test()`` in this process too) apart; the
-    DAG's task callables in a loop; then the DAG without a worker."""
+    DAG's task callables in a loop; then (``cli``) the DAG without a worker."""
     os.environ.update(
         {
             "AIRFLOW_HOME": str(home),
@@ -201,7 +202,7 @@ def airflow_dag(project: Path, home: Path, repeat: int) -> dict[str, list[float]
     finally:
         server.terminate()
         server.wait(timeout=60)
-    for number in range(repeat):
+    for number in range(repeat if cli else 0):
         times["per-asset DAG, dbt CLI"].append(timed(run_dag(f"cli_{number}")))
     pairs = zip(times["per-asset DAG, worker"], times["one dbt build"], strict=True)
     ratios = ", ".join(f"{dag / build:.2f}x" for dag, build in pairs)
@@ -216,12 +217,17 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="10 invocations each, no Airflow DAG")
     parser.add_argument("--invocations", type=int, default=None, help="one-model invocations of each (50)")
     parser.add_argument("--repeat", type=int, default=1, help="runs of the DAG and of the build (1)")
+    only = "only the DAG with the worker, its builds and its callables"
+    parser.add_argument("--dag-only", action="store_true", help=only)
     options = parser.parse_args()
     count = options.invocations or (10 if options.quick else 50)
     with tempfile.TemporaryDirectory(prefix="bench-warm-") as folder:
         workdir = Path(folder)
         os.environ["DBT_ASSETS_WORKER_DIR"] = str(workdir / "sockets")
         project = built_project(workdir)
+        if options.dag_only:
+            report_dag(airflow_dag(project, workdir / "airflow", options.repeat, cli=False))
+            return
         warm_copy = Path(shutil.copytree(project, workdir / "project-warm"))
         times, memory = one_model(project, warm_copy, count)
         print(f"one-model invocation (`dbt run -s orders`), {count} each, interleaved:")
@@ -235,15 +241,19 @@ def main() -> None:
         for name, values in door.items():
             print(f"  {name:<28} {describe(values)}")
         if not options.quick:
-            dag = airflow_dag(project, workdir / "airflow", options.repeat)
-            reference = statistics.median(dag["one dbt build"])
-            print("the fixture's Airflow DAG, one task per asset (dag.test()):")
-            for name, values in dag.items():
-                print(f"  {name:<28} {describe(values)}  {statistics.median(values) / reference:.2f}x")
+            report_dag(airflow_dag(project, workdir / "airflow", options.repeat))
         cli, warm = statistics.median(times["dbt CLI"]), statistics.median(times["worker"])
         summary = {"worker_s": round(warm, 3), "cli_s": round(cli, 3), "ratio": round(cli / warm, 1)}
         said = f"median of {count} ({json.dumps(summary)})"
         print(f"one-model invocation: worker {warm:.3f} s, CLI {cli:.3f} s, {said}")
+
+
+def report_dag(dag: dict[str, list[float]]) -> None:
+    reference = statistics.median(dag["one dbt build"])
+    print("the fixture's Airflow DAG, one task per asset (dag.test()):")
+    for name, values in dag.items():
+        if values:
+            print(f"  {name:<28} {describe(values)}  {statistics.median(values) / reference:.2f}x")
 
 
 if __name__ == "__main__":
